@@ -1,0 +1,28 @@
+"""The project's small exception tree; drivers add their own under DeviceError in drivers.base."""
+
+
+class CleanroomError(Exception):
+    """Base of every error this project raises on purpose."""
+
+
+class ConfigError(CleanroomError):
+    """A configuration value (file, CLI flag, MQTT or HTTP command) that cannot be used.
+
+    The message always names where the value came from, the key, the value and what was expected.
+    """
+
+    def __init__(self, source: str, key: str, value: object, expected: str) -> None:
+        self.source = source
+        self.key = key
+        self.value = value
+        self.expected = expected
+        shown = "(missing)" if value is MISSING_VALUE else repr(value)
+        super().__init__(f"{source}: {key} = {shown}: expected {expected}")
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "(missing)"
+
+
+MISSING_VALUE: object = _Missing()

@@ -1,0 +1,167 @@
+"""The one immutable record the control loop produces per tick, and the alerts and events it carries.
+
+Field names carry their unit and are the names MQTT state, the HTTP API and the history use.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class Mode(enum.StrEnum):
+    """The control modes of the design page."""
+
+    MANUAL = "manual"
+    PRESSURE = "pressure"
+    RUNTIME = "runtime"
+    AUTO = "auto"
+    ECO = "eco"
+
+
+class Severity(enum.StrEnum):
+    """How urgent an alert or event is."""
+
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+class AlertKind(enum.StrEnum):
+    """Every alert the controller can raise; one active alert per kind at most."""
+
+    BATTERY_LOW_SOC = "battery_low_soc"
+    BATTERY_LOW_RUNTIME = "battery_low_runtime"
+    DEADLINE_AT_RISK = "deadline_at_risk"
+    PRESSURE_LOW = "pressure_low"
+    PRESSURE_HIGH = "pressure_high"
+    SHUNT_STALE = "shunt_stale"
+    PRESSURE_SENSOR_STALE = "pressure_sensor_stale"
+    FAN_FAULT = "fan_fault"
+    FAN_STALLED = "fan_stalled"
+    CHARGING = "charging"
+    SOC_UNSYNCHRONISED = "soc_unsynchronised"
+    HISTORY_BACKLOG = "history_backlog"
+    SHUTDOWN_PENDING = "shutdown_pending"
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """An active alert: what, how bad, a message with the value and threshold, and when it was raised."""
+
+    kind: AlertKind
+    severity: Severity
+    message: str
+    raised_utc: datetime
+    values: dict[str, float | None] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form."""
+        return {
+            "kind": self.kind.value,
+            "severity": self.severity.value,
+            "message": self.message,
+            "raised_utc": self.raised_utc.isoformat(),
+            "values": dict(self.values),
+        }
+
+
+class EventKind(enum.StrEnum):
+    """Things that happened once and are worth a record."""
+
+    ALERT_RAISED = "alert_raised"
+    ALERT_CLEARED = "alert_cleared"
+    COMMAND_ACCEPTED = "command_accepted"
+    COMMAND_REJECTED = "command_rejected"
+    MODE_CHANGED = "mode_changed"
+    PLAN_UPDATED = "plan_updated"
+    DOOR_OPEN = "door_open"
+    DEVICE_STATE = "device_state"
+    SHUTDOWN_ACTION = "shutdown_action"
+    STARTED = "started"
+    STOPPING = "stopping"
+    CLOCK_JUMP = "clock_jump"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One thing that happened, with the values behind it."""
+
+    kind: EventKind
+    message: str
+    timestamp_utc: datetime
+    severity: Severity = Severity.INFO
+    alert_kind: AlertKind | None = None
+    values: dict[str, float | str | None] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form."""
+        return {
+            "kind": self.kind.value,
+            "message": self.message,
+            "timestamp_utc": self.timestamp_utc.isoformat(),
+            "severity": self.severity.value,
+            "alert_kind": self.alert_kind.value if self.alert_kind else None,
+            "values": dict(self.values),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything known at one tick. None means unknown (not measured, stale, or not applicable)."""
+
+    controller_id: str
+    timestamp_utc: datetime
+    monotonic_s: float
+    mode: Mode
+    voltage_v: float | None
+    current_a: float | None
+    power_w: float | None
+    soc_pct: float | None
+    consumed_ah: float | None
+    soc_synced: bool
+    soc_sync_age_s: float | None
+    charging: bool
+    energy_usable_wh: float | None
+    pressure_pa: float | None
+    pressure_raw_pa: float | None
+    pressure_floor_pa: float | None
+    pressure_setpoint_pa: float | None
+    fan_command_pct: float
+    fan_setting: str | None
+    fan_rpm: float | None
+    fan_power_w: float | None
+    flow_cfm: float
+    clean_air_ft3: float
+    runtime_now_s: float | None
+    runtime_plan_s: float | None
+    plan_power_w: float | None
+    deadline_utc: datetime | None
+    deadline_met: bool | None
+    shunt_status: str
+    pressure_status: str
+    fan_status: str
+    time_to_soc_s: tuple[tuple[float, float | None], ...] = ()
+    alerts: tuple[Alert, ...] = ()
+    events: tuple[Event, ...] = ()
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form: datetimes as ISO 8601 UTC, enums as their values."""
+        out: dict[str, object] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, datetime):
+                out[f.name] = value.isoformat()
+            elif isinstance(value, enum.Enum):
+                out[f.name] = value.value
+            elif f.name == "alerts":
+                out[f.name] = [a.to_dict() for a in value]
+            elif f.name == "events":
+                out[f.name] = [e.to_dict() for e in value]
+            elif f.name == "time_to_soc_s":
+                out[f.name] = {f"{pct:g}": seconds for pct, seconds in value}
+            else:
+                out[f.name] = value
+        return out
