@@ -14,9 +14,19 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from controller.commands import CommandBus
-from controller.snapshot import Event, Snapshot
+from controller.snapshot import AlertKind, Event, Snapshot
 
 MAX_PENDING_EVENTS = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """A problem a sink reports (e.g. the recorder's backlog); the loop turns active ones into alerts."""
+
+    kind: AlertKind
+    active: bool
+    message: str
+    values: dict[str, float | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +114,18 @@ class SnapshotHub:
         self._subscriptions: list[Subscription] = []
         self.latest: Snapshot | None = None
         self.closed = False
+        self._conditions: dict[AlertKind, Condition] = {}
+
+    def report(
+        self, kind: AlertKind, active: bool, message: str, values: dict[str, float | None] | None = None
+    ) -> None:
+        """A sink says a condition started or ended; the loop reads `conditions` every tick."""
+        self._conditions[kind] = Condition(kind, active, message, dict(values or {}))
+
+    @property
+    def conditions(self) -> tuple[Condition, ...]:
+        """The latest report for every condition kind ever reported."""
+        return tuple(self._conditions.values())
 
     def subscribe(self, name: str, *, coalesce: bool = True, max_pending: int = 100_000) -> Subscription:
         """A new subscription; it first receives the latest snapshot, if any."""
