@@ -61,6 +61,10 @@ class ShuntReading:
     alarm_reasons: tuple[str, ...] = ()
     product: str | None = None
     history: dict[str, float] = field(default_factory=dict)
+    aux_voltage_v: float | None = None
+    midpoint_voltage_v: float | None = None
+    midpoint_deviation_pct: float | None = None
+    firmware: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

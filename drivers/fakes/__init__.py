@@ -1,0 +1,1 @@
+"""Devices that speak the real wire protocols, with switchable faults; shared by tests and `cleanroom sim`."""

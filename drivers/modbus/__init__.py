@@ -1,0 +1,1 @@
+"""Modbus RTU/TCP devices through pymodbus: register maps, presets and the drivers."""

@@ -1,0 +1,171 @@
+"""VE.Direct shunt driver: reads a SmartShunt/BMV over a serial port in the background."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from drivers.base import DeviceUnavailable, DriverStats, ShuntReading
+from drivers.health import Health
+from drivers.retry import Backoff
+from drivers.serialport import BY_ID, open_serial, resolve_port
+from drivers.vedirect.codec import Block, BlockParser, ReadingAssembler, VEDirectError
+
+log = logging.getLogger(__name__)
+
+BAUDRATE = 19200
+
+
+class VEDirectShunt:
+    """A Victron battery monitor on a serial port (VE.Direct-USB cable or a UART).
+
+    The port is resolved again at every reconnect (see drivers.serialport). Corrupt blocks are rejected
+    and counted; after `reopen_after_s` without a byte the port is closed and opened again.
+    """
+
+    def __init__(
+        self,
+        port: str,
+        *,
+        baudrate: int = BAUDRATE,
+        clock: Callable[[], float] = time.monotonic,
+        stale_after_s: float = 5.0,
+        reopen_after_s: float = 30.0,
+        poll_s: float = 0.5,
+        backoff: Backoff | None = None,
+        by_id_dir: Path = BY_ID,
+        name: str = "shunt (VE.Direct)",
+    ) -> None:
+        self.port = port
+        self.baudrate = baudrate
+        self._clock = clock
+        self._health = Health(name, log, clock, stale_after_s)
+        self.stats: DriverStats = self._health.stats
+        self._reopen_after_s = reopen_after_s
+        self._poll_s = poll_s
+        self._backoff = backoff or Backoff()
+        self._by_id_dir = by_id_dir
+        self._latest: ShuntReading | None = None
+        self._assembler = ReadingAssembler()
+        self._task: asyncio.Task[None] | None = None
+        self._opened_once = False
+        self.bytes_received = 0
+
+    async def start(self) -> None:
+        """Start the background reader (opening the port happens there, with retries)."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name=f"vedirect {self.port}")
+
+    async def close(self) -> None:
+        """Stop reading and close the port."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def latest(self) -> ShuntReading | None:
+        """The newest valid reading, or None before the first one."""
+        self._health.check_stale()
+        return self._latest
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self._session()
+            except DeviceUnavailable as exc:
+                self._health.unavailable(str(exc))
+            except Exception as exc:  # a driver bug must not kill the daemon; counted and retried
+                log.exception("%s: unexpected error", self._health.name)
+                self._health.unavailable(f"unexpected {type(exc).__name__}: {exc}")
+            await asyncio.sleep(self._backoff.next_delay())
+
+    async def _session(self) -> None:
+        path = resolve_port(self.port, self._by_id_dir)
+        ser = await asyncio.to_thread(open_serial, path, baudrate=self.baudrate)
+        if self._opened_once:
+            self._health.reconnected()
+        self._opened_once = True
+        log.debug("%s: opened %s", self._health.name, path)
+        try:
+            await self._read_loop(ser)
+        finally:
+            with contextlib.suppress(Exception):
+                ser.close()
+
+    async def _read_loop(self, ser: Any) -> None:
+        parser = BlockParser()
+        last_byte_s = self._clock()
+        silent_counted = False
+        while True:
+            data = await _read_available(ser, self._poll_s)
+            now = self._clock()
+            if not data:
+                silence = now - last_byte_s
+                if silence > self._health.stale_after_s and not silent_counted:
+                    self._health.timeout(f"no bytes from {self.port} for {silence:.1f} s")
+                    silent_counted = True
+                if silence > self._reopen_after_s:
+                    raise DeviceUnavailable(f"no bytes from {self.port} for {silence:.0f} s")
+                self._health.check_stale()
+                continue
+            last_byte_s = now
+            silent_counted = False
+            self.bytes_received += len(data)
+            hex_before = parser.hex_frames
+            for item in parser.feed(data):
+                self._handle(item, now)
+            if parser.hex_frames != hex_before:
+                self._health.count("hex_frames", parser.hex_frames - hex_before)
+            self._health.check_stale()
+
+    def _handle(self, item: Block | VEDirectError, now: float) -> None:
+        if isinstance(item, VEDirectError):
+            self._health.corrupt(str(item))
+            self._health.count(f"rejected_{item.kind}")
+            return
+        try:
+            reading = self._assembler.accept(item, now)
+        except VEDirectError as exc:
+            self._health.corrupt(str(exc))
+            self._health.count(f"rejected_{exc.kind}")
+            return
+        self._health.count("blocks")
+        if reading is not None:
+            self._latest = reading
+            self._health.ok()
+            self._backoff.reset()
+
+
+async def _read_available(ser: Any, timeout_s: float) -> bytes:
+    """Wait up to timeout_s for the port to become readable, then read what is there (b"" if nothing)."""
+    import serial
+
+    loop = asyncio.get_running_loop()
+    try:
+        fd = ser.fileno()
+    except (AttributeError, OSError, serial.SerialException) as exc:
+        raise DeviceUnavailable(f"port closed: {exc}") from exc
+    ready: asyncio.Future[None] = loop.create_future()
+
+    def on_ready() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    loop.add_reader(fd, on_ready)
+    try:
+        await asyncio.wait([ready], timeout=timeout_s)
+    finally:
+        loop.remove_reader(fd)
+    if not ready.done():
+        return b""
+    try:
+        data: bytes = ser.read(max(1, ser.in_waiting))
+    except (serial.SerialException, OSError) as exc:
+        raise DeviceUnavailable(f"the serial port went away ({exc}); check the USB cable") from exc
+    return data
