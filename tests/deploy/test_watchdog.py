@@ -140,15 +140,14 @@ async def test_pings_follow_fresh_snapshots_at_most_every_half_period(
     assert last["STOPPING"] == "1"
 
 
-async def test_watchdog_stops_when_the_loop_hangs(
-    notify_listener, snapshot_factory: Callable[..., Snapshot]
-) -> None:
+async def test_watchdog_stops_when_the_loop_hangs(notify_listener, snapshot_factory: Callable[..., Snapshot]) -> None:
     """A stand-in control loop ticks every 10 ms, then hangs on an await that never completes."""
     watchdog_usec = 100_000
     environ = {"NOTIFY_SOCKET": notify_listener.environ_value, "WATCHDOG_USEC": str(watchdog_usec)}
     hub = SnapshotHub()
     task = start_sink(build_watchdog_sink(environ), hub)
     hang = asyncio.Event()
+    hung = asyncio.Event()
     ticks = 0
 
     async def control_loop() -> None:
@@ -157,6 +156,7 @@ async def test_watchdog_stops_when_the_loop_hangs(
             ticks += 1
             hub.publish(snapshot_factory(ticks * 0.01))
             if ticks >= 40:
+                hung.set()
                 await hang.wait()
             await asyncio.sleep(0.01)
 
@@ -167,8 +167,7 @@ async def test_watchdog_stops_when_the_loop_hangs(
         received.append(await notify_listener.receive(5))
     assert ticks < 40, "three pings must come while the loop still ticks"
 
-    while ticks < 40:
-        await asyncio.sleep(0.01)
+    await asyncio.wait_for(hung.wait(), 10)
     await settle()
     notify_listener.pending()
     # The loop is hung. Over five watchdog periods (ten ping intervals) nothing may arrive.
