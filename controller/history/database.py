@@ -1,0 +1,225 @@
+"""The database side of the recorder: engine, migrations, batched writes, retention and clock repair.
+
+Everything here is synchronous and runs in a worker thread, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, Table, bindparam, create_engine, delete, event, func, insert, select, update
+from sqlalchemy.engine import make_url
+
+from .config import HistorySection
+from .rows import Row, epoch_minute, minute_start
+from .schema import config_changes, events, samples, samples_1m
+
+log = logging.getLogger(__name__)
+
+DEFAULT_FILE = "history.sqlite3"
+MIGRATIONS = "controller.history:migrations"
+_PG_MIGRATION_LOCK = 0x636C65616E  # one key for every controller sharing a PostgreSQL database
+
+
+def resolve_url(url: str | None, section: HistorySection, state_dir: str) -> str:
+    """The URL given on the command line, else the configured one, else SQLite in the state directory."""
+    if url:
+        return url
+    if section.url:
+        return section.url
+    return f"sqlite:///{Path(state_dir).resolve() / DEFAULT_FILE}"
+
+
+def redacted(url: str) -> str:
+    """The URL without its password, for logs and messages."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def create_history_engine(url: str) -> Engine:
+    """An engine for the history URL: SQLite in WAL mode, or any server SQLAlchemy knows (PostgreSQL)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(parsed)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    connect_args: dict[str, Any] = {}
+    if parsed.get_backend_name() == "postgresql":
+        connect_args["connect_timeout"] = 5
+    return create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """The alembic configuration of the shipped migrations, bound to a connection when given."""
+    config = Config()
+    config.set_main_option("script_location", MIGRATIONS)
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest revision; existing history is kept (migrations only add)."""
+    if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+        Path(str(engine.url.database)).parent.mkdir(parents=True, exist_ok=True)
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK})")
+        command.upgrade(alembic_config(connection), "head")
+
+
+@dataclass
+class Batch:
+    """Rows that go to the database in one transaction."""
+
+    samples: list[Row] = field(default_factory=list)
+    minutes: list[Row] = field(default_factory=list)
+    events: list[Row] = field(default_factory=list)
+    changes: list[Row] = field(default_factory=list)
+    retain_at: datetime | None = None
+
+    def __len__(self) -> int:
+        return len(self.samples) + len(self.minutes) + len(self.events) + len(self.changes)
+
+    def newest_utc(self) -> datetime | None:
+        """The newest sample or aggregate time in the batch."""
+        times = [row["timestamp_utc"] for row in self.samples + self.minutes]
+        return max((t for t in times if isinstance(t, datetime)), default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class Repair:
+    """Shift this session's rows recorded between start and end (record time) by delta seconds."""
+
+    start_utc: datetime
+    end_utc: datetime
+    delta_s: float
+
+
+@dataclass
+class RetentionResult:
+    """Rows deleted by one retention pass."""
+
+    samples: int = 0
+    minutes: int = 0
+    events: int = 0
+
+
+class HistoryStore:
+    """One controller's writes into a history database."""
+
+    def __init__(self, engine: Engine, controller_id: str, section: HistorySection) -> None:
+        self.engine = engine
+        self.controller_id = controller_id
+        self.section = section
+        self.prepared = False
+        self._session_base: dict[str, int] = {}
+
+    def prepare(self) -> None:
+        """Migrate, then remember the highest ids: rows above them were written by this session."""
+        migrate(self.engine)
+        with self.engine.connect() as connection:
+            for table in (samples, samples_1m, events, config_changes):
+                self._session_base[table.name] = connection.execute(select(func.max(table.c.id))).scalar() or 0
+        self.prepared = True
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        with self.engine.begin() as connection:
+            yield connection
+
+    def write(self, batch: Batch) -> None:
+        """Insert a batch in one transaction (one commit, one burst of disk writes)."""
+        with self._transaction() as connection:
+            for table, rows in (
+                (samples, batch.samples),
+                (samples_1m, batch.minutes),
+                (events, batch.events),
+                (config_changes, batch.changes),
+            ):
+                if rows:
+                    connection.execute(insert(table), rows)
+
+    def repair(self, repair: Repair) -> int:
+        """Re-stamp this session's rows of a clock segment; returns how many rows moved."""
+        moved = 0
+        margin = timedelta(seconds=1)
+        lo, hi = repair.start_utc - margin, repair.end_utc + margin
+        with self._transaction() as connection:
+            for table in (samples, events, config_changes):
+                rows = connection.execute(
+                    select(table.c.id, table.c.timestamp_utc).where(
+                        table.c.controller_id == self.controller_id,
+                        table.c.id > self._session_base.get(table.name, 0),
+                        table.c.timestamp_utc.between(lo, hi),
+                    )
+                ).all()
+                if rows:
+                    shift = timedelta(seconds=repair.delta_s)
+                    connection.execute(
+                        update(table).where(table.c.id == bindparam("row_id")).values(timestamp_utc=bindparam("ts")),
+                        [{"row_id": row_id, "ts": ts + shift} for row_id, ts in rows],
+                    )
+                    moved += len(rows)
+            minutes = round(repair.delta_s / 60.0)
+            rows = connection.execute(
+                select(samples_1m.c.id, samples_1m.c.epoch_min).where(
+                    samples_1m.c.controller_id == self.controller_id,
+                    samples_1m.c.id > self._session_base.get(samples_1m.name, 0),
+                    samples_1m.c.epoch_min.between(epoch_minute(lo), epoch_minute(hi)),
+                )
+            ).all()
+            if rows and minutes:
+                connection.execute(
+                    update(samples_1m)
+                    .where(samples_1m.c.id == bindparam("row_id"))
+                    .values(epoch_min=bindparam("minute"), timestamp_utc=bindparam("ts")),
+                    [
+                        {"row_id": row_id, "minute": minute + minutes, "ts": minute_start(minute + minutes)}
+                        for row_id, minute in rows
+                    ],
+                )
+                moved += len(rows)
+        return moved
+
+    def retain(self, now_utc: datetime) -> RetentionResult:
+        """Delete full-rate rows older than the raw window, aggregates and events older than theirs."""
+        result = RetentionResult()
+        with self._transaction() as connection:
+            result.samples = self._delete_before(
+                connection, samples, now_utc - timedelta(seconds=self.section.raw_retention_s)
+            )
+            cutoff = now_utc - timedelta(seconds=self.section.aggregate_retention_s)
+            result.minutes = connection.execute(
+                delete(samples_1m).where(
+                    samples_1m.c.controller_id == self.controller_id, samples_1m.c.epoch_min < epoch_minute(cutoff)
+                )
+            ).rowcount
+            event_cutoff = now_utc - timedelta(seconds=self.section.event_retention_s)
+            result.events = self._delete_before(connection, events, event_cutoff)
+            self._delete_before(connection, config_changes, event_cutoff)
+        return result
+
+    def _delete_before(self, connection: Connection, table: Table, cutoff: datetime) -> int:
+        statement = delete(table).where(table.c.controller_id == self.controller_id, table.c.timestamp_utc < cutoff)
+        return int(connection.execute(statement).rowcount)
+
+    def close(self) -> None:
+        """Release every pooled connection (and checkpoint SQLite's WAL)."""
+        self.engine.dispose()
+

@@ -1,0 +1,354 @@
+"""The recorder sink: snapshots in, batched rows out, without ever blocking the control loop.
+
+The event loop only turns snapshots into rows and queues them; a worker thread does every database call.
+While the database cannot be written (disk full, server down) rows wait in a bounded buffer (the oldest
+full-rate samples are dropped first), the condition is reported to the hub, and the backlog is written
+as soon as the database answers again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from controller.clock import Clock
+from controller.commands import CommandBus
+from controller.hub import Delivery, SnapshotHub
+from controller.snapshot import AlertKind, Event, EventKind, Severity
+
+from .config import HistorySection
+from .database import Batch, HistoryStore, Repair, create_history_engine, redacted, resolve_url
+from .reader import HistoryReader
+from .rows import (
+    MinuteAggregator,
+    event_row,
+    metric_values,
+    sample_row,
+    setting_changes,
+    settings,
+)
+from .timeline import ClockJump, Timeline, place
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH_ROWS = 5_000
+RETENTION_EVERY_S = 3600.0
+RETENTION_SETTLE_S = 600.0
+"""Retention waits this long after start or a clock step, so a wrong boot date never deletes history."""
+
+
+@dataclass
+class RecorderStats:
+    """Counters for tests, benchmarks and the health endpoint."""
+
+    snapshots: int = 0
+    samples_queued: int = 0
+    samples_written: int = 0
+    rows_written: int = 0
+    batches_written: int = 0
+    pending_rows: int = 0
+    dropped_rows: int = 0
+    write_failures: int = 0
+    clock_jumps: int = 0
+    rows_restamped: int = 0
+    last_flush_monotonic_s: float | None = None
+    degraded: bool = False
+
+
+class Recorder:
+    """The history sink. `run(hub, commands)` records until the hub closes, then flushes and returns."""
+
+    name = "history"
+
+    def __init__(
+        self, store: HistoryStore, controller_id: str, section: HistorySection, clock: Clock, url: str
+    ) -> None:
+        self.store = store
+        self.controller_id = controller_id
+        self.section = section
+        self.clock = clock
+        self.url_text = redacted(url)
+        self.reader = HistoryReader(store.engine)
+        self.stats = RecorderStats()
+        self._ops: deque[Batch | Repair] = deque()
+        self._pending = Batch()
+        self._timeline = Timeline(section.clock_jump_threshold_s, section.clock_repair_window_s)
+        self._aggregator = MinuteAggregator(controller_id)
+        self._settings: dict[str, str | None] | None = None
+        self._last_sample_s: float | None = None
+        self._last_handover_s: float | None = None
+        self._last_retention_s: float | None = None
+        self._wake = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._closing = False
+        self._overflowing = False
+
+    async def run(self, hub: SnapshotHub, commands: CommandBus) -> None:
+        """Subscribe to every snapshot; write in batches; flush what is left when the hub closes."""
+        subscription = hub.subscribe(self.name, coalesce=False, max_pending=self.section.buffer_rows)
+        writer = asyncio.create_task(self._write_loop(hub), name="history-writer")
+        try:
+            async for delivery in subscription:
+                self._take(delivery)
+                if self._handover_due(delivery.snapshot.monotonic_s):
+                    self._hand_over(delivery.snapshot.monotonic_s, hub)
+        finally:
+            subscription.close()
+            minute = self._aggregator.flush()
+            if minute is not None:
+                self._pending.minutes.append(minute)
+            self._hand_over(self._last_handover_s or 0.0, hub)
+            self._closing = True
+            self._wake.set()
+            self._stop.set()
+            await writer
+            await asyncio.to_thread(self.store.close)
+
+    def _take(self, delivery: Delivery) -> None:
+        snapshot = delivery.snapshot
+        self.stats.snapshots += 1
+        self.stats.dropped_rows += delivery.skipped
+        self._timeline, record_utc, jump = place(self._timeline, snapshot.timestamp_utc, snapshot.monotonic_s)
+        if jump is not None:
+            self._on_jump(jump, snapshot.monotonic_s)
+        for event in delivery.events:
+            event_utc = self._event_time(event, record_utc, snapshot.timestamp_utc)
+            self._pending.events.append(event_row(self.controller_id, event_utc, event))
+        values = metric_values(snapshot)
+        finished = self._aggregator.add(record_utc, snapshot.mode.value, values)
+        if finished is not None:
+            self._pending.minutes.append(finished)
+        if (
+            self._last_sample_s is None
+            or snapshot.monotonic_s < self._last_sample_s
+            or snapshot.monotonic_s - self._last_sample_s >= self.section.sample_interval_s - 1e-9
+        ):
+            self._pending.samples.append(sample_row(self.controller_id, record_utc, snapshot))
+            self.stats.samples_queued += 1
+            self._last_sample_s = snapshot.monotonic_s
+        now_settings = settings(snapshot)
+        self._pending.changes.extend(setting_changes(self.controller_id, record_utc, self._settings, now_settings))
+        self._settings = now_settings
+
+    def _event_time(self, event: Event, record_utc: datetime, wall_utc: datetime) -> datetime:
+        """An event's record time: its offset from the snapshot's wall time, applied to the record time."""
+        offset = event.timestamp_utc - wall_utc
+        if abs(offset.total_seconds()) > self.section.clock_jump_threshold_s:
+            return record_utc
+        return record_utc + offset
+
+    def _on_jump(self, jump: ClockJump, monotonic_s: float) -> None:
+        self.stats.clock_jumps += 1
+        minute = self._aggregator.flush()
+        if minute is not None:
+            self._pending.minutes.append(minute)
+        if jump.repair:
+            self._ops.append(self._pending)
+            self._pending = Batch()
+            self._ops.append(Repair(jump.segment_start_utc, jump.segment_end_utc, jump.delta_s))
+            self._wake.set()
+            outcome = "history recorded since then is re-stamped"
+        else:
+            outcome = "history recorded before it is left as it was (older than clock_repair_window)"
+        message = (
+            f"wall clock stepped by {jump.delta_s:+.0f} s (from {jump.wall_before_utc.isoformat()} "
+            f"to {jump.wall_after_utc.isoformat()}); {outcome}"
+        )
+        log.warning("%s", message)
+        event = Event(
+            kind=EventKind.CLOCK_JUMP,
+            message=message,
+            timestamp_utc=jump.wall_after_utc,
+            severity=Severity.WARNING,
+            values={
+                "delta_s": jump.delta_s,
+                "wall_before_utc": jump.wall_before_utc.isoformat(),
+                "wall_after_utc": jump.wall_after_utc.isoformat(),
+                "segment_start_utc": (jump.segment_start_utc + timedelta(seconds=jump.delta_s)).isoformat()
+                if jump.repair
+                else jump.segment_start_utc.isoformat(),
+                "restamped": "yes" if jump.repair else "no",
+            },
+        )
+        self._pending.events.append(event_row(self.controller_id, jump.wall_after_utc, event))
+        self._last_retention_s = monotonic_s - RETENTION_EVERY_S + RETENTION_SETTLE_S
+
+    def _handover_due(self, monotonic_s: float) -> bool:
+        if len(self._pending) >= MAX_BATCH_ROWS:
+            return True
+        if self._last_handover_s is None or monotonic_s < self._last_handover_s:
+            self._last_handover_s = monotonic_s
+            return self.section.batch_interval_s <= 0
+        return monotonic_s - self._last_handover_s >= self.section.batch_interval_s
+
+    def _hand_over(self, monotonic_s: float, hub: SnapshotHub) -> None:
+        """Queue the pending rows for the writer as one batch."""
+        self._last_handover_s = monotonic_s
+        if not len(self._pending):
+            return
+        if self._last_retention_s is None:
+            self._last_retention_s = monotonic_s - RETENTION_EVERY_S + RETENTION_SETTLE_S
+        if monotonic_s - self._last_retention_s >= RETENTION_EVERY_S:
+            self._pending.retain_at = self._pending.newest_utc()
+            self._last_retention_s = monotonic_s
+        self._ops.append(self._pending)
+        self._pending = Batch()
+        self._bound(hub)
+        self._wake.set()
+
+    def _queued_rows(self) -> int:
+        return sum(len(op) for op in self._ops if isinstance(op, Batch))
+
+    def _bound(self, hub: SnapshotHub) -> None:
+        """Keep the buffer under `buffer_rows`: drop the oldest full-rate samples, then the oldest minutes."""
+        excess = self._queued_rows() - self.section.buffer_rows
+        if excess <= 0:
+            self.stats.pending_rows = self._queued_rows()
+            return
+        for attribute in ("samples", "minutes", "events", "changes"):
+            for op in self._ops:
+                if excess <= 0:
+                    break
+                if isinstance(op, Batch):
+                    rows = getattr(op, attribute)
+                    cut = min(excess, len(rows))
+                    del rows[:cut]
+                    excess -= cut
+                    self.stats.dropped_rows += cut
+        self.stats.pending_rows = self._queued_rows()
+        if not self._overflowing:
+            self._overflowing = True
+            log.warning(
+                "history buffer full (%d rows): dropping the oldest samples until %s can be written",
+                self.section.buffer_rows,
+                self.url_text,
+            )
+        self._report(hub)
+
+    def _report(self, hub: SnapshotHub) -> None:
+        pending = self._queued_rows()
+        message = (
+            f"history database {self.url_text} cannot be written: {pending} rows waiting"
+            + (f", {self.stats.dropped_rows} dropped" if self.stats.dropped_rows else "")
+        )
+        hub.report(
+            AlertKind.HISTORY_BACKLOG,
+            True,
+            message,
+            {"pending_rows": float(pending), "dropped_rows": float(self.stats.dropped_rows)},
+        )
+
+    async def _write_loop(self, hub: SnapshotHub) -> None:
+        while True:
+            if not self.store.prepared and not await self._attempt(hub, None):
+                if self._closing:
+                    self._give_up()
+                    return
+                await self._retry_wait()
+                continue
+            if not self._ops:
+                if self._closing:
+                    return
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            op = self._next_op()
+            if await self._attempt(hub, op):
+                continue
+            self._ops.appendleft(op)
+            if self._closing:
+                self._give_up()
+                return
+            await self._retry_wait()
+
+    def _next_op(self) -> Batch | Repair:
+        """The oldest queued operation; consecutive batches are merged so a backlog is caught up quickly."""
+        op = self._ops.popleft()
+        if isinstance(op, Repair):
+            return op
+        while self._ops and isinstance(self._ops[0], Batch) and len(op) + len(self._ops[0]) <= 4 * MAX_BATCH_ROWS:
+            following = self._ops.popleft()
+            assert isinstance(following, Batch)
+            op.samples.extend(following.samples)
+            op.minutes.extend(following.minutes)
+            op.events.extend(following.events)
+            op.changes.extend(following.changes)
+            op.retain_at = following.retain_at or op.retain_at
+        return op
+
+    async def _attempt(self, hub: SnapshotHub, op: Batch | Repair | None) -> bool:
+        """Prepare the database (op None) or apply one operation, in a worker thread."""
+        try:
+            if op is None:
+                await asyncio.to_thread(self.store.prepare)
+            else:
+                await asyncio.to_thread(self._apply, op)
+        except Exception as exc:  # every database or disk error means "not written yet"
+            self.stats.write_failures += 1
+            if not self.stats.degraded:
+                self.stats.degraded = True
+                log.error("history database %s unavailable: %s; buffering rows", self.url_text, exc)
+            self._report(hub)
+            return False
+        self.stats.pending_rows = self._queued_rows()
+        if self.stats.degraded and len(self._ops) <= 1:
+            self.stats.degraded = False
+            self._overflowing = False
+            log.info("history database %s writable again; backlog written", self.url_text)
+            hub.report(
+                AlertKind.HISTORY_BACKLOG,
+                False,
+                f"history database {self.url_text} writable again",
+                {"pending_rows": float(self._queued_rows()), "dropped_rows": float(self.stats.dropped_rows)},
+            )
+        return True
+
+    def _apply(self, op: Batch | Repair) -> None:
+        """Runs in a worker thread."""
+        if isinstance(op, Repair):
+            self.stats.rows_restamped += self.store.repair(op)
+            return
+        self.store.write(op)
+        self.stats.samples_written += len(op.samples)
+        self.stats.rows_written += len(op)
+        self.stats.batches_written += 1
+        self.stats.last_flush_monotonic_s = self.clock.monotonic()
+        if op.retain_at is not None:
+            try:
+                result = self.store.retain(op.retain_at)
+            except Exception as exc:  # retention is retried at the next pass; the batch is written
+                log.warning("history retention failed: %s", exc)
+                return
+            if result.samples or result.minutes or result.events:
+                log.info(
+                    "history retention deleted %d samples, %d minute aggregates, %d events",
+                    result.samples,
+                    result.minutes,
+                    result.events,
+                )
+
+    async def _retry_wait(self) -> None:
+        """Wait the retry interval in real time (database outages happen in real time), or until closing."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), timeout=self.section.retry_interval_s)
+
+    def _give_up(self) -> None:
+        lost = self._queued_rows() + len(self._pending)
+        if lost:
+            log.error("history database %s unavailable at shutdown: %d rows not written", self.url_text, lost)
+
+
+def build_recorder(
+    url: str | None, controller_id: str, section: HistorySection, clock: Clock, state_dir: str
+) -> Recorder:
+    """The recorder sink for a URL (None: the configured URL, else SQLite in `state_dir`).
+
+    Nothing connects here; the database is opened and migrated when `run` starts.
+    """
+    resolved = resolve_url(url, section, state_dir)
+    store = HistoryStore(create_history_engine(resolved), controller_id, section)
+    return Recorder(store, controller_id, section, clock, resolved)
