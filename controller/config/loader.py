@@ -12,8 +12,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from controller import units
+from controller.alerts import AlertsSection, parse_alerts
+from controller.config.control import ControlSection, parse_control
+from controller.config.plant import (
+    BatterySection,
+    FanSection,
+    RoomSection,
+    parse_battery,
+    parse_fan,
+    parse_power_path,
+    parse_room,
+)
 from controller.config.reader import Table
 from controller.errors import ConfigError
+from controller.history.config import HistorySection, parse_history
+from controller.models.power_path import PowerPath
+from web.config import HttpSection, parse_http
 
 DEFAULT_STATE_DIR = "/var/lib/cleanroom"
 
@@ -54,3 +68,43 @@ def read_toml(path: Path) -> Table:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(source, "(syntax)", str(exc), "valid TOML") from exc
     return Table(data, source)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The whole configuration file, resolved."""
+
+    source: str
+    controller: ControllerSection
+    battery: BatterySection
+    power_path: PowerPath
+    fan: FanSection
+    room: RoomSection
+    control: ControlSection
+    alerts: AlertsSection
+    history: HistorySection
+    http: HttpSection
+
+
+def parse_config(table: Table, base_dir: Path) -> Config:
+    """Every section of a configuration document; unknown sections are errors."""
+    battery = parse_battery(table.table("battery"))
+    config = Config(
+        source=table.source,
+        controller=parse_controller(table.table("controller")),
+        battery=battery,
+        power_path=parse_power_path(table.table("power_path"), battery),
+        fan=parse_fan(table.table("fan"), base_dir),
+        room=parse_room(table.table("room")),
+        control=parse_control(table.table("control")),
+        alerts=parse_alerts(table.table("alerts")),
+        history=parse_history(table.table("history")),
+        http=parse_http(table.table("http")),
+    )
+    table.finish()
+    return config
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate a configuration file."""
+    return parse_config(read_toml(path), path.resolve().parent)

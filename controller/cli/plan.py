@@ -1,0 +1,118 @@
+"""`cleanroom plan`: how long the battery runs the fan on each setting, and the best schedule for a target."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from controller import units
+from controller.config.plant import REFERENCE_FAN
+from controller.errors import ConfigError
+from controller.models.fan import load_curve_file
+from controller.models.power_path import PRESETS
+from controller.planner import candidates_for, plan
+from controller.report import render_table, settings_rows, target_object
+
+EPILOG = """\
+examples:
+  cleanroom plan --target "7 days"
+  cleanroom plan --fan my-fan.csv --battery "100 Ah" --controller-draw "0.9 W" --target "5 days" --json
+  cleanroom plan --path station-ac --target 72h --allow-off
+
+The fan CSV has the columns setting,watts,cfm ('#' starts a comment). Settings written as duty cycles
+("40%") describe a continuous PWM fan; other labels are the discrete settings of a purifier.
+"""
+
+
+def battery_energy_wh(text: str, nominal_v: float = 12.8) -> float:
+    """An energy ("1280 Wh", "1.28 kWh") or a charge at the nominal LiFePO4 voltage ("100 Ah")."""
+    expected = 'an energy such as "1280 Wh" or "1.28 kWh", or a charge such as "100 Ah" (at 12.8 V), above 0'
+    try:
+        value = units.parse(text, units.ENERGY)
+    except units.UnitError:
+        try:
+            value = units.parse(text, units.CHARGE) * nominal_v
+        except units.UnitError as exc:
+            raise ConfigError("command line", "--battery", text, expected) from exc
+    if not value > 0:
+        raise ConfigError("command line", "--battery", text, expected)
+    return value
+
+
+def _flag(flag: str, text: str, kind: units.Kind, low: float, low_ok: bool = True) -> float:
+    expected = f"a {kind.name} such as {kind.examples}, {'at least' if low_ok else 'above'} {low:g} {kind.unit}"
+    try:
+        value = units.parse(text, kind)
+    except units.UnitError as exc:
+        raise ConfigError("command line", flag, text, expected) from exc
+    if value < low or (not low_ok and value == low):
+        raise ConfigError("command line", flag, text, expected)
+    return value
+
+
+def build_report(args: argparse.Namespace) -> tuple[dict[str, object], str]:
+    """The JSON report and the human table for the parsed flags."""
+    curve = load_curve_file(Path(args.fan)) if args.fan else load_curve_file(REFERENCE_FAN)
+    path = PRESETS[args.path]
+    draw_w = _flag("--controller-draw", args.controller_draw, units.POWER, 0.0)
+    path = path.with_controller(draw_w)
+    energy_wh = battery_energy_wh(args.battery) if args.battery else path.store_energy_wh
+    candidates = candidates_for(curve, allow_off=args.allow_off)
+    report: dict[str, object] = {
+        "source_wh": energy_wh,
+        "path": path.name,
+        "controller_draw_w": draw_w,
+        "allow_off": args.allow_off,
+        "settings": settings_rows(curve, path, energy_wh, candidates),
+        "hull": [p.setting for p in candidates.hull],
+        "target": None,
+    }
+    if args.target:
+        duration_s = _flag("--target", args.target, units.DURATION, 0.0, low_ok=False)
+        report["target"] = target_object(plan(energy_wh, duration_s, candidates, path))
+    return report, render_table(report, path)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the report."""
+    report, table = build_report(args)
+    print(json.dumps(report, indent=2) if args.json else table)
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `plan`."""
+    parser = subparsers.add_parser(
+        "plan",
+        help="runtime and clean-air table for a battery, fan and power path; the best schedule for a target",
+        description="Runtime and clean air per fan setting on a stored energy, and the energy-optimal "
+        "schedule (time-sharing between two settings) that lasts a target duration with the most clean air.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--fan", metavar="CSV", help="fan curve file (default: the reference AirFanta 3Pro on 12 V)")
+    parser.add_argument(
+        "--path",
+        metavar="PRESET",
+        choices=tuple(PRESETS),
+        default="diy-12v",
+        help=f"power path from the store to the fan: {', '.join(PRESETS)} (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--battery", metavar="ENERGY", help='stored energy, e.g. "1280 Wh" or "100 Ah" (default: the preset\'s)'
+    )
+    parser.add_argument(
+        "--controller-draw",
+        metavar="POWER",
+        default="0 W",
+        help='the controller\'s own draw on the store, e.g. "0.9 W" for a Pi Zero 2 W (default: %(default)s)',
+    )
+    parser.add_argument("--target", metavar="DURATION", help='how long it must last, e.g. "7 days", "36 h"')
+    parser.add_argument(
+        "--allow-off",
+        action="store_true",
+        help="let the schedule switch the fan off part of the time (only when no minimum pressure is needed)",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    parser.set_defaults(handler=run)
