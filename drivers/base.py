@@ -17,6 +17,10 @@ class DeviceUnavailable(DeviceError):
     """The device cannot be reached (no port, unplugged, no answer)."""
 
 
+class DeviceTimeout(DeviceUnavailable):
+    """The device is connected but did not answer in time."""
+
+
 class ProtocolError(DeviceError):
     """Bytes arrived but do not form a valid message (checksum, CRC, grammar)."""
 

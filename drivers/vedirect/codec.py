@@ -412,7 +412,7 @@ def decode_block(block: Block | Iterable[tuple[str, str]]) -> DecodedBlock:
         firmware=firmware,
         monitor_mode=monitor_mode,
         history=history,
-        **values,  # type: ignore[arg-type]
+        **values,
     )
 
 

@@ -1,0 +1,119 @@
+"""A sysfs-shaped PWM folder with a tiny "kernel": exporting a channel creates its files, and a fan
+model turns the duty cycle into a speed written to an hwmon-style `fan1_input` (RPM) file or a pulse
+counter file. Faults: a stalled fan, and the channel vanishing (unexported behind the driver's back).
+Kernel rules the driver must respect are checked and counted in `violations` (duty above period).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+from pathlib import Path
+
+
+class PwmSysfsFake:
+    """`root` plays /sys/class/pwm with one chip whose `device` link names `device_name`."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        device_name: str = "1f00098000.pwm",
+        chip_number: int = 0,
+        npwm: int = 4,
+        max_rpm: float = 3000.0,
+        tach_kind: str = "rpm",
+    ) -> None:
+        self.root = root
+        self.chip = root / f"pwmchip{chip_number}"
+        self.devices = root.parent / "devices" / "platform" / "axi" / device_name
+        self.devices.mkdir(parents=True, exist_ok=True)
+        self.chip.mkdir(parents=True, exist_ok=True)
+        (self.chip / "device").symlink_to(self.devices)
+        (self.chip / "npwm").write_text(f"{npwm}\n")
+        (self.chip / "export").write_text("")
+        (self.chip / "unexport").write_text("")
+        self.npwm = npwm
+        self.max_rpm = max_rpm
+        self.tach_kind = tach_kind
+        self.tach_path = root.parent / "hwmon" / ("fan1_input" if tach_kind == "rpm" else "pulses")
+        self.tach_path.parent.mkdir(parents=True, exist_ok=True)
+        self.tach_path.write_text("0\n")
+        self.stalled = False
+        self.violations: list[str] = []
+        self.exports = 0
+        self._pulses = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    def channel(self, n: int) -> Path:
+        """The folder of channel n."""
+        return self.chip / f"pwm{n}"
+
+    def read(self, n: int, name: str) -> str:
+        """A channel attribute as the driver left it."""
+        return (self.channel(n) / name).read_text().strip()
+
+    def step(self, dt_s: float = 0.0) -> None:
+        """What the kernel and the fan do: handle exports, check rules, spin the fan."""
+        export = (self.chip / "export").read_text().strip()
+        if export:
+            n = int(export)
+            (self.chip / "export").write_text("")
+            if 0 <= n < self.npwm and not self.channel(n).exists():
+                ch = self.channel(n)
+                ch.mkdir()
+                for name, value in (("period", "0"), ("duty_cycle", "0"), ("enable", "0"), ("polarity", "normal")):
+                    (ch / name).write_text(value + "\n")
+                self.exports += 1
+        for ch in self.chip.glob("pwm[0-9]*"):
+            with contextlib.suppress(OSError, ValueError):
+                period = int((ch / "period").read_text())
+                duty = int((ch / "duty_cycle").read_text())
+                if duty > period:
+                    self.violations.append(f"{ch.name}: duty {duty} > period {period}")
+        rpm = 0.0 if self.stalled else self.rpm(0)
+        if self.tach_kind == "rpm":
+            self.tach_path.write_text(f"{round(rpm)}\n")
+        else:
+            self._pulses += rpm / 60.0 * 2 * dt_s
+            self.tach_path.write_text(f"{int(self._pulses)}\n")
+
+    def rpm(self, n: int) -> float:
+        """The speed the fan on channel n would have (no stall)."""
+        ch = self.channel(n)
+        try:
+            if (ch / "enable").read_text().strip() != "1":
+                return 0.0
+            period = int((ch / "period").read_text())
+            duty = int((ch / "duty_cycle").read_text())
+            inversed = (ch / "polarity").read_text().strip() == "inversed"
+        except (OSError, ValueError):
+            return 0.0
+        if period <= 0:
+            return 0.0
+        fraction = min(1.0, duty / period)
+        return self.max_rpm * ((1.0 - fraction) if inversed else fraction)
+
+    def vanish(self, n: int) -> None:
+        """The channel disappears (someone unexported it)."""
+        shutil.rmtree(self.channel(n), ignore_errors=True)
+
+    async def start(self, interval_s: float = 0.005) -> None:
+        """Run the kernel/fan model in the background."""
+
+        async def run() -> None:
+            while True:
+                self.step(interval_s)
+                await asyncio.sleep(interval_s)
+
+        if self._task is None:
+            self._task = asyncio.create_task(run(), name="pwm sysfs fake")
+
+    async def close(self) -> None:
+        """Stop the model."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

@@ -1,0 +1,243 @@
+"""Modbus battery monitor, pressure transmitter and fan output, on top of ModbusLink and the maps."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from drivers.base import (
+    DeviceError,
+    DeviceTimeout,
+    DeviceUnavailable,
+    DriverStats,
+    FanReading,
+    PressureReading,
+    ProtocolError,
+    ShuntReading,
+)
+from drivers.health import Health
+from drivers.modbus.link import ModbusLink, ModbusSettings
+from drivers.modbus.maps import (
+    FanMap,
+    PressureMap,
+    ReadSpan,
+    ShuntMap,
+    fan_pct,
+    fan_raw,
+    plan_reads,
+    pressure_value,
+    shunt_values,
+    words_for,
+)
+from drivers.modbus.registers import Register, decode
+from drivers.poller import PollingDriver
+from drivers.retry import Backoff
+from drivers.serialport import BY_ID
+
+log = logging.getLogger(__name__)
+
+
+async def _read_spans(link: ModbusLink, spans: list[ReadSpan]) -> dict[ReadSpan, list[int]]:
+    return {span: await link.read(span.function_code, span.address, span.count) for span in spans}
+
+
+class ModbusShunt(PollingDriver[ShuntReading]):
+    """A battery monitor read over Modbus RTU or TCP with a register map."""
+
+    def __init__(
+        self,
+        settings: ModbusSettings,
+        shunt_map: ShuntMap,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        interval_s: float = 1.0,
+        stale_after_s: float = 5.0,
+        retries: int = 2,
+        backoff: Backoff | None = None,
+        by_id_dir: Path = BY_ID,
+        name: str = "shunt (Modbus)",
+    ) -> None:
+        super().__init__(
+            name, log, clock=clock, interval_s=interval_s, stale_after_s=stale_after_s, retries=retries, backoff=backoff
+        )
+        self.map = shunt_map
+        self.link = ModbusLink(settings, by_id_dir=by_id_dir)
+        self._spans = plan_reads(list(shunt_map.registers.values()))
+
+    async def _read(self) -> ShuntReading:
+        values = shunt_values(self.map, await _read_spans(self.link, self._spans))
+        history: dict[str, float] = {k: values[k] for k in ("remaining_ah", "capacity_ah", "energy_wh") if k in values}
+        return ShuntReading(
+            monotonic_s=self._clock(),
+            voltage_v=values.get("voltage_v"),
+            current_a=values.get("current_a"),
+            power_w=values.get("power_w"),
+            soc_pct=values.get("soc_pct"),
+            consumed_ah=values.get("consumed_ah"),
+            temperature_c=values.get("temperature_c"),
+            history=history,
+        )
+
+    async def _disconnect(self) -> None:
+        await self.link.close()
+
+
+class ModbusPressureSensor(PollingDriver[PressureReading]):
+    """A differential-pressure transmitter read over Modbus with a register map."""
+
+    def __init__(
+        self,
+        settings: ModbusSettings,
+        pressure_map: PressureMap,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        interval_s: float = 0.5,
+        stale_after_s: float = 5.0,
+        retries: int = 2,
+        backoff: Backoff | None = None,
+        by_id_dir: Path = BY_ID,
+        name: str = "pressure (Modbus)",
+    ) -> None:
+        super().__init__(
+            name, log, clock=clock, interval_s=interval_s, stale_after_s=stale_after_s, retries=retries, backoff=backoff
+        )
+        self.map = pressure_map
+        self.link = ModbusLink(settings, by_id_dir=by_id_dir)
+        regs: list[Register] = [pressure_map.value]
+        for extra in (pressure_map.decimals_register, pressure_map.unit_register, pressure_map.temperature):
+            if extra is not None:
+                regs.append(extra)
+        self._spans = plan_reads(regs)
+
+    async def _read(self) -> PressureReading:
+        spans = await _read_spans(self.link, self._spans)
+        temperature = None
+        if self.map.temperature is not None:
+            temperature = decode(self.map.temperature, words_for(self.map.temperature, spans))
+        return PressureReading(self._clock(), pressure_value(self.map, spans), temperature)
+
+    async def _disconnect(self) -> None:
+        await self.link.close()
+
+
+class ModbusFan:
+    """A fan driven by a Modbus analogue output module or a Modbus-controlled DC supply.
+
+    set_command writes the output (and the enable register, if mapped) with retries, then reads the
+    output register back; a failure is counted and the newest command is applied again by the
+    background task until it sticks. Nothing raises out of set_command.
+    """
+
+    def __init__(
+        self,
+        settings: ModbusSettings,
+        fan_map: FanMap,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        retries: int = 2,
+        refresh_s: float = 5.0,
+        stale_after_s: float = 15.0,
+        backoff: Backoff | None = None,
+        by_id_dir: Path = BY_ID,
+        name: str = "fan (Modbus)",
+    ) -> None:
+        self.map = fan_map
+        self.link = ModbusLink(settings, by_id_dir=by_id_dir)
+        self._clock = clock
+        self._health = Health(name, log, clock, stale_after_s)
+        self.stats: DriverStats = self._health.stats
+        self.retries = retries
+        self.refresh_s = refresh_s
+        self._backoff = backoff or Backoff()
+        self._wanted: float | None = None
+        self._latest: FanReading | None = None
+        self._applied = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        """Start the task that re-applies a command that failed and refreshes the read-back."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name=self._health.name)
+
+    async def close(self) -> None:
+        """Stop the task and close the link (the output keeps its last value)."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.link.close()
+
+    def latest(self) -> FanReading | None:
+        """The command the device last confirmed."""
+        self._health.check_stale()
+        return self._latest
+
+    async def set_command(self, command_pct: float) -> None:
+        """Apply a command now (with retries); on failure the background task keeps trying."""
+        self._wanted = min(100.0, max(0.0, command_pct))
+        if not await self._apply():
+            self._wake.set()
+
+    async def _apply(self) -> bool:
+        async with self._lock:
+            wanted = self._wanted
+            if wanted is None:
+                return True
+            for attempt in range(self.retries + 1):
+                if attempt:
+                    await asyncio.sleep(self._backoff.next_delay())
+                try:
+                    confirmed = await self._write_and_confirm(wanted)
+                except DeviceTimeout as exc:
+                    self._health.timeout(str(exc))
+                except ProtocolError as exc:
+                    self._health.corrupt(str(exc))
+                except DeviceUnavailable as exc:
+                    self._health.unavailable(str(exc))
+                    await self.link.close()
+                except Exception as exc:  # a driver bug must not kill the daemon
+                    log.exception("%s: unexpected error", self._health.name)
+                    self._health.unavailable(f"unexpected {type(exc).__name__}: {exc}")
+                    await self.link.close()
+                else:
+                    self._latest = FanReading(self._clock(), confirmed)
+                    self._health.ok()
+                    self._backoff.reset()
+                    return True
+            return False
+
+    async def _write_and_confirm(self, pct: float) -> float:
+        fan_map = self.map
+        words = fan_raw(fan_map, pct)
+        if fan_map.enable is not None and pct <= 0.0:
+            await self.link.write(fan_map.enable.address, [fan_map.enable_off])
+        await self.link.write(fan_map.output.address, words)
+        if fan_map.enable is not None and pct > 0.0:
+            await self.link.write(fan_map.enable.address, [fan_map.enable_on])
+        back = await self.link.read(3, fan_map.output.address, fan_map.output.count)
+        if back != words:
+            raise ProtocolError(f"output register reads back {back}, wrote {words}")
+        return round(fan_pct(fan_map, back), 6)
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.refresh_s):
+                    await self._wake.wait()
+            self._wake.clear()
+            try:
+                ok = await self._apply()
+            except DeviceError as exc:  # _apply handles these; belt and braces for the daemon's sake
+                self._health.unavailable(str(exc))
+                ok = False
+            if not ok:
+                self._health.check_stale()
+                await asyncio.sleep(self._backoff.next_delay())
+                self._wake.set()

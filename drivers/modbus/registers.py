@@ -1,0 +1,99 @@
+"""Register maps as data, and the pure conversion of register words <-> SI values.
+
+A `Register` says where a value lives (address, function: holding or input), how it is encoded
+(int16/uint16/int32/uint32/float32, word order of 32-bit values) and what one count means
+(`scale` times `unit`, e.g. scale 0.01 and unit "V" for a register in centivolts). The unit is
+converted to the internal SI unit of the quantity once, when the map is built.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from pymodbus.client.mixin import ModbusClientMixin
+
+from drivers.base import ProtocolError
+
+Function = Literal["holding", "input"]
+RegisterType = Literal["int16", "uint16", "int32", "uint32", "float32"]
+WordOrder = Literal["big", "little"]
+
+FUNCTIONS: tuple[str, ...] = ("holding", "input")
+TYPES: tuple[str, ...] = ("int16", "uint16", "int32", "uint32", "float32")
+WORD_ORDERS: tuple[str, ...] = ("big", "little")
+
+_DATATYPE = ModbusClientMixin.DATATYPE
+_PYMODBUS_TYPES = {
+    "int16": _DATATYPE.INT16,
+    "uint16": _DATATYPE.UINT16,
+    "int32": _DATATYPE.INT32,
+    "uint32": _DATATYPE.UINT32,
+    "float32": _DATATYPE.FLOAT32,
+}
+
+
+class RegisterError(ProtocolError):
+    """Register words that do not make a usable value (wrong count, NaN, out of range)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Register:
+    """One value in a device's register map; `factor` converts a raw count to the SI unit."""
+
+    address: int
+    function: Function = "holding"
+    type: RegisterType = "uint16"
+    word_order: WordOrder = "big"
+    scale: float = 1.0
+    unit: str = ""
+    factor: float = 1.0
+
+    @property
+    def count(self) -> int:
+        """How many 16-bit registers the value occupies."""
+        return 1 if self.type in ("int16", "uint16") else 2
+
+    @property
+    def function_code(self) -> int:
+        """The Modbus read function: 3 (holding registers) or 4 (input registers)."""
+        return 3 if self.function == "holding" else 4
+
+
+def raw_value(register: Register, words: Sequence[int]) -> float:
+    """The raw number the words encode (before scaling)."""
+    if len(words) != register.count:
+        raise RegisterError(f"register {register.address}: {len(words)} words for a {register.type}")
+    if any(not 0 <= w <= 0xFFFF for w in words):
+        raise RegisterError(f"register {register.address}: words out of range {list(words)}")
+    value = ModbusClientMixin.convert_from_registers(
+        list(words), _PYMODBUS_TYPES[register.type], word_order=register.word_order
+    )
+    if not isinstance(value, int | float) or not math.isfinite(value):
+        raise RegisterError(f"register {register.address}: not a finite number ({value!r})")
+    return float(value)
+
+
+def decode(register: Register, words: Sequence[int]) -> float:
+    """The SI value of a register's words."""
+    return raw_value(register, words) * register.factor
+
+
+def encode(register: Register, value_si: float) -> list[int]:
+    """The words a device holds for an SI value (for writes and for the fakes)."""
+    raw = value_si / register.factor
+    if register.type == "float32":
+        words = ModbusClientMixin.convert_to_registers(raw, _DATATYPE.FLOAT32, word_order=register.word_order)
+    else:
+        bits = 16 if register.type.endswith("16") else 32
+        signed = not register.type.startswith("u")
+        low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+        integer = round(raw)
+        if not low <= integer <= high:
+            raise RegisterError(f"register {register.address}: {value_si} does not fit a {register.type}")
+        words = ModbusClientMixin.convert_to_registers(
+            integer, _PYMODBUS_TYPES[register.type], word_order=register.word_order
+        )
+    return list(words)
