@@ -1,0 +1,1 @@
+"""The simulated plant (pure physics), its scenarios and the simulated devices built on it."""
