@@ -1,0 +1,65 @@
+"""An SDP3x/SDP8xx sensor behind a fake I2C bus: it answers the real command bytes and returns real
+9-byte measurements with CRCs. Faults: CRC errors, NACKs (a glitch), unplug/replug (after a replug
+the sensor is idle again and NACKs reads until it is told to start measuring).
+"""
+
+from __future__ import annotations
+
+import errno
+
+from drivers.sdp import MODELS, START_CONTINUOUS_DP_AVERAGE, STOP_CONTINUOUS, encode_measurement
+
+
+class SdpFakeBus:
+    """One sensor on a bus; the driver talks to it through the I2CBus protocol."""
+
+    def __init__(self, model: str = "sdp810-500", pressure_pa: float = 5.0, temperature_c: float = 22.5) -> None:
+        self.address, self.scale = MODELS[model]
+        self.pressure_pa = pressure_pa
+        self.temperature_c = temperature_c
+        self.measuring = False
+        self.present = True
+        self.crc_errors = 0
+        self.nacks = 0
+        self.commands: list[int] = []
+        self.reads = 0
+
+    def _check(self, address: int) -> None:
+        if not self.present or address != self.address:
+            raise OSError(errno.EREMOTEIO, "Remote I/O error")
+        if self.nacks:
+            self.nacks -= 1
+            raise OSError(errno.EREMOTEIO, "Remote I/O error")
+
+    def write(self, address: int, data: bytes) -> None:
+        """A command from the driver."""
+        self._check(address)
+        command = int.from_bytes(data[:2], "big")
+        self.commands.append(command)
+        if command == STOP_CONTINUOUS:
+            if not self.measuring:
+                raise OSError(errno.EREMOTEIO, "Remote I/O error")
+            self.measuring = False
+        elif command == START_CONTINUOUS_DP_AVERAGE:
+            self.measuring = True
+
+    def read(self, address: int, length: int) -> bytes:
+        """A measurement read."""
+        self._check(address)
+        if not self.measuring:
+            raise OSError(errno.EREMOTEIO, "Remote I/O error")
+        self.reads += 1
+        data = bytearray(encode_measurement(self.pressure_pa, self.temperature_c, self.scale))
+        if self.crc_errors:
+            self.crc_errors -= 1
+            data[2] ^= 0x5A
+        return bytes(data[:length])
+
+    def unplug(self) -> None:
+        """The sensor's cable comes off."""
+        self.present = False
+        self.measuring = False
+
+    def replug(self) -> None:
+        """The sensor is back, idle (power-on state)."""
+        self.present = True
