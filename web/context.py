@@ -1,0 +1,103 @@
+"""What the request handlers share: the hub, the command bus, the token, the history sources."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from controller.clock import Clock, SystemClock
+from controller.commands import CommandBus
+from controller.hub import SnapshotHub
+from controller.snapshot import Snapshot
+from web.config import HttpSection
+from web.memory_history import MemoryHistory
+from web.tokens import TokenStore
+
+log = logging.getLogger(__name__)
+
+
+class HistoryReader(Protocol):
+    """The history engine's read side (synchronous; called in a worker thread)."""
+
+    def samples(
+        self, controller_id: str, start_utc: datetime, end_utc: datetime, max_points: int = 500
+    ) -> list[dict[str, object]]:
+        """Samples with `timestamp_utc` (ISO text) and metric keys, oldest first."""
+        ...
+
+    def events(self, controller_id: str, start_utc: datetime, end_utc: datetime, limit: int = 200) -> list[
+        dict[str, object]
+    ]:
+        """Events as `Event.to_dict()`, oldest first."""
+        ...
+
+
+@dataclass(slots=True)
+class WebContext:
+    """The shell's state for one running app."""
+
+    controller_id: str
+    section: HttpSection
+    hub: SnapshotHub
+    commands: CommandBus
+    tokens: TokenStore
+    memory: MemoryHistory
+    history: HistoryReader | None = None
+    clock: Clock = field(default_factory=SystemClock)
+    live_clients: int = 0
+    history_failing: bool = False
+
+    @property
+    def latest(self) -> Snapshot | None:
+        """The newest snapshot, if the loop has published one."""
+        return self.hub.latest
+
+    def now_utc(self) -> datetime:
+        """The newest snapshot's time (simulated time under `cleanroom sim`), else the wall clock."""
+        latest = self.hub.latest
+        return latest.timestamp_utc if latest is not None else self.clock.utc_now()
+
+    async def read_history(
+        self, start_utc: datetime, end_utc: datetime, max_points: int
+    ) -> tuple[str, list[dict[str, object]]]:
+        """Samples from the database when there is one and it answers, else from memory."""
+        if self.history is not None:
+            try:
+                rows = await asyncio.to_thread(
+                    self.history.samples, self.controller_id, start_utc, end_utc, max_points=max_points
+                )
+            except Exception as exc:
+                self._degraded(exc)
+            else:
+                self._recovered()
+                return "database", rows
+        return "memory", self.memory.samples(start_utc, end_utc, max_points)
+
+    async def read_events(
+        self, start_utc: datetime, end_utc: datetime, limit: int
+    ) -> tuple[str, list[dict[str, object]]]:
+        """Events from the database when there is one and it answers, else from memory."""
+        if self.history is not None:
+            try:
+                rows = await asyncio.to_thread(
+                    self.history.events, self.controller_id, start_utc, end_utc, limit=limit
+                )
+            except Exception as exc:
+                self._degraded(exc)
+            else:
+                self._recovered()
+                return "database", rows
+        return "memory", self.memory.events(start_utc, end_utc, limit)
+
+    def _degraded(self, exc: Exception) -> None:
+        if not self.history_failing:
+            log.warning("history database unavailable, serving the in-memory history: %s", exc)
+            self.history_failing = True
+
+    def _recovered(self) -> None:
+        if self.history_failing:
+            log.info("history database answers again")
+            self.history_failing = False

@@ -1,0 +1,67 @@
+"""Live updates as server-sent events: each client gets the newest snapshot (coalesced), at most one per
+push interval, plus every event since its previous message; a bounded number of clients at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+
+from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+from controller.hub import Delivery, Subscription
+
+KEEPALIVE_S = 15.0
+RETRY_MS = 3000
+
+
+def _message(event: str, payload: object) -> str:
+    return f"event: {event}\ndata: {json.dumps(payload, separators=(',', ':'))}\n\n"
+
+
+def encode_delivery(delivery: Delivery) -> str:
+    """One `state` message, preceded by an `events` message when events happened since the last one."""
+    text = ""
+    if delivery.events:
+        text += _message("events", [e.to_dict() for e in delivery.events])
+    return text + _message("state", delivery.snapshot.to_dict())
+
+
+async def stream_deliveries(
+    subscription: Subscription, push_interval_s: float, max_messages: int | None
+) -> AsyncIterator[str]:
+    """The text/event-stream body; ends when the hub closes or after `max_messages` states."""
+    yield f"retry: {RETRY_MS}\n\n"
+    sent = 0
+    while max_messages is None or sent < max_messages:
+        try:
+            delivery = await asyncio.wait_for(subscription.get(), KEEPALIVE_S)
+        except TimeoutError:
+            yield ": keepalive\n\n"
+            continue
+        if delivery is None:
+            return
+        yield encode_delivery(delivery)
+        sent += 1
+        if max_messages is None or sent < max_messages:
+            await asyncio.sleep(push_interval_s)
+
+
+class LiveResponse(StreamingResponse):
+    """A stream that gives its client slot back however it ends (even if it never started)."""
+
+    def __init__(self, content: AsyncIterator[str], release: Callable[[], None]) -> None:
+        super().__init__(
+            content,
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+        self._release = release
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._release()

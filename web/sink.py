@@ -1,0 +1,120 @@
+"""The web sink: uvicorn serving the app inside the daemon's event loop, beside the control loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Iterator
+from typing import cast
+
+import uvicorn
+
+from controller.commands import CommandBus
+from controller.errors import ConfigError
+from controller.hub import SnapshotHub
+from web.app import create_app
+from web.config import HttpSection
+from web.context import HistoryReader, WebContext
+from web.memory_history import MemoryHistory
+from web.tokens import TokenStore
+
+log = logging.getLogger(__name__)
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn without its signal handlers: the daemon owns SIGTERM/SIGINT and stops us via the hub."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening socket, or a ConfigError naming the address (in use, not on this machine...)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family, backlog=128)
+    except OSError as exc:
+        raise ConfigError(
+            "http", "listen", f"{host}:{port}", f"an address this machine can listen on ({exc.strerror})"
+        ) from exc
+
+
+class WebSink:
+    """Serves the API and dashboard until the hub closes; keeps an in-memory 24 h history meanwhile."""
+
+    name = "web"
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        controller_id: str,
+        section: HttpSection,
+        state_dir: str,
+        history: HistoryReader | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.controller_id = controller_id
+        self.section = section
+        self.state_dir = state_dir
+        self.history = history
+        self.started = asyncio.Event()
+        self.context: WebContext | None = None
+
+    @property
+    def url(self) -> str:
+        """The base URL (valid once `started` is set: the socket listens, so connections queue until uvicorn
+        accepts them; the real port when 0 was asked)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    async def run(self, hub: SnapshotHub, commands: CommandBus) -> None:
+        """Serve until the hub closes, then stop uvicorn (open streams end with their subscriptions)."""
+        tokens = TokenStore(self.state_dir)
+        listener = bind_socket(self.host, self.port)
+        self.port = listener.getsockname()[1]
+        memory = MemoryHistory(self.section.memory_history_s, self.section.memory_resolution_s)
+        subscription = hub.subscribe("web-history", coalesce=True)
+        context = WebContext(
+            controller_id=self.controller_id,
+            section=self.section,
+            hub=hub,
+            commands=commands,
+            tokens=tokens,
+            memory=memory,
+            history=self.history,
+        )
+        self.context = context
+        config = uvicorn.Config(
+            create_app(context),
+            lifespan="off",
+            log_config=None,
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=5,
+        )
+        server = _EmbeddedServer(config)
+        serving = asyncio.create_task(server.serve(sockets=[listener]), name="web-uvicorn")
+        serving.add_done_callback(lambda _task: subscription.close())
+        log.info("dashboard and API at %s/ (read access: %s)", self.url, self.section.read_access.value)
+        self.started.set()
+        try:
+            async for delivery in subscription:
+                memory.add(delivery.snapshot, delivery.events)
+        finally:
+            subscription.close()
+            server.should_exit = True
+            with contextlib.suppress(asyncio.CancelledError):
+                await serving
+            listener.close()
+
+
+def build_web_sink(
+    host: str, port: int, controller_id: str, section: HttpSection, state_dir: str, history: object | None
+) -> WebSink:
+    """The sink the daemon runs in its TaskGroup: `await sink.run(hub, commands)`."""
+    return WebSink(host, port, controller_id, section, state_dir, cast(HistoryReader | None, history))
