@@ -5,7 +5,10 @@ Everything here is synchronous and runs in a worker thread, never on the event l
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,6 +30,7 @@ log = logging.getLogger(__name__)
 DEFAULT_FILE = "history.sqlite3"
 MIGRATIONS = "controller.history:migrations"
 _PG_MIGRATION_LOCK = 0x636C65616E  # one key for every controller sharing a PostgreSQL database
+_ALEMBIC_LOCK = threading.Lock()
 
 
 def resolve_url(url: str | None, section: HistorySection, state_dir: str) -> str:
@@ -73,14 +77,32 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
+@contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision; existing history is kept (migrations only add)."""
-    if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
-        Path(str(engine.url.database)).parent.mkdir(parents=True, exist_ok=True)
-    with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK})")
-        command.upgrade(alembic_config(connection), "head")
+    """Bring the schema to the newest revision; existing history is kept (migrations only add).
+
+    Several controllers may start at once against one database: PostgreSQL serialises them with an
+    advisory lock, SQLite with a lock file beside the database, and alembic's module-level context
+    with a process-wide lock.
+    """
+    with _ALEMBIC_LOCK, contextlib.ExitStack() as stack:
+        if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+            database = Path(str(engine.url.database))
+            database.parent.mkdir(parents=True, exist_ok=True)
+            stack.enter_context(_file_lock(database.with_name(database.name + ".migrate-lock")))
+        with engine.begin() as connection:
+            if engine.dialect.name == "postgresql":
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK})")
+            command.upgrade(alembic_config(connection), "head")
 
 
 @dataclass

@@ -70,7 +70,7 @@ def series(
 ) -> list[Snapshot]:
     """Snapshots every tick_s from start_s for `seconds`; `wall` maps monotonic to wall time."""
     out = []
-    count = int(round(seconds / tick_s))
+    count = round(seconds / tick_s)
     for index in range(count + 1):
         mono = start_s + index * tick_s
         snapshot = make_snapshot(controller_id, mono, wall(mono) if wall else None)

@@ -16,7 +16,7 @@ from controller.metrics import METRICS
 
 
 def test_sample_columns_are_the_recorded_metrics() -> None:
-    assert RECORDED_KEYS == tuple(m.key for m in METRICS if m.recorded)
+    assert tuple(m.key for m in METRICS if m.recorded) == RECORDED_KEYS
     assert [c.name for c in samples.columns][4:] == list(RECORDED_KEYS)
 
 
