@@ -170,9 +170,9 @@ class PwmFan:
     def _apply(self) -> bool:
         if self._command is None:
             return True
+        if self._dir is None:
+            return False  # the refresh task reopens the channel; the reason is already in stats
         try:
-            if self._dir is None:
-                raise DeviceUnavailable("PWM channel not open")
             self._write("duty_cycle", self._duty_ns(self._command))
             self._write("enable", 1)
         except DeviceUnavailable as exc:

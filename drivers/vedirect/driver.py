@@ -54,6 +54,7 @@ class VEDirectShunt:
         self._assembler = ReadingAssembler()
         self._task: asyncio.Task[None] | None = None
         self._opened_once = False
+        self._new_reading = asyncio.Event()
         self.bytes_received = 0
 
     async def start(self) -> None:
@@ -72,6 +73,16 @@ class VEDirectShunt:
     def latest(self) -> ShuntReading | None:
         """The newest valid reading, or None before the first one."""
         self._health.check_stale()
+        return self._latest
+
+    async def wait_for_reading(self, timeout_s: float) -> ShuntReading | None:
+        """The next valid reading, or None if none arrives within timeout_s (for probes and tests)."""
+        self._new_reading.clear()
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._new_reading.wait()
+        except TimeoutError:
+            return None
         return self._latest
 
     async def _run(self) -> None:
@@ -138,6 +149,7 @@ class VEDirectShunt:
         self._health.count("blocks")
         if reading is not None:
             self._latest = reading
+            self._new_reading.set()
             self._health.ok()
             self._backoff.reset()
 
