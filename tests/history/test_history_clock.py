@@ -45,7 +45,8 @@ def test_timeline_follows_monotonic_and_reports_steps() -> None:
     assert (second, jump) == (WRONG_BOOT + timedelta(seconds=20), None)
     timeline, third, jump = place(timeline, START, 40.0)
     assert third == START
-    assert jump is not None and jump.repair
+    assert jump is not None
+    assert jump.repair
     assert jump.delta_s == (START - (WRONG_BOOT + timedelta(seconds=30))).total_seconds()
     assert (jump.segment_start_utc, jump.segment_end_utc) == (WRONG_BOOT, WRONG_BOOT + timedelta(seconds=20))
     _, fourth, jump = place(timeline, START + timedelta(seconds=2), 41.0)
@@ -57,7 +58,8 @@ def test_a_long_segment_is_not_restamped() -> None:
     timeline, _, _ = place(timeline, WRONG_BOOT, 0.0)
     timeline, _, _ = place(timeline, WRONG_BOOT + timedelta(seconds=120), 120.0)
     _, _, jump = place(timeline, START, 121.0)
-    assert jump is not None and not jump.repair
+    assert jump is not None
+    assert not jump.repair
 
 
 async def test_ntp_step_after_boot_restamps_history(db_url: str, controller_id: str, tmp_path: object) -> None:
@@ -90,7 +92,7 @@ async def test_ntp_step_after_boot_restamps_history(db_url: str, controller_id: 
     assert [p["timestamp_utc"] for p in points] == [t.isoformat() for t in times]
 
 
-async def test_clock_that_booted_in_the_future_is_pulled_back(db_url: str, controller_id: str, tmp_path: object) -> None:
+async def test_clock_booted_in_the_future_is_pulled_back(db_url: str, controller_id: str, tmp_path: object) -> None:
     future = datetime(2038, 1, 1, tzinfo=UTC)
     section = replace(HistorySection(), sample_interval_s=10.0, batch_interval_s=30.0)
     snapshots = series(controller_id, 600, 1.0, wall=_wall_with_ntp_step(future))  # type: ignore[arg-type]
