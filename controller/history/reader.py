@@ -89,7 +89,7 @@ class HistoryReader:
     ) -> list[dict[str, object]]:
         first, last = epoch_minute(start_utc), epoch_minute(end_utc)
         width = max(1, math.ceil((last - first + 1) / max_points))
-        bucket = (samples_1m.c.epoch_min // width).label("bucket")
+        bucket = ((samples_1m.c.epoch_min - first) // width).label("bucket")
         columns: list[Any] = [bucket, func.min(samples_1m.c.epoch_min).label("first_min"), func.max(samples_1m.c.mode)]
         for key in RECORDED_KEYS:
             columns.append(func.min(samples_1m.c[f"{key}_min"]).label(f"{key}_min"))
@@ -109,7 +109,7 @@ class HistoryReader:
         for row in rows:
             mapping = row._mapping
             point: dict[str, object] = {
-                "timestamp_utc": minute_start(int(mapping["bucket"]) * width).isoformat(),
+                "timestamp_utc": minute_start(first + int(mapping["bucket"]) * width).isoformat(),
                 "mode": row[2],
                 "resolution_s": 60 * width,
             }
