@@ -48,6 +48,8 @@ class SimulatedPlant:
         self._origin_s = clock.monotonic()
         self._state = initial_state(params)
         self._command_pct = 0.0
+        self._disturbances = disturbances_at(scenario, 0.0)
+        self._segment_end_s = -math.inf
         self.steps = 0
 
     @property
@@ -77,11 +79,21 @@ class SimulatedPlant:
         scenario = self.scenario
         rng = self._rng
         command = self._command_pct
+        max_step = self.max_step_s
+        segment_end = self._segment_end_s
+        disturbances = self._disturbances
+        steps = 0
         while target - state.t_s > 1e-9:
             t = state.t_s
-            dt = min(self.max_step_s, target - t, next_change_s(scenario, t) - t)
-            state = step(state, params, dt, command, disturbances_at(scenario, t), rng)
-            self.steps += 1
+            if t >= segment_end:
+                disturbances = disturbances_at(scenario, t)
+                segment_end = next_change_s(scenario, t)
+            dt = min(max_step, target - t, segment_end - t)
+            state = step(state, params, dt, command, disturbances, rng)
+            steps += 1
+        self.steps += steps
+        self._segment_end_s = segment_end
+        self._disturbances = disturbances
         self._state = state
         return state
 

@@ -25,6 +25,8 @@ SECONDS_PER_MONTH = 30.0 * 86400.0
 _OCV_SOC_PCT = (0.0, 3.0, 6.0, 10.0, 15.0, 20.0, 40.0, 60.0, 80.0, 90.0, 95.0, 98.0, 100.0)
 _OCV_V = (10.0, 11.2, 12.0, 12.5, 12.8, 12.9, 13.0, 13.1, 13.2, 13.25, 13.3, 13.4, 13.6)
 _OCV_NOMINAL_V = 12.8
+_STANDSTILL = 0.005
+"""Rotor speed (fraction of full) below which a fan counts as standing still."""
 
 
 class ChargeStage(enum.StrEnum):
@@ -94,6 +96,10 @@ class PlantParams:
     fan_max_rpm: float = 2000.0
     stall_power_fraction: float = 0.1
     """A stalled fan's draw as a fraction of its running draw at the same command."""
+    fan_stop_below_pct: float = 0.0
+    """A turning fan stops when the command falls below this (PWM fans have a minimum duty)."""
+    fan_start_pct: float = 0.0
+    """A standing fan only starts at or above this command (kick-start); below it, it stays still."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,16 +225,20 @@ def step(
     charge = max(0.0, state.charge_ah - capacity * b.self_discharge_pct_per_month / 100.0 * dt_s / SECONDS_PER_MONTH)
     bms_cut = state.bms_cut and not grid_on
 
-    # The fan's speed lags its command; a stalled or unpowered rotor stops at once.
+    # The fan's speed lags its command; a stalled or unpowered rotor stops at once; below its minimum
+    # duty (or its start duty, from standstill) the motor does not turn.
     target = command / 100.0
+    standing = state.rotor_fraction < _STANDSTILL
+    turning = command >= params.fan_stop_below_pct and not (standing and command < params.fan_start_pct)
     if bms_cut or stalled:
         rotor = rotor_mean = 0.0
     else:
         x = dt_s / params.fan_spinup_s if params.fan_spinup_s > 0.0 else math.inf
         lag = math.exp(-x)
-        gap = state.rotor_fraction - target
-        rotor = target + gap * lag
-        rotor_mean = target + gap * (1.0 - lag) / x if x != math.inf else target
+        goal = target if turning else 0.0
+        gap = state.rotor_fraction - goal
+        rotor = goal + gap * lag
+        rotor_mean = goal + gap * (1.0 - lag) / x
     if target > 0.0:
         ratio = min(1.0, rotor / target)
         ratio_mean = min(1.0, rotor_mean / target)

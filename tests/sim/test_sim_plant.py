@@ -348,3 +348,18 @@ def test_self_discharge_at_rest(params_factory: Callable[..., PlantParams]) -> N
     state = run(initial_state(params), params, 30 * 86400.0, 3600.0, 0.0)[-1]
     assert state.soc_pct == pytest.approx(97.0)
     assert state.consumed_ah == 0.0
+
+
+def test_minimum_duty_and_kick_start(params: PlantParams) -> None:
+    pwm_z = replace(params, fan_stop_below_pct=20.0, fan_start_pct=30.0)
+    standing = run(initial_state(pwm_z), pwm_z, 30.0, 1.0, 25.0)
+    assert all(s.flow_cfm == 0.0 and s.fan_rpm == 0.0 and s.fan_power_w == 0.0 for s in standing)
+    kicked = run(standing[-1], pwm_z, 30.0, 1.0, 40.0)[-1]
+    assert kicked.fan_rpm == pytest.approx(800.0, rel=1e-3)
+    held = run(kicked, pwm_z, 30.0, 1.0, 25.0)[-1]
+    assert held.fan_rpm == pytest.approx(500.0, rel=1e-3)
+    assert held.flow_cfm == pytest.approx(pwm_z.fan_flow_cfm(25.0), rel=1e-3)
+    stopped = run(held, pwm_z, 60.0, 1.0, 15.0)[-1]
+    assert stopped.fan_rpm < 1.0
+    assert stopped.flow_cfm < 0.01
+    assert run(stopped, pwm_z, 60.0, 1.0, 25.0)[-1].fan_rpm < 1.0
