@@ -1,0 +1,284 @@
+"""Pure codecs between the controller's records and MQTT topics and payloads: state, per-value topics,
+alert events, the active-alert list, commands and Home Assistant discovery. No I/O."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from controller.commands import Command, CommandName, SetMode, SetSpeed, parse_command
+from controller.errors import ConfigError
+from controller.metrics import METRICS
+from controller.snapshot import Alert, AlertKind, Event, EventKind, Mode, Snapshot
+
+ONLINE = b"online"
+OFFLINE = b"offline"
+FAN_COMMAND = "fan"
+"""The Home Assistant fan's on/off topic: ON returns to automatic control, OFF sets the speed to 0 %."""
+
+UNITS: dict[str, str | None] = {m.key: m.unit for m in METRICS}
+
+
+@dataclass(frozen=True, slots=True)
+class Topics:
+    """Every topic the controller uses, derived from the base topic and the discovery prefix."""
+
+    base: str
+    discovery_prefix: str
+
+    @property
+    def availability(self) -> str:
+        """`online` (retained) while connected, `offline` as the retained last will."""
+        return f"{self.base}/availability"
+
+    @property
+    def state(self) -> str:
+        """One retained JSON object per publish interval."""
+        return f"{self.base}/state"
+
+    @property
+    def alert(self) -> str:
+        """QoS 1 alert events (raised and cleared)."""
+        return f"{self.base}/alert"
+
+    @property
+    def alerts(self) -> str:
+        """The retained list of active alerts."""
+        return f"{self.base}/alerts"
+
+    @property
+    def event(self) -> str:
+        """QoS 1 events that are not alerts (commands, mode changes, plan updates)."""
+        return f"{self.base}/event"
+
+    @property
+    def error(self) -> str:
+        """QoS 1 rejected commands, with the reason."""
+        return f"{self.base}/error"
+
+    @property
+    def command_filter(self) -> str:
+        """The subscription for every command topic."""
+        return f"{self.base}/set/+"
+
+    @property
+    def birth(self) -> str:
+        """Where Home Assistant announces itself online."""
+        return f"{self.discovery_prefix}/status"
+
+    def command(self, name: str) -> str:
+        """The topic of one command."""
+        return f"{self.base}/set/{name}"
+
+    def command_name(self, topic: str) -> str | None:
+        """The command a topic addresses, or None when it is not a command topic."""
+        prefix = f"{self.base}/set/"
+        return topic[len(prefix):] if topic.startswith(prefix) and "/" not in topic[len(prefix):] else None
+
+    def metric(self, key: str) -> str:
+        """The per-value topic of one metric (plain text number)."""
+        return f"{self.base}/{key}"
+
+
+def _json(data: object) -> bytes:
+    return json.dumps(data, separators=(",", ":"), allow_nan=False).encode()
+
+
+def state_payload(snapshot: Snapshot, last_command: dict[str, object] | None) -> bytes:
+    """The retained state: every snapshot value (names carry units), a units table and the last command."""
+    data = snapshot.to_dict()
+    data["units"] = UNITS
+    data["last_command"] = last_command
+    return _json(data)
+
+
+def metric_payloads(snapshot: Snapshot) -> dict[str, bytes]:
+    """Per-value topics' payloads (key -> text), rounded to each metric's precision; `null` when unknown."""
+    out: dict[str, bytes] = {}
+    for metric in METRICS:
+        value = metric.value(snapshot)
+        out[metric.key] = b"null" if value is None else f"{value:.{metric.precision}f}".encode()
+    out["mode"] = snapshot.mode.value.encode()
+    return out
+
+
+def alerts_payload(alerts: tuple[Alert, ...]) -> bytes:
+    """The retained list of active alerts."""
+    return _json([a.to_dict() for a in alerts])
+
+
+def event_payload(event: Event, controller_id: str) -> bytes:
+    """One event as JSON: kind, severity, message, values, timestamp (and the alert kind for alerts)."""
+    data = event.to_dict()
+    data["controller_id"] = controller_id
+    if event.kind in (EventKind.ALERT_RAISED, EventKind.ALERT_CLEARED):
+        data["event"] = "raised" if event.kind is EventKind.ALERT_RAISED else "cleared"
+        data["kind"] = event.alert_kind.value if event.alert_kind else None
+        data["timestamp"] = data["timestamp_utc"]
+    return _json(data)
+
+
+def is_alert_event(event: Event) -> bool:
+    """Alert events go to the alert topic; the rest to the event topic."""
+    return event.kind in (EventKind.ALERT_RAISED, EventKind.ALERT_CLEARED)
+
+
+def parse_command_message(name: str, payload: bytes, source: str) -> Command:
+    """A command from an MQTT message; ConfigError says what is wrong with the topic or the payload."""
+    try:
+        text = payload.decode("utf-8").strip()
+    except UnicodeDecodeError as exc:
+        raise ConfigError(source, name, payload[:64], "a UTF-8 text payload") from exc
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        text = text[1:-1]
+    if name == FAN_COMMAND:
+        if text.upper() == "ON":
+            return SetMode(Mode.AUTO)
+        if text.upper() == "OFF":
+            return SetSpeed(0.0)
+        raise ConfigError(source, name, text, "ON (automatic control) or OFF (speed 0 %)")
+    names = ", ".join([*(c.value for c in CommandName), FAN_COMMAND])
+    if name not in {c.value for c in CommandName}:
+        raise ConfigError(source, name, text, f"a command topic among {names}")
+    return parse_command(name, text, source)
+
+
+def command_ack(
+    name: str, payload: bytes, accepted: bool, message: str, when: datetime
+) -> dict[str, object]:
+    """The acknowledgement kept in the state (`last_command`) and sent on the error topic when rejected."""
+    return {
+        "command": name,
+        "payload": payload.decode("utf-8", errors="replace")[:200],
+        "accepted": accepted,
+        "message": message,
+        "timestamp_utc": when.isoformat(),
+    }
+
+
+def node_id(controller_id: str) -> str:
+    """Home Assistant's node id: letters, digits, '_' and '-' only."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", f"cleanroom_{controller_id}")
+
+
+_BATTERY_ALERTS = {AlertKind.BATTERY_LOW_SOC, AlertKind.BATTERY_LOW_RUNTIME, AlertKind.SHUTDOWN_PENDING}
+_ALERT_LABELS = {
+    AlertKind.BATTERY_LOW_SOC: "Battery low (charge)",
+    AlertKind.BATTERY_LOW_RUNTIME: "Battery low (runtime)",
+    AlertKind.DEADLINE_AT_RISK: "Deadline at risk",
+    AlertKind.PRESSURE_LOW: "Room pressure low",
+    AlertKind.PRESSURE_HIGH: "Room pressure high",
+    AlertKind.SHUNT_STALE: "Battery shunt stale",
+    AlertKind.PRESSURE_SENSOR_STALE: "Pressure sensor stale",
+    AlertKind.FAN_FAULT: "Fan fault",
+    AlertKind.FAN_STALLED: "Fan stalled",
+    AlertKind.CHARGING: "Charging",
+    AlertKind.SOC_UNSYNCHRONISED: "State of charge unsynchronised",
+    AlertKind.HISTORY_BACKLOG: "History backlog",
+    AlertKind.SHUTDOWN_PENDING: "Shutdown pending",
+}
+
+
+def discovery_messages(topics: Topics, controller_id: str, version: str) -> list[tuple[str, bytes]]:
+    """Home Assistant discovery configs (topic, retained JSON): sensors from METRICS, a fan with percentage
+    control and the modes as presets, a mode select, set-point numbers and a binary sensor per alert kind,
+    all on one device and the availability topic."""
+    node = node_id(controller_id)
+    prefix = topics.discovery_prefix
+    device = {
+        "identifiers": [node],
+        "name": f"Clean room {controller_id}",
+        "manufacturer": "cleanroom",
+        "model": "Battery-backed clean room controller",
+        "sw_version": version,
+    }
+    common: dict[str, object] = {
+        "availability_topic": topics.availability,
+        "payload_available": ONLINE.decode(),
+        "payload_not_available": OFFLINE.decode(),
+        "device": device,
+        "origin": {"name": "cleanroom", "sw_version": version},
+        "has_entity_name": True,
+    }
+    messages: list[tuple[str, bytes]] = []
+
+    def add(component: str, object_id: str, config: dict[str, object]) -> None:
+        body = {**config, **common, "unique_id": f"{node}_{object_id}"}
+        messages.append((f"{prefix}/{component}/{node}/{object_id}/config", _json(body)))
+
+    for metric in METRICS:
+        sensor: dict[str, object] = {
+            "name": metric.label,
+            "state_topic": topics.state,
+            "value_template": f"{{{{ value_json.{metric.key} }}}}",
+            "suggested_display_precision": metric.precision,
+        }
+        if metric.unit is not None:
+            sensor["unit_of_measurement"] = metric.unit
+        if metric.device_class is not None:
+            sensor["device_class"] = metric.device_class
+        if metric.state_class is not None:
+            sensor["state_class"] = metric.state_class
+        if metric.icon is not None:
+            sensor["icon"] = metric.icon
+        add("sensor", metric.key, sensor)
+
+    modes = [m.value for m in Mode]
+    add("fan", "fan", {
+        "name": "Fan",
+        "command_topic": topics.command(FAN_COMMAND),
+        "state_topic": topics.state,
+        "state_value_template": "{{ 'ON' if value_json.fan_command_pct > 0 else 'OFF' }}",
+        "percentage_command_topic": topics.command(CommandName.SPEED.value),
+        "percentage_state_topic": topics.state,
+        "percentage_value_template": "{{ value_json.fan_command_pct | round(0) | int }}",
+        "speed_range_min": 1,
+        "speed_range_max": 100,
+        "preset_modes": modes,
+        "preset_mode_command_topic": topics.command(CommandName.MODE.value),
+        "preset_mode_state_topic": topics.state,
+        "preset_mode_value_template": "{{ value_json.mode }}",
+        "qos": 1,
+    })
+    add("select", "mode", {
+        "name": "Mode",
+        "command_topic": topics.command(CommandName.MODE.value),
+        "state_topic": topics.state,
+        "value_template": "{{ value_json.mode }}",
+        "options": modes,
+        "icon": "mdi:tune-variant",
+        "qos": 1,
+    })
+    for command, field, label in (
+        (CommandName.PRESSURE_SETPOINT, "pressure_setpoint_pa", "Pressure setpoint"),
+        (CommandName.PRESSURE_FLOOR, "pressure_floor_pa", "Pressure floor"),
+    ):
+        add("number", command.value, {
+            "name": label,
+            "command_topic": topics.command(command.value),
+            "state_topic": topics.state,
+            "value_template": f"{{{{ value_json.{field} }}}}",
+            "min": 0,
+            "max": 100,
+            "step": 0.5,
+            "unit_of_measurement": "Pa",
+            "device_class": "pressure",
+            "mode": "box",
+            "qos": 1,
+        })
+    for kind in AlertKind:
+        device_class = (
+            "battery" if kind in _BATTERY_ALERTS else "battery_charging" if kind is AlertKind.CHARGING else "problem"
+        )
+        add("binary_sensor", f"alert_{kind.value}", {
+            "name": _ALERT_LABELS.get(kind, kind.value.replace("_", " ").capitalize()),
+            "state_topic": topics.alerts,
+            "value_template": (
+                f"{{{{ 'ON' if value_json | selectattr('kind', 'equalto', '{kind.value}') | list | length > 0 "
+                "else 'OFF' }}"
+            ),
+            "device_class": device_class,
+        })
+    return messages

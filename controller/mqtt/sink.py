@@ -1,0 +1,318 @@
+"""The MQTT shell: reads snapshots from the hub, publishes state, per-value topics, alerts and Home
+Assistant discovery, and turns `set/<name>` messages into commands for the loop.
+
+Runs without a broker: alert and other events wait in a bounded queue and are delivered, in order and
+at least once, when the broker comes back. Every connection starts from scratch (a clean session), so
+subscriptions, the availability message, discovery and the retained state are renewed on each reconnect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.metadata
+import logging
+import random
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import aiomqtt
+
+from controller.clock import Clock
+from controller.commands import CommandBus, CommandResult
+from controller.errors import ConfigError
+from controller.hub import Delivery, SnapshotHub
+from controller.mqtt import payloads
+from controller.mqtt.backoff import backoff_delay
+from controller.mqtt.config import BrokerUrl, MqttSection, check_topic_level, parse_broker_url
+from controller.mqtt.payloads import Topics
+from controller.snapshot import Snapshot
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Outgoing:
+    """A QoS 1 message waiting for the broker (alert, event or command error)."""
+
+    topic: str
+    payload: bytes
+
+
+@dataclass(slots=True)
+class MqttStats:
+    """Counters for tests, benchmarks and the health endpoint."""
+
+    connects: int = 0
+    published: int = 0
+    events_queued: int = 0
+    events_delivered: int = 0
+    events_dropped: int = 0
+    commands: int = 0
+    state_published: int = 0
+    connected: bool = False
+    last_error: str | None = None
+    connect_waiters: list[asyncio.Future[None]] = field(default_factory=list)
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("cleanroom")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+class MqttSink:
+    """The MQTT sink (see the module docstring). Build it with `build_mqtt_sink`."""
+
+    name = "mqtt"
+
+    def __init__(
+        self,
+        broker: BrokerUrl,
+        controller_id: str,
+        section: MqttSection,
+        clock: Clock,
+        *,
+        rng: random.Random | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+    ) -> None:
+        self.broker = broker
+        self.controller_id = controller_id
+        self.section = section
+        self.clock = clock
+        self.topics = Topics(section.base_topic.replace("{id}", controller_id), section.discovery_prefix)
+        self.client_id = section.client_id or f"cleanroom-{controller_id}"
+        self.stats = MqttStats()
+        self._rng = rng or random.Random()
+        self._version = _version()
+        self._outbox: deque[Outgoing] = deque()
+        self._latest: Snapshot | None = None
+        self._state_sent_for: Snapshot | None = None
+        self._state_sent_at_s: float | None = None
+        self._state_forced = True
+        self._metrics_sent: dict[str, bytes] = {}
+        self._alerts_sent: bytes | None = None
+        self._announce_needed = True
+        self._last_command: dict[str, object] | None = None
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._command_tasks: set[asyncio.Task[None]] = set()
+        self._warned = False
+
+    # --- the hub side -------------------------------------------------------------------------
+
+    async def run(self, hub: SnapshotHub, commands: CommandBus) -> None:
+        """Publish until the hub closes, then deliver what is queued (bounded by flush_timeout) and
+        announce `offline`."""
+        subscription = hub.subscribe(self.name, coalesce=True)
+        connection = asyncio.create_task(self._connection_loop(commands), name="mqtt-connection")
+        try:
+            async for delivery in subscription:
+                self._take(delivery)
+        finally:
+            subscription.close()
+            self._stopping.set()
+            self._wake.set()
+            try:
+                await asyncio.wait_for(asyncio.shield(connection), self.section.flush_timeout_s)
+            except TimeoutError:
+                connection.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await connection
+            for task in list(self._command_tasks):
+                task.cancel()
+            if self._outbox:
+                log.warning("MQTT stopped with %d undelivered events", len(self._outbox))
+
+    def _take(self, delivery: Delivery) -> None:
+        self._latest = delivery.snapshot
+        for event in delivery.events:
+            topic = self.topics.alert if payloads.is_alert_event(event) else self.topics.event
+            if len(self._outbox) >= self.section.queue_limit:
+                self._outbox.popleft()
+                self.stats.events_dropped += 1
+            self._outbox.append(Outgoing(topic, payloads.event_payload(event, self.controller_id)))
+            self.stats.events_queued += 1
+        self._wake.set()
+
+    # --- the broker side ----------------------------------------------------------------------
+
+    def _client(self) -> aiomqtt.Client:
+        section = self.section
+        tls_params = aiomqtt.TLSParameters(ca_certs=section.tls_ca_file) if self.broker.tls else None
+        v5 = section.protocol == "5"
+        return aiomqtt.Client(
+            self.broker.host,
+            self.broker.port,
+            username=self.broker.username,
+            password=self.broker.password,
+            identifier=self.client_id,
+            protocol=aiomqtt.ProtocolVersion.V5 if v5 else aiomqtt.ProtocolVersion.V311,
+            clean_session=None if v5 else True,
+            will=aiomqtt.Will(self.topics.availability, payloads.OFFLINE, qos=1, retain=True),
+            keepalive=max(5, round(section.keepalive_s)),
+            timeout=section.timeout_s,
+            tls_params=tls_params,
+            tls_insecure=section.tls_insecure if self.broker.tls else None,
+        )
+
+    async def _connection_loop(self, commands: CommandBus) -> None:
+        attempt = 0
+        while not self._stopping.is_set():
+            try:
+                async with self._client() as client:
+                    attempt = 0
+                    self.stats.connects += 1
+                    self.stats.connected = True
+                    log.info("MQTT connected to %s as %s", self.broker.redacted(), self.client_id)
+                    self._warned = False
+                    await self._session(client, commands)
+                    return
+            except aiomqtt.MqttError as exc:
+                self.stats.connected = False
+                self.stats.last_error = str(exc)
+                if not self._warned:
+                    log.warning(
+                        "MQTT broker %s unavailable (%s); retrying with backoff, %d events queued",
+                        self.broker.redacted(), exc, len(self._outbox),
+                    )
+                    self._warned = True
+                else:
+                    log.debug("MQTT reconnect attempt %d failed: %s", attempt, exc)
+            finally:
+                self.stats.connected = False
+            delay = backoff_delay(attempt, self.section.reconnect_min_s, self.section.reconnect_max_s, self._rng)
+            attempt += 1
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), delay)
+
+    async def _session(self, client: aiomqtt.Client, commands: CommandBus) -> None:
+        await client.subscribe(self.topics.command_filter, qos=1)
+        await client.subscribe(self.topics.birth, qos=1)
+        self._announce_needed = True
+        self._metrics_sent.clear()
+        self._alerts_sent = None
+        self._state_forced = True
+        receiver = asyncio.create_task(self._receive(client, commands), name="mqtt-receive")
+        try:
+            while True:
+                self._wake.clear()
+                await self._flush(client)
+                if self._stopping.is_set():
+                    await client.publish(self.topics.availability, payloads.OFFLINE, qos=1, retain=True)
+                    return
+                waiter = asyncio.create_task(self._wake.wait())
+                await asyncio.wait({waiter, receiver}, return_when=asyncio.FIRST_COMPLETED)
+                waiter.cancel()
+                if receiver.done():
+                    receiver.result()
+                    raise aiomqtt.MqttError("the message stream ended")
+        finally:
+            receiver.cancel()
+            with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
+                await receiver
+
+    async def _flush(self, client: aiomqtt.Client) -> None:
+        """Deliver queued events (oldest first, QoS 1, removed only once acknowledged), then
+        announcements and state."""
+        while self._outbox:
+            item = self._outbox[0]
+            await client.publish(item.topic, item.payload, qos=1)
+            self._outbox.popleft()
+            self.stats.events_delivered += 1
+            self.stats.published += 1
+        if self._announce_needed:
+            await client.publish(self.topics.availability, payloads.ONLINE, qos=1, retain=True)
+            await self._publish_discovery(client)
+            self._announce_needed = False
+            self._state_forced = True
+        await self._publish_state(client)
+
+    async def _publish_discovery(self, client: aiomqtt.Client) -> None:
+        """Discovery configs when enabled; empty retained configs (removal) when disabled."""
+        for topic, body in payloads.discovery_messages(self.topics, self.controller_id, self._version):
+            await client.publish(topic, body if self.section.discovery else b"", qos=1, retain=True)
+            self.stats.published += 1
+
+    async def _publish_state(self, client: aiomqtt.Client) -> None:
+        snapshot = self._latest
+        if snapshot is None:
+            return
+        alerts = payloads.alerts_payload(snapshot.alerts)
+        if alerts != self._alerts_sent:
+            await client.publish(self.topics.alerts, alerts, qos=1, retain=True)
+            self._alerts_sent = alerts
+            self.stats.published += 1
+        if snapshot is self._state_sent_for and not self._state_forced:
+            return
+        due = (
+            self._state_sent_at_s is None
+            or snapshot.monotonic_s - self._state_sent_at_s >= self.section.publish_interval_s
+            or snapshot.monotonic_s < self._state_sent_at_s
+        )
+        if not (due or self._state_forced):
+            return
+        self._state_forced = False
+        self._state_sent_for = snapshot
+        self._state_sent_at_s = snapshot.monotonic_s
+        await client.publish(
+            self.topics.state, payloads.state_payload(snapshot, self._last_command), qos=0, retain=True
+        )
+        self.stats.state_published += 1
+        self.stats.published += 1
+        for key, body in payloads.metric_payloads(snapshot).items():
+            if self._metrics_sent.get(key) != body:
+                await client.publish(self.topics.metric(key), body, qos=0, retain=True)
+                self._metrics_sent[key] = body
+                self.stats.published += 1
+
+    async def _receive(self, client: aiomqtt.Client, commands: CommandBus) -> None:
+        async for message in client.messages:
+            topic = str(message.topic)
+            body = message.payload if isinstance(message.payload, bytes) else str(message.payload).encode()
+            if topic == self.topics.birth:
+                if body.strip() == payloads.ONLINE:
+                    log.info("Home Assistant is online: publishing discovery and state again")
+                    self._announce_needed = True
+                    self._wake.set()
+                continue
+            name = self.topics.command_name(topic)
+            if name is None:
+                continue
+            if message.retain:
+                log.warning("ignoring a retained command on %s (commands must not be retained)", topic)
+                continue
+            task = asyncio.create_task(self._command(commands, name, body), name=f"mqtt-command-{name}")
+            self._command_tasks.add(task)
+            task.add_done_callback(self._command_tasks.discard)
+
+    async def _command(self, commands: CommandBus, name: str, body: bytes) -> None:
+        """Validate, hand to the loop, and acknowledge in state; a rejection also goes to the error topic."""
+        self.stats.commands += 1
+        source = f"MQTT {self.topics.command(name)}"
+        try:
+            command = payloads.parse_command_message(name, body, source)
+        except ConfigError as exc:
+            result = CommandResult(False, str(exc))
+        else:
+            result = await commands.submit(command, source)
+        ack = payloads.command_ack(name, body, result.accepted, result.message, self.clock.utc_now())
+        self._last_command = ack
+        self._state_forced = True
+        if not result.accepted:
+            log.info("rejected %s command: %s", name, result.message)
+            self._outbox.append(Outgoing(self.topics.error, payloads._json(ack)))
+        self._wake.set()
+
+
+def build_mqtt_sink(url: str, controller_id: str, section: MqttSection, clock: Clock) -> MqttSink:
+    """The MQTT sink for the daemon (`await sink.run(hub, commands)`); ConfigError on a bad URL or id."""
+    broker = parse_broker_url(url)
+    check_topic_level("--id", "controller id", controller_id, "a name such as cleanroom or room-2")
+    if "/" in controller_id:
+        raise ConfigError("--id", "controller id", controller_id, "a name without '/'")
+    if section.tls_ca_file and not broker.tls:
+        raise ConfigError("--mqtt", "url", broker.redacted(), "mqtts://... when [mqtt] tls_ca_file is set")
+    return MqttSink(broker, controller_id, section, clock)

@@ -1,0 +1,310 @@
+"""Test rig for the MQTT sink: a real Mosquitto on a free port, a subscriber that records what the
+broker delivers, plausible snapshots, and a small stand-in control loop that drains a simulated
+battery through the real alert engine and answers commands the way the loop does."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import getpass
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import aiomqtt
+
+from controller.alerts import AlertInputs, AlertsSection, AlertState, update_alerts
+from controller.clock import SimulatedClock
+from controller.commands import (
+    CommandBus,
+    CommandResult,
+    SetDeadline,
+    SetMode,
+    SetPressureFloor,
+    SetPressureSetpoint,
+    SetSoc,
+    SetSpeed,
+)
+from controller.hub import SnapshotHub
+from controller.snapshot import Event, Mode, Snapshot
+
+T0 = datetime(2026, 11, 22, 18, 0, tzinfo=UTC)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Mosquitto:
+    """A real broker process for one test, on a free port of 127.0.0.1; restartable on the same port."""
+
+    def __init__(self, directory: Path, *, users: dict[str, str] | None = None, persist: bool = False) -> None:
+        self.directory = directory
+        self.persist = persist
+        self.port = free_port()
+        self.users = users
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = directory / "mosquitto.log"
+
+    def _write_config(self) -> Path:
+        # started as root, mosquitto would switch to the `mosquitto` user and lose access to tmp_path
+        lines = [f"user {getpass.getuser()}", f"listener {self.port} 127.0.0.1", f"log_dest file {self.log}"]
+        if self.persist:
+            lines += ["persistence true", f"persistence_location {self.directory}/"]
+        else:
+            lines.append("persistence false")
+        if self.users is None:
+            lines.append("allow_anonymous true")
+        else:
+            password_file = self.directory / "passwords"
+            password_file.write_text("")
+            for user, password in self.users.items():
+                subprocess.run(["mosquitto_passwd", "-b", str(password_file), user, password], check=True)
+            password_file.chmod(0o600)
+            lines += ["allow_anonymous false", f"password_file {password_file}"]
+        conf = self.directory / "mosquitto.conf"
+        conf.write_text("\n".join(lines) + "\n")
+        return conf
+
+    def start(self) -> None:
+        conf = self._write_config()
+        self.process = subprocess.Popen(
+            ["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 10.0
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"mosquitto exited: {self.log.read_text() if self.log.exists() else ''}")
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                return
+            time.sleep(0.02)
+        raise RuntimeError("mosquitto did not start listening")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        self.process = None
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+
+@dataclass
+class Received:
+    topic: str
+    payload: bytes
+    retain: bool
+    qos: int
+
+
+class Watcher:
+    """A subscriber that records every message under some topic filters."""
+
+    def __init__(self, port: int, filters: list[str], **client_args: object) -> None:
+        self.port = port
+        self.filters = filters
+        self.client_args = client_args
+        self.messages: list[Received] = []
+        self._changed = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+        self.connects = 0
+
+    async def __aenter__(self) -> Watcher:
+        self._task = asyncio.create_task(self._run())
+        await asyncio.wait_for(self._ready.wait(), 10)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+    async def _run(self) -> None:
+        """Receive; when the broker goes away, reconnect (a persistent session resumes its queue)."""
+        while True:
+            try:
+                async with aiomqtt.Client("127.0.0.1", self.port, **self.client_args) as client:  # type: ignore[arg-type]
+                    for f in self.filters:
+                        await client.subscribe(f, qos=1)
+                    self.connects += 1
+                    self._ready.set()
+                    async for m in client.messages:
+                        payload = m.payload if isinstance(m.payload, bytes) else str(m.payload).encode()
+                        self.messages.append(Received(str(m.topic), payload, m.retain, m.qos))
+                        self._changed.set()
+            except aiomqtt.MqttError:
+                await asyncio.sleep(0.05)
+
+    def on(self, topic: str) -> list[Received]:
+        return [m for m in self.messages if m.topic == topic]
+
+    async def wait_for(self, predicate: Callable[[], object], timeout_s: float = 15.0) -> object:
+        """Poll a condition on the received messages until it holds (or fail after timeout_s)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            result = predicate()
+            if result:
+                return result
+            remaining = deadline - time.monotonic()
+            assert remaining > 0, "condition not met in time; received: " + ", ".join(
+                sorted({m.topic for m in self.messages})
+            )
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), min(remaining, 0.2))
+
+
+async def eventually(predicate: Callable[[], object], timeout_s: float = 15.0) -> None:
+    """Poll a condition (on the sink's counters or the fake loop) until it holds, or fail."""
+    async with asyncio.timeout(timeout_s):
+        while True:
+            if predicate():
+                return
+            await asyncio.sleep(0.01)
+
+
+async def get_retained(port: int, topic: str, timeout_s: float = 5.0, **client_args: object) -> bytes | None:
+    """What a fresh subscriber gets as the retained message of a topic (None when nothing is retained)."""
+    async with aiomqtt.Client("127.0.0.1", port, **client_args) as client:  # type: ignore[arg-type]
+        await client.subscribe(topic, qos=1)
+        try:
+            async with asyncio.timeout(timeout_s):
+                async for m in client.messages:
+                    payload = m.payload if isinstance(m.payload, bytes) else str(m.payload).encode()
+                    return payload if m.retain else None
+        except TimeoutError:
+            return None
+    return None
+
+
+def make_snapshot(t_s: float, **changes: object) -> Snapshot:
+    """A plausible tick of a 100 Ah, 12.8 V battery running the reference fan at setting 3."""
+    base = Snapshot(
+        controller_id="room1",
+        timestamp_utc=T0 + timedelta(seconds=t_s),
+        monotonic_s=t_s,
+        mode=Mode.AUTO,
+        voltage_v=13.15,
+        current_a=-0.62,
+        power_w=-8.15,
+        soc_pct=83.2,
+        consumed_ah=-16.8,
+        soc_synced=True,
+        soc_sync_age_s=3600.0,
+        charging=False,
+        energy_usable_wh=937.0,
+        pressure_pa=7.4,
+        pressure_raw_pa=7.61,
+        pressure_floor_pa=5.0,
+        pressure_setpoint_pa=8.0,
+        fan_command_pct=42.0,
+        fan_setting="3",
+        fan_rpm=None,
+        fan_power_w=7.6,
+        flow_cfm=190.0,
+        clean_air_ft3=11400.0,
+        runtime_now_s=115.0 * 3600.0,
+        runtime_plan_s=168.0 * 3600.0,
+        plan_power_w=5.58,
+        deadline_utc=T0 + timedelta(days=7),
+        deadline_met=True,
+        shunt_status="ok",
+        pressure_status="ok",
+        fan_status="ok",
+    )
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+@dataclass
+class FakeLoop:
+    """Stands in for the control loop until the lead's `cleanroom sim` is used: each tick it answers
+    pending commands, drains the battery by `drain_pct_per_tick`, runs the real alert engine and
+    publishes the snapshot."""
+
+    hub: SnapshotHub
+    commands: CommandBus
+    clock: SimulatedClock
+    controller_id: str = "room1"
+    soc_pct: float = 40.0
+    drain_pct_per_tick: float = 0.0
+    tick_s: float = 1.0
+    pressure_cap_pa: float = 25.0
+    alerts_config: AlertsSection = field(default_factory=lambda: AlertsSection(battery_delay_s=2.0))
+    mode: Mode = Mode.AUTO
+    speed_pct: float = 42.0
+    floor_pa: float = 5.0
+    setpoint_pa: float = 8.0
+    alert_state: AlertState = field(default_factory=AlertState)
+    ticks: int = 0
+    events: list[Event] = field(default_factory=list)
+
+    def answer(self) -> None:
+        for pending in self.commands.take_pending():
+            cmd = pending.command
+            result = CommandResult(True, "applied")
+            if isinstance(cmd, SetMode):
+                self.mode = cmd.mode
+                result = CommandResult(True, f"mode {cmd.mode.value}")
+            elif isinstance(cmd, SetSpeed):
+                self.mode, self.speed_pct = Mode.MANUAL, cmd.speed_pct
+                result = CommandResult(True, f"manual at {cmd.speed_pct:g} %")
+            elif isinstance(cmd, SetPressureSetpoint | SetPressureFloor):
+                if cmd.pressure_pa > self.pressure_cap_pa:
+                    result = CommandResult(
+                        False, f"{cmd.pressure_pa:g} Pa is above the pressure cap {self.pressure_cap_pa:g} Pa"
+                    )
+                elif isinstance(cmd, SetPressureFloor):
+                    self.floor_pa = cmd.pressure_pa
+                else:
+                    self.setpoint_pa = cmd.pressure_pa
+            elif isinstance(cmd, SetSoc):
+                self.soc_pct = cmd.soc_pct
+            elif isinstance(cmd, SetDeadline):
+                result = CommandResult(True, "deadline set")
+            if not pending.result.done():
+                pending.result.set_result(result)
+
+    def tick(self) -> Snapshot:
+        self.answer()
+        self.ticks += 1
+        self.clock.advance(self.tick_s)
+        self.soc_pct = max(0.0, self.soc_pct - self.drain_pct_per_tick)
+        now_s, now_utc = self.clock.monotonic(), self.clock.utc_now()
+        runtime_s = self.soc_pct / 100.0 * 1280.0 / 8.0 * 3600.0
+        update = update_alerts(
+            self.alert_state,
+            AlertInputs(
+                now_utc=now_utc, monotonic_s=now_s, soc_pct=self.soc_pct, runtime_left_s=runtime_s,
+                charging=False, deadline_shortfall_s=None, pressure_pa=7.4, pressure_floor_pa=self.floor_pa,
+                pressure_cap_pa=self.pressure_cap_pa, door_open=False, shunt_stale=False, pressure_stale=False,
+                fan_stalled=False, fan_fault=False,
+            ),
+            self.alerts_config,
+        )
+        self.alert_state = update.state
+        self.events.extend(update.events)
+        snapshot = make_snapshot(
+            now_s, controller_id=self.controller_id, timestamp_utc=now_utc, soc_pct=self.soc_pct, mode=self.mode,
+            fan_command_pct=self.speed_pct, pressure_floor_pa=self.floor_pa, pressure_setpoint_pa=self.setpoint_pa,
+            runtime_plan_s=runtime_s, alerts=update.active, events=update.events,
+        )
+        self.hub.publish(snapshot)
+        return snapshot
+
+    async def run(self, real_tick_s: float, ticks: int | None = None) -> None:
+        n = 0
+        while ticks is None or n < ticks:
+            self.tick()
+            n += 1
+            await asyncio.sleep(real_tick_s)
