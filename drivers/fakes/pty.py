@@ -39,7 +39,13 @@ class FakeSerialLine:
         """Create a new terminal (a new /dev/pts number, as a replugged adapter gets a new ttyUSB)."""
         if self.master is not None:
             return
+        previous = self.slave_path
         master, slave = os.openpty()
+        if os.ttyname(slave) == previous:  # the kernel reuses free numbers; a replugged adapter gets a new one
+            old_master, old_slave = master, slave
+            master, slave = os.openpty()
+            os.close(old_master)
+            os.close(old_slave)
         tty.setraw(slave)
         os.set_blocking(master, False)
         self.master, self._slave = master, slave

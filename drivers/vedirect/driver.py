@@ -128,11 +128,13 @@ class VEDirectShunt:
             last_byte_s = now
             silent_counted = False
             self.bytes_received += len(data)
-            hex_before = parser.hex_frames
+            hex_before, skipped_before = parser.hex_frames, parser.skipped_bytes
             for item in parser.feed(data):
                 self._handle(item, now)
             if parser.hex_frames != hex_before:
                 self._health.count("hex_frames", parser.hex_frames - hex_before)
+            if parser.skipped_bytes != skipped_before:
+                self._health.count("skipped_bytes", parser.skipped_bytes - skipped_before)
             self._health.check_stale()
 
     def _handle(self, item: Block | VEDirectError, now: float) -> None:
