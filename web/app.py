@@ -19,6 +19,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -126,6 +127,29 @@ def _aware(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+TIME_EXPECTED = 'an ISO 8601 date and time, "2026-11-22T18:00:00Z" (UTC when no zone is given)'
+StartParam = Annotated[
+    str | None, Query(description="ISO 8601 date-time; default end - 24 h", json_schema_extra={"format": "date-time"})
+]
+EndParam = Annotated[
+    str | None,
+    Query(description="ISO 8601 date-time; default the newest snapshot", json_schema_extra={"format": "date-time"}),
+]
+
+
+def _timestamp(field: str, text: str | None) -> datetime | None:
+    """Parse a query time strictly (a date and a time, like OpenAPI's date-time), naming the field if not."""
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("z", "Z").replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None or "T" not in text.upper():
+        raise Problem(400, f"{field} is not a date and time", field, text, TIME_EXPECTED)
+    return _aware(moment)
+
+
 def create_app(context: WebContext) -> FastAPI:
     """The app for one controller; `context` holds the hub, the command bus and the token."""
     section = context.section
@@ -140,6 +164,11 @@ def create_app(context: WebContext) -> FastAPI:
     @app.exception_handler(Problem)
     async def problem_handler(_request: Request, exc: Problem) -> JSONResponse:
         return JSONResponse(exc.model.model_dump(), status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error_handler(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        problem = ProblemModel(message=str(exc.detail))
+        return JSONResponse(problem.model_dump(), status_code=exc.status_code, headers=exc.headers)
 
     def authorize(credentials: HTTPAuthorizationCredentials | None, what: str) -> None:
         presented = credentials.credentials if credentials is not None else None
@@ -168,9 +197,13 @@ def create_app(context: WebContext) -> FastAPI:
             raise Problem(503, "the control loop has not published a snapshot yet", headers={"Retry-After": "2"})
         return StateModel.model_validate(snapshot.to_dict())
 
-    def time_range(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
-        end_utc = _aware(end) if end is not None else context.now_utc()
-        start_utc = _aware(start) if start is not None else end_utc - timedelta(hours=24)
+    def time_range(start_text: str | None, end_text: str | None) -> tuple[datetime, datetime]:
+        start, end = _timestamp("start", start_text), _timestamp("end", end_text)
+        try:
+            end_utc = end if end is not None else context.now_utc()
+            start_utc = start if start is not None else end_utc - timedelta(hours=24)
+        except (OverflowError, ValueError) as exc:
+            raise Problem(400, "time out of range", "end", str(end), "a time between years 1 and 9999") from exc
         span_s = (end_utc - start_utc).total_seconds()
         if span_s <= 0:
             raise Problem(400, "start must be before end", "start", start_utc.isoformat(), f"before {end_utc}")
@@ -255,10 +288,10 @@ def create_app(context: WebContext) -> FastAPI:
         responses={**_problem_responses(400), **read_errors},
     )
     async def history(
-        start: Annotated[datetime | None, Query(description="ISO 8601; default end - 24 h")] = None,
-        end: Annotated[datetime | None, Query(description="ISO 8601; default the newest snapshot")] = None,
+        start: StartParam = None,
+        end: EndParam = None,
         resolution: Annotated[
-            float | None, Query(gt=0, le=86400, description="seconds per point; default range / 288")
+            float | None, Query(ge=1, le=86400, description="seconds per point; default range / 288")
         ] = None,
         metrics: Annotated[
             list[str] | None, Query(description="metric keys (repeat the parameter); default all recorded")
@@ -303,8 +336,8 @@ def create_app(context: WebContext) -> FastAPI:
         responses={**_problem_responses(400), **read_errors},
     )
     async def events(
-        start: Annotated[datetime | None, Query(description="ISO 8601; default end - 24 h")] = None,
-        end: Annotated[datetime | None, Query(description="ISO 8601; default the newest snapshot")] = None,
+        start: StartParam = None,
+        end: EndParam = None,
         limit: Annotated[int, Query(ge=1, le=1000, description="at most this many, the newest")] = 200,
     ) -> EventsModel:
         start_utc, end_utc = time_range(start, end)

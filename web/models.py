@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
 from controller.commands import CommandName
 from controller.snapshot import AlertKind, EventKind, Mode, Severity
@@ -35,10 +35,10 @@ class EventModel(BaseModel):
 class StateModel(BaseModel):
     """The newest snapshot of the control loop; every field of `Snapshot`, units in the names.
 
-    null means unknown (not measured, stale, or not applicable).
+    null means unknown (not measured, stale, or not applicable). Fields the loop adds later pass through.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="allow")
 
     controller_id: str
     timestamp_utc: datetime
@@ -74,6 +74,12 @@ class StateModel(BaseModel):
     time_to_soc_s: dict[str, float | None] = Field(description="seconds until the state of charge reaches each %")
     alerts: list[AlertModel]
     events: list[EventModel] = Field(description="events raised at this tick")
+    reason: str = Field("", description="why the policy chose the current fan command")
+    runtime_now_end_utc: datetime | None = Field(None, description="when the battery runs out at this speed")
+    runtime_plan_end_utc: datetime | None = Field(None, description="when the battery runs out under the plan")
+    time_to_soc_utc: dict[str, datetime | None] = Field(
+        default_factory=dict, description="when the state of charge reaches each %"
+    )
 
 
 class MetricInfo(BaseModel):
@@ -142,13 +148,17 @@ class AlertsModel(BaseModel):
 class ModeRequest(BaseModel):
     """Switch the control mode."""
 
-    mode: str = Field(description="one of manual, pressure, runtime, auto, eco", examples=["auto"])
+    mode: StrictStr = Field(
+        description="one of manual, pressure, runtime, auto, eco",
+        examples=["auto"],
+        json_schema_extra={"enum": [m.value for m in Mode]},
+    )
 
 
 class CommandRequest(BaseModel):
     """One command value, in the same forms MQTT and the CLI accept."""
 
-    value: str | float | None = Field(
+    value: StrictStr | StrictInt | StrictFloat | None = Field(
         description=(
             'mode: "auto"; speed: 40 or "40 %"; pressure_setpoint / pressure_floor: 5 or "5 Pa"; '
             'deadline: "2026-12-01T18:00:00Z", "7 days" or "none"; soc: 80'

@@ -15,7 +15,7 @@ from controller.commands import CommandBus, SetDeadline, SetMode, SetSpeed
 from controller.hub import SnapshotHub
 from controller.metrics import METRICS
 from controller.snapshot import Event, EventKind, Mode, Snapshot
-from tests.web.web_rig import FakeLoop, with_alert
+from tests.web.web_rig import FakeLoop, make_snapshot, with_alert
 from web.app import STATIC_DIR, create_app
 from web.config import HttpSection, ReadAccess
 from web.context import WebContext
@@ -79,7 +79,7 @@ async def test_state_is_503_until_the_loop_publishes_then_every_snapshot_field(r
     assert "not published" in early.json()["message"]
     snapshot = publish(rig)
     body = (await rig.client.get("/api/state")).json()
-    assert set(body) == {f.name for f in dataclasses.fields(Snapshot)}
+    assert set(body) == set(snapshot.to_dict())
     assert body == StateModel.model_validate(snapshot.to_dict()).model_dump(mode="json") | {
         "timestamp_utc": body["timestamp_utc"]
     }
@@ -88,8 +88,10 @@ async def test_state_is_503_until_the_loop_publishes_then_every_snapshot_field(r
     assert datetime.fromisoformat(body["timestamp_utc"].replace("Z", "+00:00")) == snapshot.timestamp_utc
 
 
-def test_state_model_matches_the_snapshot_dataclass() -> None:
-    assert list(StateModel.model_fields) == [f.name for f in dataclasses.fields(Snapshot)]
+def test_state_model_documents_every_snapshot_field() -> None:
+    documented = set(StateModel.model_fields)
+    assert {f.name for f in dataclasses.fields(Snapshot)} <= documented
+    assert set(make_snapshot().to_dict()) <= documented
 
 
 async def test_mode_command_needs_the_token(rig: Rig) -> None:
@@ -202,6 +204,10 @@ async def test_history_range_and_metric_errors(rig: Rig) -> None:
     )
     assert backwards.status_code == 400
     assert backwards.json()["field"] == "start"
+    not_a_time = await rig.client.get("/api/events", params={"end": "83"})
+    assert not_a_time.status_code == 400
+    assert (not_a_time.json()["field"], not_a_time.json()["value"]) == ("end", '"83"')
+    assert "ISO 8601" in not_a_time.json()["expected"]
 
 
 class RecordingHistory:
