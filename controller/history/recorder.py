@@ -83,9 +83,20 @@ class Recorder:
         self._last_handover_s: float | None = None
         self._last_retention_s: float | None = None
         self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._stop = asyncio.Event()
         self._closing = False
         self._overflowing = False
+
+    @property
+    def backlog(self) -> int:
+        """Operations (batches, repairs) queued for the database and not yet written."""
+        return len(self._ops)
+
+    async def drained(self) -> None:
+        """Wait until everything handed to the writer is in the database."""
+        await self._idle.wait()
 
     async def run(self, hub: SnapshotHub, commands: CommandBus) -> None:
         """Subscribe to every snapshot; write in batches; flush what is left when the hub closes."""
@@ -150,6 +161,7 @@ class Recorder:
             self._ops.append(self._pending)
             self._pending = Batch()
             self._ops.append(Repair(jump.segment_start_utc, jump.segment_end_utc, jump.delta_s))
+            self._idle.clear()
             self._wake.set()
             outcome = "history recorded since then is re-stamped"
         else:
@@ -197,6 +209,7 @@ class Recorder:
             self._last_retention_s = monotonic_s
         self._ops.append(self._pending)
         self._pending = Batch()
+        self._idle.clear()
         self._bound(hub)
         self._wake.set()
 
@@ -251,6 +264,7 @@ class Recorder:
                 await self._retry_wait()
                 continue
             if not self._ops:
+                self._idle.set()
                 if self._closing:
                     return
                 self._wake.clear()
