@@ -20,10 +20,12 @@ from dataclasses import dataclass, field, replace
 
 SECONDS_PER_MONTH = 30.0 * 86400.0
 
-# Open-circuit voltage of a 12.8 V LiFePO4 pack against state of charge (physics.md §3): about 3.2-3.3 V
-# per cell over most of the range, with knees below ~15 % and above ~95 %. Scaled by nominal_v / 12.8.
+# Open-circuit voltage of a 12.8 V LiFePO4 pack against state of charge (physics.md §3): 3.2-3.3 V per
+# cell over most of the range, with knees below ~15 % and above ~95 %. Its mean over 0-100 % is the nominal
+# voltage, so capacity x nominal voltage is the energy the pack delivers at a light load. Scaled by
+# nominal_v / 12.8 for other packs.
 _OCV_SOC_PCT = (0.0, 3.0, 6.0, 10.0, 15.0, 20.0, 40.0, 60.0, 80.0, 90.0, 95.0, 98.0, 100.0)
-_OCV_V = (10.0, 11.2, 12.0, 12.5, 12.8, 12.9, 13.0, 13.1, 13.2, 13.25, 13.3, 13.4, 13.6)
+_OCV_V = (10.0, 11.3, 12.1, 12.5, 12.7, 12.78, 12.85, 12.92, 13.02, 13.12, 13.22, 13.37, 13.6)
 _OCV_NOMINAL_V = 12.8
 _STANDSTILL = 0.005
 """Rotor speed (fraction of full) below which a fan counts as standing still."""

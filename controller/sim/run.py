@@ -1,0 +1,145 @@
+"""The whole daemon on the simulated plant: the shell that `cleanroom sim` and the benchmarks share."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from controller.clock import Clock, SimulatedClock
+from controller.commands import CommandBus
+from controller.config.loader import Config
+from controller.daemon import Daemon, DaemonSettings
+from controller.hub import Sink, SnapshotHub
+from controller.service import serve
+from controller.sim.devices import simulated_devices
+from controller.sim.plant import BatteryParams, PlantParams, RoomParams
+from controller.sim.scenario import Scenario
+from controller.sim.summary import SimSummary, summarize
+from controller.units import format_duration
+
+
+@dataclass(frozen=True, slots=True)
+class SimRoom:
+    """The simulated room's truth (the controller starts from the configuration's belief)."""
+
+    leakage_c_cfm: float
+    leakage_n: float
+    wind_rms_pa: float = 1.0
+
+
+@dataclass(slots=True)
+class Simulation:
+    """A daemon wired to a simulated plant on a simulated clock."""
+
+    config: Config
+    room: SimRoom
+    scenario: Scenario
+    duration_s: float
+    speed: float | None
+    seed: int = 0
+    state_path: Path | None = None
+    start_utc: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
+    keep_events: bool = False
+    daemon: Daemon | None = field(default=None, init=False)
+
+    def plant_params(self) -> PlantParams:
+        """The plant that matches the configuration: its battery, its fan on its power path."""
+        config = self.config
+        curve, path = config.fan.curve, config.power_path
+        capacity_ah = path.store_energy_wh / config.battery.nominal_v
+        return PlantParams(
+            battery=BatteryParams(
+                capacity_ah=capacity_ah, nominal_v=config.battery.nominal_v, bms_cutoff_v=config.battery.cutoff_v
+            ),
+            room=RoomParams(
+                leakage_c_cfm=self.room.leakage_c_cfm, leakage_n=self.room.leakage_n, wind_rms_pa=self.room.wind_rms_pa
+            ),
+            fan_power_w=lambda command: curve.power_w(command) / path.efficiency,
+            fan_flow_cfm=curve.flow_cfm,
+            controller_draw_w=path.standing_total_w,
+        )
+
+    async def run(self, sinks: Callable[[Clock], list[Sink]] | None = None, progress: bool = False) -> SimSummary:
+        """Run to the end (or until the BMS cuts the controller's power) and summarise. `sinks` builds the
+        sinks on the simulation's clock."""
+        clock = SimulatedClock(self.start_utc, self.speed)
+        devices = simulated_devices(self.plant_params(), self.scenario, clock, seed=self.seed)
+        hub, commands = SnapshotHub(), CommandBus()
+        daemon = Daemon(
+            DaemonSettings.from_config(self.config, self.state_path),
+            shunt=devices.shunt,
+            pressure=devices.pressure,
+            fan=devices.fan,
+            clock=clock,
+            hub=hub,
+            commands=commands,
+            keep_events=self.keep_events,
+        )
+        self.daemon = daemon
+        cut_at: list[float] = []
+
+        def bms_cut() -> bool:
+            state = devices.plant.state
+            if state.bms_cut and not cut_at:
+                cut_at.append(state.t_s)
+            return state.bms_cut and not state.charging
+
+        reporter = _Progress(daemon, self.duration_s) if progress else None
+        built = sinks(clock) if sinks else []
+        totals = await serve(daemon, built, duration_s=self.duration_s, should_stop=bms_cut, progress=reporter)
+        if reporter is not None:
+            reporter.done()
+        control = self.config.control
+        deadline_s = control.deadline_in_s
+        if deadline_s is None and control.deadline_utc is not None:
+            deadline_s = (control.deadline_utc - self.start_utc).total_seconds()
+        return summarize(
+            totals,
+            mode=control.mode,
+            scenario=self.scenario.name,
+            deadline_s=deadline_s,
+            curve=self.config.fan.curve,
+            path=self.config.power_path,
+            room_c_cfm=self.room.leakage_c_cfm,
+            room_n=self.room.leakage_n,
+            floor_pa=control.pressure_floor_pa,
+            bms_cut_s=cut_at[0] if cut_at else None,
+        )
+
+
+class _Progress:
+    """One line on standard error, refreshed twice a second: simulated time, SoC, flow, pressure."""
+
+    def __init__(self, daemon: Daemon, duration_s: float, out: Callable[[str], object] = sys.stderr.write) -> None:
+        self.daemon = daemon
+        self.duration_s = duration_s
+        self.out = out
+        self.started = time.monotonic()
+        self.tty = sys.stderr.isatty()
+        self.last_line = -1.0
+
+    def __call__(self) -> None:
+        snapshot = self.daemon.hub.latest
+        if snapshot is None:
+            return
+        done = self.daemon.totals.elapsed_s
+        fraction = done / self.duration_s if self.duration_s else 1.0
+        if not self.tty and fraction - self.last_line < 0.1:
+            return
+        self.last_line = fraction
+        soc = "—" if snapshot.soc_pct is None else f"{snapshot.soc_pct:.0f} %"
+        pressure = "—" if snapshot.pressure_pa is None else f"{snapshot.pressure_pa:.1f} Pa"
+        line = (
+            f"sim {format_duration(done)} of {format_duration(self.duration_s)} ({100 * fraction:.0f} %)"
+            f"  SoC {soc}  {snapshot.flow_cfm:.0f} CFM  {pressure}  [{time.monotonic() - self.started:.0f} s]"
+        )
+        self.out(f"\r{line}\033[K" if self.tty else f"{line}\n")
+
+    def done(self) -> None:
+        self()
+        if self.tty:
+            self.out("\n")

@@ -1,0 +1,95 @@
+"""The simulator's end-of-run summary: what the run achieved against the planner's bound (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from controller.daemon import RunTotals
+from controller.estimators import flow_for_pressure
+from controller.models.fan import FanCurve
+from controller.models.power_path import PowerPath
+from controller.planner import candidates_for, plan
+from controller.snapshot import Mode
+
+
+@dataclass(frozen=True, slots=True)
+class SimSummary:
+    """The `cleanroom sim --json` object."""
+
+    mode: str
+    scenario: str
+    hours: float
+    deadline_h: float | None
+    deadline_met: bool | None
+    average_cfm: float
+    clean_air_ft3: float
+    below_floor_pct: float | None
+    end_soc_pct: float | None
+    usable_wh: float | None
+    bound_cfm: float | None
+    best_fixed_cfm: float | None
+    ratio_to_bound: float | None
+    ratio_to_best_fixed: float | None
+    bms_cut_h: float | None
+    controller_draw_w: float
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready, rounded for reading."""
+        out: dict[str, object] = {}
+        for name in self.__slots__:
+            value = getattr(self, name)
+            out[name] = round(value, 4) if isinstance(value, float) else value
+        return out
+
+
+def summarize(
+    totals: RunTotals,
+    *,
+    mode: Mode,
+    scenario: str,
+    deadline_s: float | None,
+    curve: FanCurve,
+    path: PowerPath,
+    room_c_cfm: float,
+    room_n: float,
+    floor_pa: float,
+    bms_cut_s: float | None,
+) -> SimSummary:
+    """Compare a finished run with the concave-hull bound for the same usable energy and deadline."""
+    hours = totals.elapsed_s / 3600.0
+    average = totals.clean_air_ft3 * 60.0 / totals.elapsed_s if totals.elapsed_s > 0 else 0.0
+    horizon_s = deadline_s if deadline_s is not None else totals.elapsed_s
+    bound = best_fixed = None
+    if totals.first_usable_wh is not None and horizon_s > 0:
+        floor_cfm = flow_for_pressure(room_c_cfm, room_n, floor_pa) if mode in (Mode.AUTO, Mode.ECO) else 0.0
+        reference = plan(totals.first_usable_wh, horizon_s, candidates_for(curve, min_flow_cfm=floor_cfm), path)
+        bound = reference.average_cfm if reference.feasible else None
+        best_fixed = reference.best_fixed_cfm if reference.best_fixed else None
+    if deadline_s is None:
+        met = None
+    elif bms_cut_s is not None and bms_cut_s < deadline_s:
+        met = False
+    elif totals.elapsed_s + 1e-6 >= deadline_s:
+        met = True
+    else:
+        met = totals.last_snapshot.deadline_met if totals.last_snapshot else None
+    below = 100.0 * totals.below_floor_s / totals.pressure_known_s if totals.pressure_known_s > 0 else None
+    last = totals.last_snapshot
+    return SimSummary(
+        mode=mode.value,
+        scenario=scenario,
+        hours=hours,
+        deadline_h=None if deadline_s is None else deadline_s / 3600.0,
+        deadline_met=met,
+        average_cfm=average,
+        clean_air_ft3=totals.clean_air_ft3,
+        below_floor_pct=below,
+        end_soc_pct=last.soc_pct if last else None,
+        usable_wh=totals.first_usable_wh,
+        bound_cfm=bound,
+        best_fixed_cfm=best_fixed,
+        ratio_to_bound=average / bound if bound else None,
+        ratio_to_best_fixed=average / best_fixed if best_fixed else None,
+        bms_cut_h=None if bms_cut_s is None else bms_cut_s / 3600.0,
+        controller_draw_w=path.standing_total_w,
+    )
