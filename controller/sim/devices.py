@@ -104,15 +104,6 @@ class SimulatedPlant:
         self.advance()
         self._command_pct = min(100.0, max(0.0, command_pct))
 
-    def shunt_available(self) -> bool:
-        """Whether the scenario lets the shunt answer now (and the BMS has not cut its power)."""
-        state = self.advance()
-        return not state.bms_cut and shunt_available(self.scenario, state.t_s)
-
-    def pressure_available(self) -> bool:
-        """Whether the scenario lets the pressure sensor answer now."""
-        return pressure_available(self.scenario, self.advance().t_s)
-
 
 class _Health:
     """A simulated device's DriverStats with the house's logging rules (one line per state change)."""

@@ -107,6 +107,7 @@ class Simulation:
             room_c_cfm=self.room.leakage_c_cfm,
             room_n=self.room.leakage_n,
             floor_pa=control.pressure_floor_pa,
+            cap_pa=control.pressure_cap_pa,
             bms_cut_s=cut_at[0] if cut_at else None,
         )
 

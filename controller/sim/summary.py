@@ -26,6 +26,7 @@ class SimSummary:
     below_floor_pct: float | None
     end_soc_pct: float | None
     usable_wh: float | None
+    energy_drawn_wh: float
     bound_cfm: float | None
     best_fixed_cfm: float | None
     ratio_to_bound: float | None
@@ -53,16 +54,20 @@ def summarize(
     room_c_cfm: float,
     room_n: float,
     floor_pa: float,
+    cap_pa: float,
     bms_cut_s: float | None,
 ) -> SimSummary:
-    """Compare a finished run with the concave-hull bound for the same usable energy and deadline."""
+    """Compare a finished run with the concave-hull bound: the most airflow any schedule of the fan's
+    points (within the same pressure floor and cap) gives for the energy the run drew over the deadline."""
     hours = totals.elapsed_s / 3600.0
     average = totals.clean_air_ft3 * 60.0 / totals.elapsed_s if totals.elapsed_s > 0 else 0.0
     horizon_s = deadline_s if deadline_s is not None else totals.elapsed_s
     bound = best_fixed = None
-    if totals.first_usable_wh is not None and horizon_s > 0:
+    if totals.energy_drawn_wh > 0 and horizon_s > 0:
         floor_cfm = flow_for_pressure(room_c_cfm, room_n, floor_pa) if mode in (Mode.AUTO, Mode.ECO) else 0.0
-        reference = plan(totals.first_usable_wh, horizon_s, candidates_for(curve, min_flow_cfm=floor_cfm), path)
+        cap_cfm = flow_for_pressure(room_c_cfm, room_n, cap_pa)
+        candidates = candidates_for(curve, min_flow_cfm=floor_cfm, max_flow_cfm=cap_cfm)
+        reference = plan(totals.energy_drawn_wh, horizon_s, candidates, path)
         bound = reference.average_cfm if reference.feasible else None
         best_fixed = reference.best_fixed_cfm if reference.best_fixed else None
     if deadline_s is None:
@@ -86,6 +91,7 @@ def summarize(
         below_floor_pct=below,
         end_soc_pct=last.soc_pct if last else None,
         usable_wh=totals.first_usable_wh,
+        energy_drawn_wh=totals.energy_drawn_wh,
         bound_cfm=bound,
         best_fixed_cfm=best_fixed,
         ratio_to_bound=average / bound if bound else None,

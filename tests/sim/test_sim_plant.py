@@ -176,7 +176,7 @@ def test_wind_is_correlated_over_its_time_constant(params: PlantParams) -> None:
 
 def test_wind_statistics_do_not_depend_on_the_step(params: PlantParams) -> None:
     for dt in (0.1, 10.0, 60.0):
-        states = run(initial_state(params), params, 200_000.0 if dt > 1 else 20_000.0, dt, 0.0, seed=5)
+        states = run(initial_state(params), params, 200_000.0 if dt > 1 else 6_000.0, dt, 0.0, seed=5)
         rms = math.sqrt(sum(s.wind_pa**2 for s in states) / len(states))
         assert rms == pytest.approx(1.0, rel=0.2), dt
 
@@ -312,8 +312,8 @@ def test_fan_speed_lags_its_command(params: PlantParams) -> None:
 
 @pytest.mark.parametrize("dt_s", [0.1, 1.0, 10.0, 60.0])
 def test_large_steps_agree_with_small_ones(params: PlantParams, dt_s: float) -> None:
-    reference = run(initial_state(params), params, 6 * 3600.0, 0.5, 60.0)[-1]
-    coarse = run(initial_state(params), params, 6 * 3600.0, dt_s, 60.0)[-1]
+    reference = run(initial_state(params), params, 2 * 3600.0, 0.5, 60.0)[-1]
+    coarse = run(initial_state(params), params, 2 * 3600.0, dt_s, 60.0)[-1]
     assert coarse.t_s == pytest.approx(reference.t_s)
     assert coarse.charge_ah == pytest.approx(reference.charge_ah, abs=0.01)
     assert coarse.flow_cfm == pytest.approx(reference.flow_cfm)
