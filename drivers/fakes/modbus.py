@@ -119,6 +119,8 @@ class ModbusFake:
     def _trace(self, sending: bool, data: bytes) -> bytes:
         if not sending or not data:
             return data
+        if self.transport == "rtu" and data[0] != self.device_id:
+            return b""  # pymodbus 3.16's SimCore answers any id; on a real bus only the addressed device talks
         if self.no_answer:
             self.no_answer -= 1
             self._count("no_answer")
@@ -164,6 +166,7 @@ class ModbusFake:
             baudrate=self.baudrate,
             parity=self.parity,
             stopbits=self.stopbits,
+            ignore_missing_devices=True,  # on a real RS485 bus, nobody answers a wrong device id
             trace_packet=self._trace,
         )
         await self._server.serve_forever(background=True)

@@ -19,9 +19,12 @@ def _driver(port: str, by_id: Path, **kwargs: float) -> VEDirectShunt:
     return VEDirectShunt(port, backoff=fast_backoff(), by_id_dir=by_id, **options)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("capture", [BMV700, SMARTSHUNT], ids=["bmv700", "smartshunt"])
-async def test_every_block_of_a_capture_arrives_through_the_pty(capture: Path, tmp_path: Path) -> None:
-    blocks = split_blocks(capture.read_bytes())
+CAPTURES = {"bmv700": split_blocks(BMV700.read_bytes()), "smartshunt": split_blocks(SMARTSHUNT.read_bytes())}
+
+
+@pytest.mark.parametrize("capture", sorted(CAPTURES))
+async def test_every_block_of_a_capture_arrives_through_the_pty(capture: str, tmp_path: Path) -> None:
+    blocks = CAPTURES[capture]
     fake = VEDirectFake(replay(blocks, per_tick=2, cycle=False), interval_s=0.002, link=tmp_path / "usb-Victron")
     driver = _driver(fake.port, tmp_path)
     await driver.start()
@@ -134,7 +137,8 @@ async def test_a_missing_port_is_unavailable_with_a_hint_and_never_raises(tmp_pa
         assert driver.stats.state is DeviceState.UNAVAILABLE
         assert "check that the adapter is plugged in" in (driver.stats.last_error or "")
         assert driver.latest() is None
-        assert driver._task is not None and not driver._task.done()
+        assert driver._task is not None
+        assert not driver._task.done()
     finally:
         await driver.close()
 
