@@ -190,17 +190,17 @@ def insert_and_query(url: str | None, days: float, baseline_rows: int = 2000) ->
         engine = store.engine.dialect.name
         print(f"== insert: {days:g} days = {len(raw)} full-rate rows + {len(minutes)} one-minute rows ({engine})")
         batches = batches_of(raw, minutes, 30.0)
-        per_day = len(batches) / days
-        day_batches = batches[: int(per_day)]
+        day_batches = batches[: min(len(batches), int(86400 / 30))]
         day_rows = sum(len(b) for b in day_batches)
         started = time.perf_counter()
         for batch in day_batches:
             store.write(batch)
         batched_s = time.perf_counter() - started
         per_row_batched = batched_s / day_rows
+        month_s = batched_s / (len(day_batches) * 30.0) * 30 * 86400
         print(
-            f"  one day in 30 s batches ({len(day_batches)} commits, {day_rows} rows): {batched_s:7.2f} s,"
-            f" {per_row_batched * 1e6:7.1f} µs/row; a month: {batched_s * 30:.0f} s of database time"
+            f"  {len(day_batches) * 30 / 3600:g} h in 30 s batches ({len(day_batches)} commits, {day_rows} rows):"
+            f" {batched_s:7.2f} s, {per_row_batched * 1e6:7.1f} µs/row; a month: {month_s:.0f} s of database time"
         )
         rest = batches_of(
             [r for b in batches[len(day_batches) :] for r in b.samples],

@@ -1,5 +1,5 @@
 """A stand-in daemon for the crash test: a hub fed with snapshots at 1 s of simulated time per tick
-(500 times real time) and the real recorder. It prints its progress so the test knows what was committed
+(up to 500 times real time, never faster than the recorder writes its batches) and the real recorder. It prints its progress so the test knows what was committed
 when it kills the process with SIGKILL.
 
 Usage: python tests/history/crash_feeder.py URL CONTROLLER_ID
@@ -30,6 +30,8 @@ async def main(url: str, controller_id: str) -> None:
         while True:
             hub.publish(make_snapshot(controller_id, clock.monotonic(), clock.utc_now()))
             published += 1
+            await asyncio.sleep(0)
+            await recorder.drained()  # a batch is written long before the next one is due, as at 1 tick per second
             stats = recorder.stats
             print(f"published={published} written={stats.samples_written}", flush=True)
             await clock.sleep(1.0)

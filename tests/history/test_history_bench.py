@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_bench_history_runs(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, str(ROOT / "bench/history.py"), "--hours", "0.02", "--days", "0.3", "--baseline-rows", "100"],
+        [sys.executable, str(ROOT / "bench/history.py"), "--hours", "0.01", "--days", "0.1", "--baseline-rows", "100"],
         capture_output=True,
         text=True,
         check=True,
