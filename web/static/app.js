@@ -132,7 +132,8 @@
       box.replaceChildren(...parts);
       return;
     }
-    const t0 = Date.parse(history.start_utc), t1 = Date.parse(history.end_utc);
+    const t1 = Date.parse(history.end_utc);
+    const t0 = Math.max(Date.parse(history.start_utc), Math.min(...times) - 60000);
     let lo = Math.min(...finite), hi = Math.max(...finite);
     if (chartKey === "soc_pct") { lo = 0; hi = 100; }
     if (hi - lo < 1e-6) { hi += 1; lo -= 1; }
@@ -147,14 +148,16 @@
     const fmt = (v) => v.toFixed(hi - lo < 10 ? 1 : 0);
     parts.push(svg("text", { x: 2, y: T + 8 }, fmt(hi)), svg("text", { x: 2, y: H - B }, fmt(lo)));
     const hm = (t) => new Date(t).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-    parts.push(svg("text", { x: L, y: H - 4 }, hm(t0)), svg("text", { x: W - R - 30, y: H - 4 }, hm(t1)));
+    parts.push(svg("text", { x: L, y: H - 4 }, hm(t0)), svg("text", { x: W - R, y: H - 4, "text-anchor": "end" }, hm(t1)));
     box.replaceChildren(...parts);
   }
   async function loadHistory() {
     try {
       history = await getJSON("api/history?metrics=soc_pct&metrics=pressure_pa&metrics=flow_cfm");
       drawChart();
-    } catch (err) { /* the next refresh retries */ }
+    } catch (err) { history = null; }
+    const points = history ? history.timestamps_utc.length : 0;
+    setTimeout(loadHistory, points < 10 ? 5000 : 60000);
   }
 
   async function live() {
@@ -202,7 +205,6 @@
     try { addEvents((await getJSON("api/events?limit=12")).events); } catch (err) { /* shown live */ }
     live();
     loadHistory();
-    setInterval(loadHistory, 60000);
   }
 
   $("chart-tabs").addEventListener("click", (e) => {

@@ -1,0 +1,123 @@
+"""The dashboard in real headless Chromium at a phone viewport (360x740): live values, a mode change through
+the page, no request leaving the machine, no sideways scrolling; a screenshot goes to
+$CLEANROOM_TEST_OUTPUT/dashboard.png (default: the test's tmp_path)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from controller.snapshot import Mode
+from tests.web.web_rig import Served, serve_in_thread, with_alert
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--no-first-run", "--disable-sync",
+]
+PHONE = {"width": 360, "height": 740}
+
+pytestmark = pytest.mark.slow
+
+
+def output_dir(tmp_path: Path) -> Path:
+    chosen = Path(os.environ.get("CLEANROOM_TEST_OUTPUT", str(tmp_path)))
+    chosen.mkdir(parents=True, exist_ok=True)
+    return chosen
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    with serve_in_thread(str(tmp_path / "state"), interval_s=0.2) as server:
+        yield server
+
+
+def open_phone(browser: Browser, url: str) -> tuple[Page, list[str]]:
+    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(url)
+    return page, requested
+
+
+def test_live_values_and_a_mode_change_on_a_phone(browser: Browser, served: Served, tmp_path: Path) -> None:
+    with_alert(served.loop)
+    page, requested = open_phone(browser, f"{served.url}/")
+    soc = page.get_by_test_id("soc")
+    expect(soc).to_have_text(re.compile(r"^\d+\.\d %"))
+    expect(page.get_by_test_id("mode")).to_have_text("auto")
+    expect(page.get_by_test_id("runtime-plan")).to_have_text(re.compile(r"^\d+ d \d+ h$"))
+    expect(page.get_by_test_id("pressure")).to_have_text(re.compile(r"^\d+\.\d Pa$"))
+    expect(page.get_by_test_id("flow")).to_have_text(re.compile(r"^\d+ CFM$"))
+    expect(page.locator("#alerts")).to_contain_text("below the 5 Pa floor")
+    expect(page.locator("#runtime-plan-until")).to_contain_text("until")
+    expect(page.locator("#token-form")).to_be_hidden()
+
+    # Live: the page follows the loop without reloading.
+    first_update = page.locator("#updated").inner_text()
+    expect(page.locator("#updated")).not_to_have_text(first_update)
+    expect(page.locator("#chart path.ln")).to_have_count(1)
+
+    # A mode change through the page: it asks for the token once, then the loop applies the command.
+    page.get_by_role("button", name="eco", exact=True).click()
+    expect(page.locator("#token-form")).to_be_visible()
+    page.locator("#token-input").fill(served.token)
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_test_id("command-status")).to_contain_text("mode eco: done")
+    expect(page.get_by_test_id("mode")).to_have_text("eco")
+    assert served.loop.mode is Mode.ECO
+    assert page.evaluate("localStorage.getItem('cleanroom-token')") == served.token
+
+    page.get_by_role("button", name="manual", exact=True).click()  # the token is remembered: no second prompt
+    expect(page.get_by_test_id("mode")).to_have_text("manual")
+    expect(page.locator("#token-form")).to_be_hidden()
+
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert all(url.startswith(served.url) for url in requested), requested
+    assert served.token not in page.content()
+    screenshot = output_dir(tmp_path) / "dashboard.png"
+    page.screenshot(path=str(screenshot), full_page=True)
+    assert screenshot.stat().st_size > 10_000
+    page.context.close()
+
+
+def test_a_wrong_token_is_asked_for_again(browser: Browser, served: Served) -> None:
+    page, _ = open_phone(browser, f"{served.url}/")
+    expect(page.get_by_test_id("mode")).to_have_text("auto")
+    page.get_by_role("button", name="runtime", exact=True).click()
+    page.locator("#token-input").fill("not-the-token-at-all-000000")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#token-form")).to_be_visible()
+    assert served.loop.mode is Mode.AUTO
+    page.locator("#token-input").fill(served.token)
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_test_id("mode")).to_have_text("runtime")
+    page.context.close()
+
+
+def test_deadline_through_the_page(browser: Browser, served: Served) -> None:
+    page, _ = open_phone(browser, f"{served.url}/")
+    page.evaluate(f"localStorage.setItem('cleanroom-token', {served.token!r})")
+    page.reload()
+    page.locator("#deadline-input").fill("3 days")
+    page.get_by_role("button", name="Set", exact=True).click()
+    expect(page.get_by_test_id("command-status")).to_contain_text("deadline: done")
+    expect(page.locator("#deadline")).not_to_have_text("none")
+    page.locator("#deadline-input").fill("next week")
+    page.get_by_role("button", name="Set", exact=True).click()
+    expect(page.get_by_test_id("command-status")).to_contain_text("expected an ISO 8601 time")
+    page.context.close()
