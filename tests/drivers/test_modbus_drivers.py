@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -70,8 +69,8 @@ def test_soc_and_power_are_derived_when_the_device_has_no_register() -> None:
 
 
 @pytest.fixture(params=["tcp", "rtu"])
-async def transport(request: pytest.FixtureRequest) -> AsyncIterator[str]:
-    yield request.param
+def transport(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
 def _settings(fake: ModbusFake, device_id: int | None = None) -> ModbusSettings:
