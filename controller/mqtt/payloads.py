@@ -158,6 +158,11 @@ def command_ack(
     }
 
 
+def ack_payload(ack: dict[str, object]) -> bytes:
+    """A command acknowledgement as JSON (for the error topic)."""
+    return _json(ack)
+
+
 def node_id(controller_id: str) -> str:
     """Home Assistant's node id: letters, digits, '_' and '-' only."""
     return re.sub(r"[^A-Za-z0-9_-]", "_", f"cleanroom_{controller_id}")

@@ -16,7 +16,8 @@ import random
 import socket
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 
 import aiomqtt
 
@@ -31,6 +32,9 @@ from controller.mqtt.payloads import Topics
 from controller.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
+
+_REFUSED_CODES = {4, 5, 134, 135}
+"""CONNACK codes for a bad user name or password or not authorised (MQTT 3.1.1 and 5)."""
 
 
 @dataclass(slots=True)
@@ -54,7 +58,6 @@ class MqttStats:
     state_published: int = 0
     connected: bool = False
     last_error: str | None = None
-    connect_waiters: list[asyncio.Future[None]] = field(default_factory=list)
 
 
 def _version() -> str:
@@ -62,6 +65,12 @@ def _version() -> str:
         return importlib.metadata.version("cleanroom")
     except importlib.metadata.PackageNotFoundError:
         return "unknown"
+
+
+def _refused(exc: aiomqtt.MqttError) -> bool:
+    rc = getattr(exc, "rc", None)
+    code = getattr(rc, "value", rc)
+    return isinstance(code, int) and code in _REFUSED_CODES
 
 
 class MqttSink:
@@ -109,6 +118,13 @@ class MqttSink:
         announce `offline`."""
         subscription = hub.subscribe(self.name, coalesce=True)
         connection = asyncio.create_task(self._connection_loop(commands), name="mqtt-connection")
+
+        def on_connection_end(task: asyncio.Task[None]) -> None:
+            # a bug in the connection task ends the subscription, so that run() raises it to its supervisor
+            if not task.cancelled() and task.exception() is not None:
+                subscription.close()
+
+        connection.add_done_callback(on_connection_end)
         try:
             async for delivery in subscription:
                 self._take(delivery)
@@ -131,12 +147,15 @@ class MqttSink:
         self._latest = delivery.snapshot
         for event in delivery.events:
             topic = self.topics.alert if payloads.is_alert_event(event) else self.topics.event
-            if len(self._outbox) >= self.section.queue_limit:
-                self._outbox.popleft()
-                self.stats.events_dropped += 1
-            self._outbox.append(Outgoing(topic, payloads.event_payload(event, self.controller_id)))
-            self.stats.events_queued += 1
+            self._enqueue(Outgoing(topic, payloads.event_payload(event, self.controller_id)))
         self._wake.set()
+
+    def _enqueue(self, item: Outgoing) -> None:
+        if len(self._outbox) >= self.section.queue_limit:
+            self._outbox.popleft()
+            self.stats.events_dropped += 1
+        self._outbox.append(item)
+        self.stats.events_queued += 1
 
     # --- the broker side ----------------------------------------------------------------------
 
@@ -176,7 +195,14 @@ class MqttSink:
             except aiomqtt.MqttError as exc:
                 self.stats.connected = False
                 self.stats.last_error = str(exc)
-                if not self._warned:
+                if _refused(exc):
+                    if not self._warned:
+                        log.error(
+                            "MQTT broker %s refused the login (%s); check the user name and password",
+                            self.broker.redacted(), exc,
+                        )
+                    self._warned = True
+                elif not self._warned:
                     log.warning(
                         "MQTT broker %s unavailable (%s); retrying with backoff, %d events queued",
                         self.broker.redacted(), exc, len(self._outbox),
@@ -306,7 +332,7 @@ class MqttSink:
         self._state_forced = True
         if not result.accepted:
             log.info("rejected %s command: %s", name, result.message)
-            self._outbox.append(Outgoing(self.topics.error, payloads._json(ack)))
+            self._enqueue(Outgoing(self.topics.error, payloads.ack_payload(ack)))
         self._wake.set()
 
 
@@ -318,4 +344,6 @@ def build_mqtt_sink(url: str, controller_id: str, section: MqttSection, clock: C
         raise ConfigError("--id", "controller id", controller_id, "a name without '/'")
     if section.tls_ca_file and not broker.tls:
         raise ConfigError("--mqtt", "url", broker.redacted(), "mqtts://... when [mqtt] tls_ca_file is set")
+    if section.tls_ca_file and not Path(section.tls_ca_file).is_file():
+        raise ConfigError("[mqtt]", "tls_ca_file", section.tls_ca_file, "a readable PEM file of the broker's CA")
     return MqttSink(broker, controller_id, section, clock)

@@ -45,9 +45,13 @@ def free_port() -> int:
 class Mosquitto:
     """A real broker process for one test, on a free port of 127.0.0.1; restartable on the same port."""
 
-    def __init__(self, directory: Path, *, users: dict[str, str] | None = None, persist: bool = False) -> None:
+    def __init__(
+        self, directory: Path, *, users: dict[str, str] | None = None, persist: bool = False, tls: bool = False
+    ) -> None:
         self.directory = directory
         self.persist = persist
+        self.tls = tls
+        self.ca_file = directory / "ca.pem"
         self.port = free_port()
         self.users = users
         self.process: subprocess.Popen[bytes] | None = None
@@ -56,6 +60,10 @@ class Mosquitto:
     def _write_config(self) -> Path:
         # started as root, mosquitto would switch to the `mosquitto` user and lose access to tmp_path
         lines = [f"user {getpass.getuser()}", f"listener {self.port} 127.0.0.1", f"log_dest file {self.log}"]
+        if self.tls:
+            self._make_certificates()
+            lines += [f"cafile {self.ca_file}", f"certfile {self.directory / 'server.pem'}",
+                      f"keyfile {self.directory / 'server.key'}"]
         if self.persist:
             lines += ["persistence true", f"persistence_location {self.directory}/"]
         else:
@@ -72,6 +80,22 @@ class Mosquitto:
         conf = self.directory / "mosquitto.conf"
         conf.write_text("\n".join(lines) + "\n")
         return conf
+
+    def _make_certificates(self) -> None:
+        """A throwaway CA and a server certificate for 127.0.0.1 (EC keys: fast to make)."""
+        if self.ca_file.exists():
+            return
+        d = self.directory
+        ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        quiet = {"check": True, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        subprocess.run(["openssl", "req", "-x509", *ec, "-keyout", str(d / "ca.key"), "-out", str(self.ca_file),
+                        "-days", "2", "-subj", "/CN=cleanroom test CA"], **quiet)  # type: ignore[call-overload]
+        subprocess.run(["openssl", "req", *ec, "-keyout", str(d / "server.key"), "-out", str(d / "server.csr"),
+                        "-subj", "/CN=127.0.0.1"], **quiet)  # type: ignore[call-overload]
+        (d / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+        subprocess.run(["openssl", "x509", "-req", "-in", str(d / "server.csr"), "-CA", str(self.ca_file),
+                        "-CAkey", str(d / "ca.key"), "-CAcreateserial", "-out", str(d / "server.pem"), "-days", "2",
+                        "-extfile", str(d / "san.ext")], **quiet)  # type: ignore[call-overload]
 
     def start(self) -> None:
         conf = self._write_config()
@@ -95,7 +119,7 @@ class Mosquitto:
 
     @property
     def url(self) -> str:
-        return f"mqtt://127.0.0.1:{self.port}"
+        return f"{'mqtts' if self.tls else 'mqtt'}://127.0.0.1:{self.port}"
 
 
 @dataclass

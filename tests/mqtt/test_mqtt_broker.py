@@ -279,6 +279,10 @@ async def test_broker_restart_in_the_middle_loses_no_alert(tmp_path: Path) -> No
             ]
             assert [{"kind": r["kind"], "message": r["message"]} for r in received] == sent
             assert rig.sink.stats.events_dropped == 0
+            # the command subscription was renewed on the new connection
+            await _publish(broker.port, "cleanroom/room1/set/mode", b"eco")
+            await eventually(lambda: rig.loop.mode.value == "eco")
+            assert await get_retained(broker.port, "cleanroom/room1/availability") == b"online"
     finally:
         broker.stop()
 
@@ -345,6 +349,45 @@ async def test_password_file_and_mqtt5(tmp_path: Path, caplog: pytest.LogCapture
             assert rig.sink.stats.connects == 0
             assert "wrong-pw" not in caplog.text
         assert "s3cret-pw" not in caplog.text
-        assert "unavailable" in caplog.text
+        refused = [r for r in caplog.records if "refused the login" in r.getMessage()]
+        assert len(refused) == 1
+        assert refused[0].levelno == logging.ERROR
     finally:
         broker.stop()
+
+
+async def test_tls_with_a_private_ca(tmp_path: Path) -> None:
+    import aiomqtt
+
+    broker = Mosquitto(tmp_path, tls=True)
+    broker.start()
+    try:
+        section = replace(FAST, tls_ca_file=str(broker.ca_file))
+        async with running(broker.url, section=section) as rig:
+            await rig.connected()
+            await rig.tick()
+            await eventually(lambda: rig.sink.stats.state_published > 0)
+            tls = aiomqtt.TLSParameters(ca_certs=str(broker.ca_file))
+            state = await get_retained(broker.port, "cleanroom/room1/state", tls_params=tls)
+            assert state is not None
+            assert json.loads(state)["controller_id"] == "room1"
+
+        # the system's CAs do not trust the throwaway CA: the sink keeps retrying, never sends in the clear
+        async with running(broker.url) as rig:
+            await eventually(lambda: rig.sink.stats.last_error is not None)
+            assert "certificate" in (rig.sink.stats.last_error or "").lower()
+            assert rig.sink.stats.connects == 0
+    finally:
+        broker.stop()
+
+
+def test_tls_ca_file_must_exist_and_needs_mqtts(tmp_path: Path) -> None:
+    from controller.errors import ConfigError
+
+    clock = SimulatedClock(T0)
+    with pytest.raises(ConfigError, match="tls_ca_file"):
+        build_mqtt_sink("mqtts://broker", "room1", replace(FAST, tls_ca_file=str(tmp_path / "nope.pem")), clock)
+    ca = tmp_path / "ca.pem"
+    ca.write_text("")
+    with pytest.raises(ConfigError, match="mqtts://"):
+        build_mqtt_sink("mqtt://broker", "room1", replace(FAST, tls_ca_file=str(ca)), clock)
