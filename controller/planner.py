@@ -40,13 +40,18 @@ class Candidates:
     floor_reachable: bool
 
 
-def candidates_for(curve: FanCurve, *, allow_off: bool = False, min_flow_cfm: float = 0.0) -> Candidates:
-    """The hull to plan on: points that hold the floor on their own (and 'off' when allowed)."""
+def candidates_for(
+    curve: FanCurve, *, allow_off: bool = False, min_flow_cfm: float = 0.0, max_flow_cfm: float = float("inf")
+) -> Candidates:
+    """The hull to plan on: points that hold the floor on their own, none above the pressure cap's flow
+    (unless only such points hold the floor: then the lowest of them), and 'off' when allowed."""
     resolution = max(1, -(-256 // max(1, len(curve.points) - 1)))
     usable = tuple(p for p in curve.candidates(resolution) if p.flow_cfm + _EPS >= min_flow_cfm)
     floor_reachable = bool(usable)
     if not usable:
         usable = (curve.max_point,)
+    capped = tuple(p for p in usable if p.flow_cfm <= max_flow_cfm + _EPS)
+    usable = capped or (min(usable, key=lambda p: p.flow_cfm),)
     with_off = (*usable, OFF) if allow_off and min_flow_cfm <= 0.0 else usable
     hull = upper_hull(with_off)
     return Candidates(usable, hull, tuple(p.power_w for p in hull), allow_off, min_flow_cfm, floor_reachable)

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import math
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 
 class Mode(enum.StrEnum):
@@ -146,6 +147,13 @@ class Snapshot:
     time_to_soc_s: tuple[tuple[float, float | None], ...] = ()
     alerts: tuple[Alert, ...] = ()
     events: tuple[Event, ...] = ()
+    reason: str = ""
+
+    def at(self, seconds: float | None) -> str | None:
+        """The wall-clock time (ISO 8601 UTC) this many seconds after the snapshot."""
+        if seconds is None or not math.isfinite(seconds) or seconds > 10 * 365 * 86400:
+            return None
+        return (self.timestamp_utc + timedelta(seconds=seconds)).isoformat()
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form: datetimes as ISO 8601 UTC, enums as their values."""
@@ -164,4 +172,7 @@ class Snapshot:
                 out[f.name] = {f"{pct:g}": seconds for pct, seconds in value}
             else:
                 out[f.name] = value
+        out["runtime_now_end_utc"] = self.at(self.runtime_now_s)
+        out["runtime_plan_end_utc"] = self.at(self.runtime_plan_s)
+        out["time_to_soc_utc"] = {f"{pct:g}": self.at(seconds) for pct, seconds in self.time_to_soc_s}
         return out

@@ -27,6 +27,7 @@ from controller.config.reader import Table
 from controller.errors import ConfigError
 from controller.history.config import HistorySection, parse_history
 from controller.models.power_path import PowerPath
+from controller.mqtt.config import MqttSection, parse_mqtt
 from web.config import HttpSection, parse_http
 
 DEFAULT_STATE_DIR = "/var/lib/cleanroom"
@@ -84,6 +85,7 @@ class Config:
     alerts: AlertsSection
     history: HistorySection
     http: HttpSection
+    mqtt: MqttSection
 
 
 def parse_config(table: Table, base_dir: Path) -> Config:
@@ -100,6 +102,7 @@ def parse_config(table: Table, base_dir: Path) -> Config:
         alerts=parse_alerts(table.table("alerts")),
         history=parse_history(table.table("history")),
         http=parse_http(table.table("http")),
+        mqtt=parse_mqtt(table.table("mqtt")),
     )
     table.finish()
     return config

@@ -152,7 +152,7 @@ class RoomSection:
 def parse_room(table: Table) -> RoomSection:
     """[room]"""
     section = RoomSection(
-        leakage_c_cfm=table.quantity("leakage_c", units.FLOW, "20 CFM", low=0.1, high=100_000.0),
+        leakage_c_cfm=table.quantity("leakage_c", units.FLOW, "39 CFM", low=0.1, high=100_000.0),
         leakage_n=table.number("leakage_n", 0.65, low=0.4, high=1.0),
     )
     table.finish()

@@ -81,9 +81,11 @@ class Simulation:
         )
         self.daemon = daemon
         cut_at: list[float] = []
+        delivered = _Delivered()
 
         def bms_cut() -> bool:
             state = devices.plant.state
+            delivered.add(state.t_s, state.flow_cfm)
             if state.bms_cut and not cut_at:
                 cut_at.append(state.t_s)
             return state.bms_cut and not state.charging
@@ -109,7 +111,21 @@ class Simulation:
             floor_pa=control.pressure_floor_pa,
             cap_pa=control.pressure_cap_pa,
             bms_cut_s=cut_at[0] if cut_at else None,
+            delivered_ft3=delivered.ft3,
         )
+
+
+class _Delivered:
+    """The air the simulated room really got: the plant's flow (which lags the fan's command) over time."""
+
+    def __init__(self) -> None:
+        self.ft3 = 0.0
+        self.last_t_s: float | None = None
+
+    def add(self, t_s: float, flow_cfm: float) -> None:
+        if self.last_t_s is not None:
+            self.ft3 += flow_cfm * (t_s - self.last_t_s) / 60.0
+        self.last_t_s = t_s
 
 
 class _Progress:

@@ -23,6 +23,7 @@ class SimSummary:
     deadline_met: bool | None
     average_cfm: float
     clean_air_ft3: float
+    controller_clean_air_ft3: float
     below_floor_pct: float | None
     end_soc_pct: float | None
     usable_wh: float | None
@@ -56,11 +57,15 @@ def summarize(
     floor_pa: float,
     cap_pa: float,
     bms_cut_s: float | None,
+    delivered_ft3: float | None = None,
 ) -> SimSummary:
-    """Compare a finished run with the concave-hull bound: the most airflow any schedule of the fan's
+    """`delivered_ft3` is the air the (simulated) room really got; without it, what the controller counted.
+
+    Compare a finished run with the concave-hull bound: the most airflow any schedule of the fan's
     points (within the same pressure floor and cap) gives for the energy the run drew over the deadline."""
     hours = totals.elapsed_s / 3600.0
-    average = totals.clean_air_ft3 * 60.0 / totals.elapsed_s if totals.elapsed_s > 0 else 0.0
+    clean_air = totals.clean_air_ft3 if delivered_ft3 is None else delivered_ft3
+    average = clean_air * 60.0 / totals.elapsed_s if totals.elapsed_s > 0 else 0.0
     horizon_s = deadline_s if deadline_s is not None else totals.elapsed_s
     bound = best_fixed = None
     if totals.energy_drawn_wh > 0 and horizon_s > 0:
@@ -87,7 +92,8 @@ def summarize(
         deadline_h=None if deadline_s is None else deadline_s / 3600.0,
         deadline_met=met,
         average_cfm=average,
-        clean_air_ft3=totals.clean_air_ft3,
+        clean_air_ft3=clean_air,
+        controller_clean_air_ft3=totals.clean_air_ft3,
         below_floor_pct=below,
         end_soc_pct=last.soc_pct if last else None,
         usable_wh=totals.first_usable_wh,

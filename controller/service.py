@@ -1,0 +1,186 @@
+"""The daemon with its sinks, as `cleanroom run` and `cleanroom sim` start it: sinks built from the
+configuration and the `--db`, `--mqtt`, `--http`, `--id` flags, each supervised (a crashing sink is
+logged and restarted, never taking the control loop down), SIGTERM and SIGINT leading to a clean stop
+with the fan at the safe speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from controller.clock import Clock
+from controller.commands import CommandBus
+from controller.config.loader import Config
+from controller.daemon import Daemon, RunTotals
+from controller.errors import ConfigError
+from controller.hub import Sink, SnapshotHub
+
+log = logging.getLogger(__name__)
+
+SINK_FLUSH_TIMEOUT_S = 20.0
+OFF = "none"
+
+
+def add_service_arguments(parser: argparse.ArgumentParser, *, defaults_note: str) -> None:
+    """The flags shared by `run` and `sim`."""
+    parser.add_argument("--id", metavar="NAME", help="controller id: MQTT topic level and history column")
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        help="history database as an SQLAlchemy URL (sqlite:///path or postgresql+psycopg://...); "
+        f"'none' to keep no history ({defaults_note})",
+    )
+    parser.add_argument(
+        "--mqtt",
+        metavar="URL",
+        help=f"MQTT broker, mqtt://user:pass@host:port or mqtts:// for TLS; 'none' for no MQTT ({defaults_note})",
+    )
+    parser.add_argument(
+        "--http",
+        metavar="HOST:PORT",
+        help=f"serve the dashboard and API here, e.g. 127.0.0.1:8080; 'none' for no web server ({defaults_note})",
+    )
+    parser.add_argument("--state-dir", metavar="DIR", help="battery state, API token and the default SQLite history")
+
+
+@dataclass(frozen=True, slots=True)
+class SinkChoice:
+    """Which sinks to start and where they go (None = not started)."""
+
+    db_url: str | None
+    db_enabled: bool
+    mqtt_url: str | None
+    http: tuple[str, int] | None
+
+
+def choose_sinks(
+    args: argparse.Namespace,
+    *,
+    db_default: bool,
+    mqtt_default: str | None,
+    http_default: tuple[str, int] | None,
+) -> SinkChoice:
+    """Resolve the flags: a flag wins ('none' turns a sink off), else the command's default."""
+    from web.config import parse_listen
+
+    db_enabled = args.db != OFF if args.db is not None else db_default
+    mqtt = args.mqtt if args.mqtt is not None else mqtt_default
+    if args.http is None:
+        http = http_default
+    elif args.http == OFF:
+        http = None
+    else:
+        http = parse_listen(args.http, "command line", "--http")
+    return SinkChoice(
+        args.db if args.db not in (None, OFF) else None,
+        db_enabled,
+        None if mqtt in (None, OFF) else mqtt,
+        http,
+    )
+
+
+def build_sinks(choice: SinkChoice, config: Config, clock: Clock, state_dir: Path) -> list[Sink]:
+    """The sinks of a choice, plus the systemd watchdog when run under systemd."""
+    from controller.watchdog import build_watchdog_sink
+
+    controller_id = config.controller.controller_id
+    sinks: list[Sink] = []
+    reader = None
+    if choice.db_enabled:
+        from controller.history import build_recorder
+
+        recorder = build_recorder(choice.db_url, controller_id, config.history, clock, str(state_dir))
+        reader = recorder.reader
+        sinks.append(recorder)
+    if choice.mqtt_url is not None:
+        from controller.mqtt import build_mqtt_sink
+
+        sinks.append(build_mqtt_sink(choice.mqtt_url, controller_id, config.mqtt, clock))
+    if choice.http is not None:
+        from web.sink import build_web_sink
+
+        host, port = choice.http
+        sinks.append(build_web_sink(host, port, controller_id, config.http, str(state_dir), reader))
+    watchdog = build_watchdog_sink(os.environ, clock=clock)
+    if watchdog is not None:
+        sinks.append(watchdog)
+    return sinks
+
+
+async def _supervise(sink: Sink, hub: SnapshotHub, commands: CommandBus) -> None:
+    delay_s = 1.0
+    while True:
+        try:
+            await sink.run(hub, commands)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("the %s sink failed; restarting it in %.0f s", sink.name, delay_s)
+        if hub.closed:
+            return
+        await asyncio.sleep(delay_s)
+        delay_s = min(60.0, delay_s * 2)
+
+
+async def serve(
+    daemon: Daemon,
+    sinks: list[Sink],
+    *,
+    duration_s: float | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    progress: Callable[[], None] | None = None,
+) -> RunTotals:
+    """Run the loop and its sinks until the duration passes, a signal arrives, or `should_stop` says so."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
+    tasks = [
+        asyncio.create_task(_supervise(sink, daemon.hub, daemon.commands), name=f"sink-{sink.name}") for sink in sinks
+    ]
+    reporter = asyncio.create_task(_report(progress), name="progress") if progress else None
+    try:
+        totals = await daemon.run(duration_s=duration_s, stop=stop, should_stop=should_stop)
+    finally:
+        if reporter is not None:
+            reporter.cancel()
+        _, pending = await asyncio.wait(tasks, timeout=SINK_FLUSH_TIMEOUT_S) if tasks else (set(), set())
+        for task in pending:
+            log.warning("the %s did not finish within %.0f s; cancelling it", task.get_name(), SINK_FLUSH_TIMEOUT_S)
+            task.cancel()
+        for task in pending:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(signum)
+    return totals
+
+
+async def _report(progress: Callable[[], None]) -> None:
+    while True:
+        await asyncio.sleep(0.5)
+        progress()
+
+
+def state_directory(args: argparse.Namespace, config: Config, fallback: Path | None = None) -> Path:
+    """The state directory: the flag, else the configuration's (or the fallback for the simulator)."""
+    raw = args.state_dir or (str(fallback) if fallback else config.controller.state_dir)
+    path = Path(raw).expanduser()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            "command line", "--state-dir", str(path), f"a directory this user can create ({exc.strerror})"
+        ) from exc
+    return path
