@@ -100,6 +100,8 @@ class Recorder:
 
     async def run(self, hub: SnapshotHub, commands: CommandBus) -> None:
         """Subscribe to every snapshot; write in batches; flush what is left when the hub closes."""
+        self._closing = False
+        self._stop.clear()
         subscription = hub.subscribe(self.name, coalesce=False, max_pending=self.section.buffer_rows)
         writer = asyncio.create_task(self._write_loop(hub), name="history-writer")
         try:
@@ -327,6 +329,13 @@ class Recorder:
             self.stats.rows_restamped += self.store.repair(op)
             return
         self.store.write(op)
+        newest = op.newest_utc()
+        log.debug(
+            "history batch written: %d rows, %d samples, newest %s",
+            len(op),
+            len(op.samples),
+            newest.isoformat() if newest else "-",
+        )
         self.stats.samples_written += len(op.samples)
         self.stats.rows_written += len(op)
         self.stats.batches_written += 1

@@ -1,6 +1,6 @@
-"""A stand-in daemon for the crash test: a hub fed with snapshots at 1 s of simulated time per tick
-(up to 500 times real time, never faster than the recorder writes its batches) and the real recorder. It prints its progress so the test knows what was committed
-when it kills the process with SIGKILL.
+"""A stand-in daemon for the crash test: a hub fed with snapshots at 1 s of simulated time per tick (up to
+500 times real time, never faster than the recorder writes its batches) and the real recorder. It prints
+its progress so that the test knows what was committed when it kills the process with SIGKILL.
 
 Usage: python tests/history/crash_feeder.py URL CONTROLLER_ID
 """
