@@ -1,14 +1,21 @@
-"""The dashboard in real headless Chromium at a phone viewport (360x740): live values, a mode change through
-the page, no request leaving the machine, no sideways scrolling; a screenshot goes to
-$CLEANROOM_TEST_OUTPUT/dashboard.png (default: the test's tmp_path)."""
+"""The dashboard in real headless Chromium at a phone viewport (360x740): live values (from `cleanroom sim`
+and from a stand-in loop that raises an alert), a mode change through the page, no request leaving the
+machine, no sideways scrolling. Screenshots go to $CLEANROOM_TEST_OUTPUT (default: the test's tmp_path):
+dashboard-sim.png and dashboard.png."""
 
 from __future__ import annotations
 
 import os
 import re
+import signal
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
@@ -120,4 +127,71 @@ def test_deadline_through_the_page(browser: Browser, served: Served) -> None:
     page.locator("#deadline-input").fill("next week")
     page.get_by_role("button", name="Set", exact=True).click()
     expect(page.get_by_test_id("command-status")).to_contain_text("expected an ISO 8601 time")
+    page.context.close()
+
+
+@pytest.fixture
+def simulator(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """`cleanroom sim --http 127.0.0.1:0 --speed 60` as a subprocess; yields its URL (from its log) and state dir."""
+    state_dir = tmp_path / "sim-state"
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "cleanroom"), "sim", "--http", "127.0.0.1:0", "--speed", "60",
+            "--state-dir", str(state_dir), "--mqtt", "none", "--id", "sim-room",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    url = None
+    log: list[str] = []
+    deadline = time.monotonic() + 60
+    while url is None and time.monotonic() < deadline:
+        line = process.stderr.readline()
+        if not line:
+            break
+        log.append(line)
+        found = re.search(r"dashboard and API at (http://127\.0\.0\.1:\d+)/", line)
+        url = found.group(1) if found else None
+    if url is None:
+        process.kill()
+        pytest.fail("cleanroom sim did not announce its dashboard:\n" + "".join(log))
+    drain = threading.Thread(target=process.stderr.read, daemon=True)
+    drain.start()
+    try:
+        yield url, state_dir
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 0
+
+
+def test_live_values_from_the_simulator_and_a_mode_change(
+    browser: Browser, simulator: tuple[str, Path], tmp_path: Path
+) -> None:
+    url, state_dir = simulator
+    shown = subprocess.run(
+        [str(Path(sys.executable).parent / "cleanroom"), "token", "--state-dir", str(state_dir), "--quiet"],
+        capture_output=True, text=True, check=True,
+    )
+    token = shown.stdout.strip()
+    page, requested = open_phone(browser, f"{url}/")
+    expect(page.locator("#title")).to_have_text("sim-room")
+    expect(page.get_by_test_id("soc")).to_have_text(re.compile(r"^\d+\.\d %"))
+    expect(page.get_by_test_id("flow")).to_have_text(re.compile(r"^\d+ CFM$"))
+    expect(page.get_by_test_id("runtime-plan")).to_have_text(re.compile(r"^\d+ d \d+ h$"))
+    first = page.locator("#updated").inner_text()
+    expect(page.locator("#updated")).not_to_have_text(first)  # simulated time moves on without a reload
+
+    page.get_by_role("button", name="eco", exact=True).click()
+    page.locator("#token-input").fill(token)
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_test_id("command-status")).to_contain_text("mode eco: done")
+    expect(page.get_by_test_id("mode")).to_have_text("eco")
+    with httpx.Client(base_url=url) as client:
+        assert client.get("/api/state").json()["mode"] == "eco"
+    assert all(u.startswith(url) for u in requested), requested
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    screenshot = output_dir(tmp_path) / "dashboard-sim.png"
+    page.screenshot(path=str(screenshot), full_page=True)
+    assert screenshot.stat().st_size > 10_000
     page.context.close()
