@@ -280,7 +280,17 @@ class SimulatedFan:
         """Leave the fan at its last command."""
 
     async def set_command(self, command_pct: float) -> None:
-        """Apply a command to the plant (clamped to 0-100 %)."""
+        """Apply a command to the plant (clamped to 0-100 %); a non-finite command is counted and ignored."""
+        if not math.isfinite(command_pct):
+            self.stats.errors += 1
+            self.stats.last_error = f"rejected command {command_pct!r}"
+            log.warning(
+                "%s: rejected a non-finite command %r; keeping %.1f %%",
+                self._health.name,
+                command_pct,
+                self.plant.command_pct,
+            )
+            return
         self._track(self.plant.advance())
         self.plant.set_command(command_pct)
         self._commanded = True

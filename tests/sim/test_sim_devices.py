@@ -258,6 +258,11 @@ async def test_fan_commands_are_clamped(params: PlantParams, clock: SimulatedClo
     assert plant.command_pct == 100.0
     await fan.set_command(-5.0)
     assert plant.command_pct == 0.0
+    await fan.set_command(40.0)
+    await fan.set_command(float("nan"))
+    assert plant.command_pct == 40.0
+    assert fan.stats.errors == 1
+    assert fan.stats.last_error == "rejected command nan"
 
 
 async def test_a_simulated_week_on_an_accelerated_clock(params: PlantParams) -> None:
