@@ -123,7 +123,7 @@ class HistoryReader:
     def events(
         self, controller_id: str, start_utc: datetime, end_utc: datetime, limit: int = 200
     ) -> list[dict[str, object]]:
-        """Events and alerts between start and end, newest first."""
+        """The newest `limit` events and alerts between start and end, oldest first (as `Event.to_dict()`)."""
         _check_range(start_utc, end_utc)
         try:
             with self.engine.connect() as connection:
@@ -148,13 +148,13 @@ class HistoryReader:
                 "message": row["message"],
                 "values": row["values"],
             }
-            for row in rows
+            for row in reversed(rows)
         ]
 
     def config_changes(
         self, controller_id: str, start_utc: datetime, end_utc: datetime, limit: int = 200
     ) -> list[dict[str, object]]:
-        """Setting changes (mode, setpoints, deadline) between start and end, newest first."""
+        """The newest `limit` setting changes (mode, setpoints, deadline) between start and end, oldest first."""
         _check_range(start_utc, end_utc)
         try:
             with self.engine.connect() as connection:
@@ -177,7 +177,7 @@ class HistoryReader:
                 "old_value": row["old_value"],
                 "new_value": row["new_value"],
             }
-            for row in rows
+            for row in reversed(rows)
         ]
 
 

@@ -76,7 +76,7 @@ async def test_samples_aggregates_events_and_settings(db_url: str, controller_id
     assert listed[0]["values"] == {"pressure_pa": 1.8, "floor_pa": 2.5, "nan": None}
 
     changes = recorder.reader.config_changes(controller_id, START, end)
-    newest = {(c["key"], c["old_value"], c["new_value"]) for c in changes[:2]}
+    newest = {(c["key"], c["old_value"], c["new_value"]) for c in changes[-2:]}
     assert newest == {("mode", "auto", "eco"), ("pressure_floor_pa", "2.5", "4")}
     assert len(changes) == 6  # four settings at start, two changes
 
@@ -149,3 +149,12 @@ async def test_reader_rejects_naive_or_reversed_ranges(controller_id: str, tmp_p
         recorder.reader.events(controller_id, START, START - timedelta(seconds=1))
     assert _count(f"sqlite:///{tmp_path}/history.sqlite3", events, controller_id) == 0
     assert _count(f"sqlite:///{tmp_path}/history.sqlite3", config_changes, controller_id) == 4
+
+
+async def test_events_are_the_newest_in_range_oldest_first(controller_id: str, tmp_path: object) -> None:
+    marks = {i * 10: (Event(EventKind.DOOR_OPEN, f"door {i}", START + timedelta(seconds=i * 10)),) for i in range(30)}
+    recorder = build_recorder(None, controller_id, HistorySection(), SimulatedClock(START), str(tmp_path))
+    await record(recorder, series(controller_id, 300, 1.0, events=marks))
+    listed = recorder.reader.events(controller_id, START, START + timedelta(hours=1), limit=5)
+    assert [e["message"] for e in listed] == [f"door {i}" for i in range(25, 30)]
+    assert set(listed[0]) == set(marks[0][0].to_dict())
