@@ -48,6 +48,8 @@ def parse_listen(text: str, source: str, key: str) -> tuple[str, int]:
     if not sep or not host or not port_text.isdigit() or int(port_text) > 65535:
         raise ConfigError(source, key, text, expected)
     if ":" in host:
+        if not raw.startswith("["):
+            raise ConfigError(source, key, text, expected)
         try:
             ipaddress.IPv6Address(host)
         except ValueError as exc:
