@@ -257,9 +257,10 @@ ensure_accounts() {
 }
 
 ensure_python() {
-  if live && ! "$PYTHON" -c 'import ensurepip, venv' 2>/dev/null; then
+  # Debian splits venv's pip bootstrap out of the standard library into python3-venv.
+  if live && [[ "$PYTHON" == python3 ]] && command -v dpkg >/dev/null && ! dpkg -s python3-venv >/dev/null 2>&1; then
     say "installing python3-venv"
-    run_live apt-get install -y python3-venv
+    apt-get install -y python3-venv
   fi
   "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' ||
     die "$PYTHON is Python $("$PYTHON" -c 'import platform; print(platform.python_version())'); expected 3.11 or later"
