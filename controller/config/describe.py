@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+from collections.abc import Mapping
 from datetime import datetime
+from pathlib import PurePath
 
 from controller.models.fan import FanCurve
 from controller.units import format_duration
@@ -63,4 +65,8 @@ def describe(value: object) -> object:
         return value.isoformat()
     if isinstance(value, tuple | list):
         return [describe(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): describe(v) for k, v in value.items()}
+    if isinstance(value, PurePath):
+        return str(value)
     return value

@@ -28,6 +28,7 @@ from controller.errors import ConfigError
 from controller.history.config import HistorySection, parse_history
 from controller.models.power_path import PowerPath
 from controller.mqtt.config import MqttSection, parse_mqtt
+from drivers.config import DevicesSection, parse_devices
 from web.config import HttpSection, parse_http
 
 DEFAULT_STATE_DIR = "/var/lib/cleanroom"
@@ -86,6 +87,7 @@ class Config:
     history: HistorySection
     http: HttpSection
     mqtt: MqttSection
+    devices: DevicesSection
 
 
 def parse_config(table: Table, base_dir: Path) -> Config:
@@ -103,6 +105,7 @@ def parse_config(table: Table, base_dir: Path) -> Config:
         history=parse_history(table.table("history")),
         http=parse_http(table.table("http")),
         mqtt=parse_mqtt(table.table("mqtt")),
+        devices=parse_devices(table.table("devices")),
     )
     table.finish()
     return config

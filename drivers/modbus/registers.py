@@ -11,9 +11,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
-
-from pymodbus.client.mixin import ModbusClientMixin
+from functools import cache
+from typing import Any, Literal
 
 from drivers.base import ProtocolError
 
@@ -25,14 +24,22 @@ FUNCTIONS: tuple[str, ...] = ("holding", "input")
 TYPES: tuple[str, ...] = ("int16", "uint16", "int32", "uint32", "float32")
 WORD_ORDERS: tuple[str, ...] = ("big", "little")
 
-_DATATYPE = ModbusClientMixin.DATATYPE
-_PYMODBUS_TYPES = {
-    "int16": _DATATYPE.INT16,
-    "uint16": _DATATYPE.UINT16,
-    "int32": _DATATYPE.INT32,
-    "uint32": _DATATYPE.UINT32,
-    "float32": _DATATYPE.FLOAT32,
-}
+
+
+@cache
+def _pymodbus() -> tuple[Any, dict[str, Any]]:
+    """pymodbus's converter and its data types, imported on first use (config parsing stays light)."""
+    from pymodbus.client.mixin import ModbusClientMixin
+
+    datatype = ModbusClientMixin.DATATYPE
+    types = {
+        "int16": datatype.INT16,
+        "uint16": datatype.UINT16,
+        "int32": datatype.INT32,
+        "uint32": datatype.UINT32,
+        "float32": datatype.FLOAT32,
+    }
+    return ModbusClientMixin, types
 
 
 class RegisterError(ProtocolError):
@@ -68,9 +75,8 @@ def raw_value(register: Register, words: Sequence[int]) -> float:
         raise RegisterError(f"register {register.address}: {len(words)} words for a {register.type}")
     if any(not 0 <= w <= 0xFFFF for w in words):
         raise RegisterError(f"register {register.address}: words out of range {list(words)}")
-    value = ModbusClientMixin.convert_from_registers(
-        list(words), _PYMODBUS_TYPES[register.type], word_order=register.word_order
-    )
+    mixin, types = _pymodbus()
+    value = mixin.convert_from_registers(list(words), types[register.type], word_order=register.word_order)
     if not isinstance(value, int | float) or not math.isfinite(value):
         raise RegisterError(f"register {register.address}: not a finite number ({value!r})")
     return float(value)
@@ -84,8 +90,9 @@ def decode(register: Register, words: Sequence[int]) -> float:
 def encode(register: Register, value_si: float) -> list[int]:
     """The words a device holds for an SI value (for writes and for the fakes)."""
     raw = value_si / register.factor
+    mixin, types = _pymodbus()
     if register.type == "float32":
-        words = ModbusClientMixin.convert_to_registers(raw, _DATATYPE.FLOAT32, word_order=register.word_order)
+        words = mixin.convert_to_registers(raw, types["float32"], word_order=register.word_order)
     else:
         bits = 16 if register.type.endswith("16") else 32
         signed = not register.type.startswith("u")
@@ -93,7 +100,5 @@ def encode(register: Register, value_si: float) -> list[int]:
         integer = round(raw)
         if not low <= integer <= high:
             raise RegisterError(f"register {register.address}: {value_si} does not fit a {register.type}")
-        words = ModbusClientMixin.convert_to_registers(
-            integer, _PYMODBUS_TYPES[register.type], word_order=register.word_order
-        )
+        words = mixin.convert_to_registers(integer, types[register.type], word_order=register.word_order)
     return list(words)
