@@ -224,6 +224,7 @@ class MqttSink:
         self._metrics_sent.clear()
         self._alerts_sent = None
         self._state_forced = True
+        await client.publish(self.topics.availability, payloads.ONLINE, qos=1, retain=True)
         receiver = asyncio.create_task(self._receive(client, commands), name="mqtt-receive")
         try:
             while True:
@@ -245,7 +246,7 @@ class MqttSink:
 
     async def _flush(self, client: aiomqtt.Client) -> None:
         """Deliver queued events (oldest first, QoS 1, removed only once acknowledged), then
-        announcements and state."""
+        announcements and state. `online` was published when the session started, before any of it."""
         while self._outbox:
             item = self._outbox[0]
             await client.publish(item.topic, item.payload, qos=1)

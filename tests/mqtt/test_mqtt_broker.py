@@ -7,10 +7,6 @@ import contextlib
 import itertools
 import json
 import logging
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -307,27 +303,6 @@ async def test_starts_without_a_broker_and_catches_up(tmp_path: Path) -> None:
         finally:
             await asyncio.sleep(0)
     broker.stop()
-
-
-async def test_last_will_when_the_daemon_is_killed(broker: Mosquitto) -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.mqtt.sink_process", broker.url, "killed",
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    try:
-        async with Watcher(broker.port, ["cleanroom/killed/availability", "cleanroom/killed/state"]) as watcher:
-            await watcher.wait_for(lambda: watcher.on("cleanroom/killed/state"), timeout_s=30)
-            assert watcher.on("cleanroom/killed/availability")[-1].payload == b"online"
-            os.kill(process.pid, signal.SIGKILL)
-            await asyncio.wait_for(process.wait(), 10)
-            await watcher.wait_for(
-                lambda: watcher.on("cleanroom/killed/availability")[-1].payload == b"offline", timeout_s=30
-            )
-        assert await get_retained(broker.port, "cleanroom/killed/availability") == b"offline"
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await asyncio.wait_for(process.wait(), 10)
 
 
 async def test_password_file_and_mqtt5(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
