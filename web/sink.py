@@ -34,9 +34,18 @@ class _EmbeddedServer(uvicorn.Server):
 def bind_socket(host: str, port: int) -> socket.socket:
     """A listening socket, or a ConfigError naming the address (in use, not on this machine...)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets whose proto says TCP, and
+    # without it every keep-alive response waits ~40 ms for Nagle and the client's delayed ACK.
+    listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
-        return socket.create_server((host, port), family=family, backlog=128)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        listener.bind((host, port))
+        listener.listen(128)
+        listener.setblocking(False)
+        return listener
     except OSError as exc:
+        listener.close()
         raise ConfigError(
             "http", "listen", f"{host}:{port}", f"an address this machine can listen on ({exc.strerror})"
         ) from exc

@@ -19,7 +19,7 @@ from controller.hub import SnapshotHub
 from controller.snapshot import Event, EventKind
 from tests.web.web_rig import START_UTC, FakeLoop, make_snapshot
 from web.config import HttpSection
-from web.sink import WebSink, build_web_sink
+from web.sink import WebSink, bind_socket, build_web_sink
 from web.tokens import token_path
 
 
@@ -169,3 +169,12 @@ async def test_address_in_use_is_a_config_error(tmp_path: Path) -> None:
         sink = WebSink("127.0.0.1", port, "room-1", HttpSection(), str(tmp_path))
         with pytest.raises(ConfigError, match=r"listen = '127\.0\.0\.1:\d+': expected an address this machine"):
             await sink.run(SnapshotHub(), CommandBus())
+
+
+def test_the_listening_socket_is_tcp_so_responses_are_not_delayed_by_nagle() -> None:
+    listener = bind_socket("127.0.0.1", 0)
+    try:
+        assert listener.proto == socket.IPPROTO_TCP  # asyncio sets TCP_NODELAY only on such accepted sockets
+        assert listener.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+    finally:
+        listener.close()
