@@ -15,6 +15,7 @@ No I/O, no clock: the loop passes `now_utc` and `monotonic_s` in.
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -476,6 +477,7 @@ def _rearm(
 
 def update_alerts(state: AlertState, inputs: AlertInputs, config: AlertsSection) -> AlertUpdate:
     """One tick of the engine: which alerts are active now and what was raised or cleared."""
+    inputs = _without_nan(inputs)
     alarms: dict[str, AlarmState] = dict(state.alarms)
     events: list[Event] = []
     now_s, now_utc = inputs.monotonic_s, inputs.now_utc
@@ -514,6 +516,15 @@ def update_alerts(state: AlertState, inputs: AlertInputs, config: AlertsSection)
 
     new_state = AlertState(alarms)
     return AlertUpdate(new_state, _active(new_state), tuple(events))
+
+
+def _without_nan(inputs: AlertInputs) -> AlertInputs:
+    """NaN means unknown (infinity is meaningful: a runtime of +inf while nothing is drawn)."""
+    fields = (
+        "soc_pct", "runtime_left_s", "deadline_shortfall_s", "pressure_pa", "pressure_floor_pa", "pressure_cap_pa"
+    )
+    changes = {name: None for name in fields if (v := getattr(inputs, name)) is not None and math.isnan(v)}
+    return replace(inputs, **changes) if changes else inputs  # type: ignore[arg-type]
 
 
 def _active(state: AlertState) -> tuple[Alert, ...]:

@@ -333,3 +333,14 @@ def test_every_raise_is_paired_with_a_clear_and_nothing_flaps(
     still_open = _pairs_alternate(events)
     assert not any(still_open.values()), still_open
     assert update.active == ()
+
+
+def test_nan_is_unknown_and_infinite_runtime_is_plenty() -> None:
+    low = [calm(t, soc_pct=10.0) for t in range(0, 60, 5)]
+    update, _ = run(low)
+    assert update.state.battery_level == "critical"
+    update, events = run(low + [calm(t, soc_pct=float("nan"), pressure_pa=float("nan")) for t in range(60, 300, 5)])
+    assert update.state.battery_level == "critical", "unknown holds the alarm"
+    assert all("nan" not in e.message for e in events)
+    _, events = run([calm(t, runtime_left_s=float("inf")) for t in range(0, 300, 5)])
+    assert events == []

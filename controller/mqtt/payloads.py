@@ -4,6 +4,7 @@ alert events, the active-alert list, commands and Home Assistant discovery. No I
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -82,8 +83,22 @@ class Topics:
         return f"{self.base}/{key}"
 
 
+def _finite(data: object) -> object:
+    """JSON has no NaN or infinity: they become null (unknown)."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {k: _finite(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_finite(v) for v in data]
+    return data
+
+
 def _json(data: object) -> bytes:
-    return json.dumps(data, separators=(",", ":"), allow_nan=False).encode()
+    try:
+        return json.dumps(data, separators=(",", ":"), allow_nan=False).encode()
+    except ValueError:
+        return json.dumps(_finite(data), separators=(",", ":"), allow_nan=False).encode()
 
 
 def state_payload(snapshot: Snapshot, last_command: dict[str, object] | None) -> bytes:
@@ -99,7 +114,8 @@ def metric_payloads(snapshot: Snapshot) -> dict[str, bytes]:
     out: dict[str, bytes] = {}
     for metric in METRICS:
         value = metric.value(snapshot)
-        out[metric.key] = b"null" if value is None else f"{value:.{metric.precision}f}".encode()
+        known = value is not None and math.isfinite(value)
+        out[metric.key] = f"{value:.{metric.precision}f}".encode() if known else b"null"
     out["mode"] = snapshot.mode.value.encode()
     return out
 

@@ -13,7 +13,13 @@ from controller.errors import ConfigError
 from controller.metrics import METRICS
 from controller.mqtt import MqttSection, build_mqtt_sink, parse_broker_url, parse_mqtt
 from controller.mqtt.backoff import backoff_delay
-from controller.mqtt.payloads import Topics, discovery_messages, metric_payloads, parse_command_message
+from controller.mqtt.payloads import (
+    Topics,
+    discovery_messages,
+    metric_payloads,
+    parse_command_message,
+    state_payload,
+)
 from controller.snapshot import AlertKind, Mode
 from tests.mqtt.mqtt_rig import make_snapshot
 
@@ -147,3 +153,13 @@ def test_metric_payloads_use_each_metrics_precision() -> None:
     assert payloads["voltage_v"] == b"13.15"
     assert payloads["fan_rpm"] == b"null"
     assert payloads["mode"] == b"auto"
+
+
+def test_non_finite_values_are_published_as_null() -> None:
+    snap = make_snapshot(0, runtime_now_s=float("inf"), pressure_pa=float("nan"))
+    assert metric_payloads(snap)["runtime_now_s"] == b"null"
+    assert metric_payloads(snap)["pressure_pa"] == b"null"
+    data = json.loads(state_payload(snap, None))
+    assert data["runtime_now_s"] is None
+    assert data["pressure_pa"] is None
+    assert data["soc_pct"] == 83.2
