@@ -5,9 +5,12 @@ cleanroom/#, and lets Home Assistant read that and send commands but not forge s
 from __future__ import annotations
 
 import getpass
+import json
 import queue
+import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,6 +21,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 REPO = Path(__file__).resolve().parents[2]
+CLEANROOM = Path(sys.executable).with_name("cleanroom")
 DEPLOY = REPO / "deploy/mosquitto"
 PASSWORDS = {"cleanroom": "controller-secret", "homeassistant": "ha-secret"}
 
@@ -26,6 +30,7 @@ PASSWORDS = {"cleanroom": "controller-secret", "homeassistant": "ha-secret"}
 class Broker:
     port: int
     process: subprocess.Popen[bytes]
+    log: Path
 
 
 def free_port() -> int:
@@ -50,8 +55,9 @@ def broker_config(tmp_path: Path, port: int) -> Path:
     ):
         assert old in text, old
         text = text.replace(old, new)
-    # Run as whoever runs the test, so that it can read tmp_path (as root Mosquitto would switch users).
-    text += f"\nuser {getpass.getuser()}\npersistence false\n"
+    # Run as whoever runs the test, so that it can read tmp_path (as root Mosquitto would switch users);
+    # log every decision, so that a test can look for refused publishes.
+    text += f"\nuser {getpass.getuser()}\npersistence false\nlog_type all\nlog_dest file {tmp_path / 'broker.log'}\n"
     config = tmp_path / "mosquitto.conf"
     config.write_text(text)
     return config
@@ -73,7 +79,7 @@ def broker(tmp_path: Path) -> Iterator[Broker]:
                 process.kill()
                 raise AssertionError((tmp_path / "mosquitto.log").read_text()) from None
             time.sleep(0.05)
-    yield Broker(port, process)
+    yield Broker(port, process, tmp_path / "broker.log")
     process.terminate()
     process.wait(10)
     log.close()
@@ -152,3 +158,60 @@ def test_controller_publishes_home_assistant_reads_and_commands(broker: Broker, 
     assistant.publish("cleanroom/room-1/set/mode", "eco")
     assert controller.messages.get(timeout=10) == ("cleanroom/room-1/set/mode", b"eco")
     assert controller.messages.empty()
+
+
+def test_the_real_controller_and_home_assistant_pass_the_acl(
+    tmp_path: Path, broker: Broker, sessions: list[Session]
+) -> None:
+    """`cleanroom sim` publishes through the broker with the controller account; Home Assistant's account
+    sees state and discovery and changes the mode; the broker refuses nothing either of them does."""
+    assistant = login(sessions, broker, "homeassistant", PASSWORDS["homeassistant"])
+    assistant.subscribe("cleanroom/room-1/state")
+    assistant.subscribe("homeassistant/select/#")
+    url = f"mqtt://cleanroom:{PASSWORDS['cleanroom']}@127.0.0.1:{broker.port}"
+    sim = subprocess.Popen(
+        [
+            str(CLEANROOM),
+            "sim",
+            "--id",
+            "room-1",
+            "--speed",
+            "60",
+            "--duration",
+            "7 days",
+            "--mqtt",
+            url,
+            "--db",
+            "none",
+            "--http",
+            "none",
+            "--state-dir",
+            str(tmp_path / "state"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        seen: dict[str, bytes] = {}
+        deadline = time.monotonic() + 120
+        while "cleanroom/room-1/state" not in seen or not any("/select/" in topic for topic in seen):
+            assert time.monotonic() < deadline, f"only saw {sorted(seen)}"
+            topic, payload = assistant.messages.get(timeout=120)
+            seen[topic] = payload
+        (select_topic,) = (topic for topic in seen if "/select/" in topic)
+        command_topic = json.loads(seen[select_topic])["command_topic"]
+        assert command_topic == "cleanroom/room-1/set/mode"
+
+        assistant.publish(command_topic, "eco")
+        while True:
+            assert time.monotonic() < deadline, "the mode never changed to eco"
+            topic, payload = assistant.messages.get(timeout=60)
+            if topic == "cleanroom/room-1/state" and json.loads(payload)["mode"] == "eco":
+                break
+    finally:
+        sim.send_signal(signal.SIGTERM)
+        _, stderr = sim.communicate(timeout=60)
+    assert sim.returncode == 0, stderr.decode()
+    log = broker.log.read_text()
+    assert "Denied" not in log, [line for line in log.splitlines() if "Denied" in line]
+    assert "New client connected" in log
