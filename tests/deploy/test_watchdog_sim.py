@@ -73,8 +73,8 @@ def test_sim_pings_until_hung_and_resumes(tmp_path: Path, listener: socket.socke
             str(tmp_path / "state"),
         ],
         env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         ready = receive(listener, 120)
@@ -102,4 +102,3 @@ def test_sim_pings_until_hung_and_resumes(tmp_path: Path, listener: socket.socke
             process.send_signal(signal.SIGCONT)
             process.kill()
             process.wait(10)
-        process.communicate()
