@@ -246,9 +246,9 @@ class Recorder:
 
     def _report(self, hub: SnapshotHub) -> None:
         pending = self._queued_rows()
-        message = (
-            f"history database {self.url_text} cannot be written: {pending} rows waiting"
-            + (f", {self.stats.dropped_rows} dropped" if self.stats.dropped_rows else "")
+        state = "cannot be written" if self.stats.degraded else "falls behind"
+        message = f"history database {self.url_text} {state}: {pending} rows waiting" + (
+            f", {self.stats.dropped_rows} dropped" if self.stats.dropped_rows else ""
         )
         hub.report(
             AlertKind.HISTORY_BACKLOG,
@@ -311,7 +311,7 @@ class Recorder:
             self._report(hub)
             return False
         self.stats.pending_rows = self._queued_rows()
-        if self.stats.degraded and len(self._ops) <= 1:
+        if (self.stats.degraded or self._overflowing) and len(self._ops) <= 1:
             self.stats.degraded = False
             self._overflowing = False
             log.info("history database %s writable again; backlog written", self.url_text)
