@@ -185,6 +185,9 @@ def node_id(controller_id: str) -> str:
 
 
 _BATTERY_ALERTS = {AlertKind.BATTERY_LOW_SOC, AlertKind.BATTERY_LOW_RUNTIME, AlertKind.SHUTDOWN_PENDING}
+_DIAGNOSTIC_ALERTS = {
+    AlertKind.SHUNT_STALE, AlertKind.PRESSURE_SENSOR_STALE, AlertKind.SOC_UNSYNCHRONISED, AlertKind.HISTORY_BACKLOG,
+}
 _ALERT_LABELS = {
     AlertKind.BATTERY_LOW_SOC: "Battery low (charge)",
     AlertKind.BATTERY_LOW_RUNTIME: "Battery low (runtime)",
@@ -300,6 +303,12 @@ def discovery_messages(topics: Topics, controller_id: str, version: str) -> list
                 f"{{{{ 'ON' if value_json | selectattr('kind', 'equalto', '{kind.value}') | list | length > 0 "
                 "else 'OFF' }}"
             ),
+            "json_attributes_topic": topics.alerts,
+            "json_attributes_template": (
+                f"{{{{ (value_json | selectattr('kind', 'equalto', '{kind.value}') | list + [{{}}]) | first "
+                "| tojson }}"
+            ),
             "device_class": device_class,
+            **({"entity_category": "diagnostic"} if kind in _DIAGNOSTIC_ALERTS else {}),
         })
     return messages

@@ -141,6 +141,12 @@ def test_discovery_payloads_follow_the_metrics_table() -> None:
     assert select["command_topic"] == "cleanroom/room1/set/mode"
     alerts = [c for t, c in configs.items() if "/binary_sensor/" in t]
     assert len(alerts) == len(AlertKind)
+    low = configs["homeassistant/binary_sensor/cleanroom_room1/alert_pressure_low/config"]
+    assert low["state_topic"] == low["json_attributes_topic"] == "cleanroom/room1/alerts"
+    assert "'pressure_low'" in low["value_template"]
+    assert configs["homeassistant/binary_sensor/cleanroom_room1/alert_shunt_stale/config"]["entity_category"] == (
+        "diagnostic"
+    )
     assert {json.dumps(c["device"], sort_keys=True) for c in configs.values()} == {
         json.dumps(soc["device"], sort_keys=True)
     }
@@ -163,3 +169,43 @@ def test_non_finite_values_are_published_as_null() -> None:
     assert data["runtime_now_s"] is None
     assert data["pressure_pa"] is None
     assert data["soc_pct"] == 83.2
+
+
+def _render(template: str, payload: bytes) -> str:
+    """Render a discovery template the way Home Assistant does: Jinja2 with `value_json` (sandboxed)."""
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    return ImmutableSandboxedEnvironment().from_string(template).render(value_json=json.loads(payload)).strip()
+
+
+def test_discovery_templates_render_against_real_payloads() -> None:
+    from controller.mqtt.payloads import alerts_payload
+    from controller.snapshot import Alert, Severity
+
+    topics = Topics("cleanroom/room1", "homeassistant")
+    configs = {t: json.loads(b) for t, b in discovery_messages(topics, "room1", "0.1.0")}
+    snap = make_snapshot(0, fan_rpm=None)
+    state = state_payload(snap, None)
+    for metric in METRICS:
+        config = configs[f"homeassistant/sensor/cleanroom_room1/{metric.key}/config"]
+        value = metric.value(snap)
+        # Home Assistant reads the text "None" as unknown
+        assert _render(config["value_template"], state) == ("None" if value is None else str(value))
+    fan = configs["homeassistant/fan/cleanroom_room1/fan/config"]
+    assert _render(fan["state_value_template"], state) == "ON"
+    assert _render(fan["percentage_value_template"], state) == "42"
+    assert _render(fan["preset_mode_value_template"], state) == "auto"
+    assert _render(configs["homeassistant/select/cleanroom_room1/mode/config"]["value_template"], state) == "auto"
+    number = configs["homeassistant/number/cleanroom_room1/pressure_floor/config"]
+    assert _render(number["value_template"], state) == "5.0"
+
+    when = make_snapshot(0).timestamp_utc
+    alert = Alert(AlertKind.PRESSURE_LOW, Severity.CRITICAL, "Room pressure low: 1.0 Pa", when)
+    active = alerts_payload((alert,))
+    low = configs["homeassistant/binary_sensor/cleanroom_room1/alert_pressure_low/config"]
+    soc = configs["homeassistant/binary_sensor/cleanroom_room1/alert_battery_low_soc/config"]
+    assert _render(low["value_template"], active) == "ON"
+    assert _render(soc["value_template"], active) == "OFF"
+    assert json.loads(_render(low["json_attributes_template"], active))["message"] == "Room pressure low: 1.0 Pa"
+    assert json.loads(_render(soc["json_attributes_template"], active)) == {}
+    assert _render(low["value_template"], alerts_payload(())) == "OFF"
