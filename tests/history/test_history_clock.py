@@ -100,3 +100,25 @@ async def test_clock_booted_in_the_future_is_pulled_back(db_url: str, controller
     await record(recorder, snapshots)
     times = [r["timestamp_utc"] for r in _rows(db_url, samples, controller_id)]
     assert times == [START + timedelta(seconds=10 * i) for i in range(61)]
+
+
+async def test_restored_clock_overlapping_the_last_run_leaves_that_run_alone(
+    db_url: str, controller_id: str, tmp_path: object
+) -> None:
+    """fake-hwclock restores the last saved time, which can lie inside the previous run's history."""
+    section = replace(HistorySection(), sample_interval_s=10.0, batch_interval_s=30.0)
+    first = build_recorder(db_url, controller_id, section, SimulatedClock(START), str(tmp_path))
+    await record(first, series(controller_id, 600, 1.0))
+    before = [r["timestamp_utc"] for r in _rows(db_url, samples, controller_id)]
+
+    restored = START + timedelta(seconds=300)
+    true_boot = START + timedelta(hours=2)
+
+    def wall(mono: float) -> datetime:
+        return (restored if mono < SYNC_AT_S else true_boot) + timedelta(seconds=mono)
+
+    second = build_recorder(db_url, controller_id, section, SimulatedClock(START), str(tmp_path))
+    await record(second, series(controller_id, 600, 1.0, wall=wall))
+    after = [r["timestamp_utc"] for r in _rows(db_url, samples, controller_id)]
+    assert after[: len(before)] == before
+    assert after[len(before) :] == [true_boot + timedelta(seconds=10 * i) for i in range(61)]
