@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from drivers.base import DeviceState
+from drivers.base import DeviceState, DeviceUnavailable
 from drivers.fakes.sysfs_pwm import PwmSysfsFake
 from drivers.pwm import PwmFan, Tachometer, find_chip
 from tests.drivers.helpers import wait_until
@@ -27,9 +27,9 @@ def test_the_chip_is_found_by_its_device_name_not_its_number(tmp_path: Path) -> 
     PwmSysfsFake(root, device_name="1f00098000.pwm", chip_number=1)
     assert find_chip("1f00098000.pwm", root).name == "pwmchip1"
     assert find_chip("pwmchip0", root).name == "pwmchip0"
-    with pytest.raises(Exception, match="several PWM chips"):
+    with pytest.raises(DeviceUnavailable, match="several PWM chips"):
         find_chip("", root)
-    with pytest.raises(Exception, match="1f0009c000.pwm"):
+    with pytest.raises(DeviceUnavailable, match=r"1f0009c000\.pwm"):
         find_chip("nonexistent.pwm", root)
 
 
