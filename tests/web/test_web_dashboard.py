@@ -21,6 +21,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from controller.snapshot import Mode
 from tests.web.web_rig import Served, serve_in_thread, with_alert
+from web.config import HttpSection, ReadAccess
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -195,3 +196,17 @@ def test_live_values_from_the_simulator_and_a_mode_change(
     page.screenshot(path=str(screenshot), full_page=True)
     assert screenshot.stat().st_size > 10_000
     page.context.close()
+
+
+def test_token_only_read_access_asks_first_then_goes_live(browser: Browser, tmp_path: Path) -> None:
+    section = HttpSection(read_access=ReadAccess.TOKEN, push_interval_s=0.1)
+    with serve_in_thread(str(tmp_path / "state"), section=section, interval_s=0.2) as served:
+        page, _ = open_phone(browser, f"{served.url}/")
+        expect(page.locator("#token-form")).to_be_visible()
+        expect(page.get_by_test_id("soc")).to_have_text("–")
+        page.locator("#token-input").fill(served.token)
+        page.get_by_role("button", name="Save").click()
+        expect(page.get_by_test_id("soc")).to_have_text(re.compile(r"^\d+\.\d %"))
+        first = page.locator("#updated").inner_text()
+        expect(page.locator("#updated")).not_to_have_text(first)
+        page.context.close()

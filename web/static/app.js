@@ -5,7 +5,7 @@
   const $ = (id) => document.getElementById(id);
   const TOKEN_KEY = "cleanroom-token";
   let token = localStorage.getItem(TOKEN_KEY) || "";
-  let meta = null, state = null, pending = null, chartKey = "soc_pct", history = null;
+  let meta = null, state = null, pending = null, chartKey = "soc_pct", history = null, historyTimer = 0;
 
   const metric = (key) => (meta && meta.metrics.find((m) => m.key === key)) || { precision: 1, unit: "" };
   const num = (key, v) => (v === null || v === undefined ? "–" : v.toFixed(metric(key).precision));
@@ -157,7 +157,8 @@
       drawChart();
     } catch (err) { history = null; }
     const points = history ? history.timestamps_utc.length : 0;
-    setTimeout(loadHistory, points < 10 ? 5000 : 60000);
+    clearTimeout(historyTimer);
+    historyTimer = setTimeout(loadHistory, points < 10 ? 5000 : 60000);
   }
 
   async function live() {
