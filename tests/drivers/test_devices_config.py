@@ -154,7 +154,11 @@ def test_a_map_written_in_the_file_needs_no_preset() -> None:
         ),
         ('[devices.pressure]\ndriver = "sdp"\nmodel = "sdp600"', "devices.pressure.model", "sdp810-500"),
         ('[devices.fan]\ndriver = "pwm"\nfrequency = "25 kPa"', "devices.fan.frequency", "frequency"),
-        ('[devices.fan]\ndriver = "modbus"\npreset = "waveshare-ao8"\nport = "/dev/x"\nfull_raw = 0', "full_raw", "100 %"),
+        (
+            '[devices.fan]\ndriver = "modbus"\npreset = "waveshare-ao8"\nport = "/dev/x"\nfull_raw = 0',
+            "devices.fan.full_raw",
+            "100 %",
+        ),
         ('[devices.pressure]\ndriver = "modbus"\nport = "/dev/x"', "devices.pressure.value", "preset"),
         ('[devices.light]\ndriver = "pwm"', "devices.light", "known key"),
     ],
