@@ -18,14 +18,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from drivers.fakes.modbus import ModbusFake  # noqa: E402
-from drivers.modbus.devices import ModbusShunt  # noqa: E402
-from drivers.modbus.link import ModbusSettings  # noqa: E402
-from drivers.modbus.maps import ReadSpan, plan_reads, shunt_values  # noqa: E402
-from drivers.modbus.presets import SHUNT_PRESETS  # noqa: E402
-from drivers.modbus.registers import encode  # noqa: E402
-from drivers.retry import Backoff  # noqa: E402
-from drivers.vedirect.codec import Block, BlockParser, ReadingAssembler, split_blocks  # noqa: E402
+from drivers.fakes.modbus import ModbusFake
+from drivers.modbus.devices import ModbusShunt
+from drivers.modbus.link import ModbusSettings
+from drivers.modbus.maps import ReadSpan, plan_reads, shunt_values
+from drivers.modbus.presets import SHUNT_PRESETS
+from drivers.modbus.registers import encode
+from drivers.retry import Backoff
+from drivers.vedirect.codec import Block, BlockParser, ReadingAssembler, split_blocks
 
 CAPTURE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "vedirect" / "vedirect-bmv700.dump"
 
