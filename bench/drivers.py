@@ -84,7 +84,7 @@ async def modbus_rows(polls: int) -> list[tuple[str, float]]:
 
     rows = [("Modbus: map decode only (baseline)", cpu_per_item(decode_only, 3))]
     for transport in ("tcp", "rtu"):
-        fake = ModbusFake(transport=transport)  # type: ignore[arg-type]
+        fake = ModbusFake(transport=transport)
         fake.set_shunt(shunt_map, {"voltage_v": 13.2, "current_a": 4.0, "power_w": 52.8})
         await fake.start()
         if transport == "tcp":
