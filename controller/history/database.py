@@ -140,6 +140,7 @@ class RetentionResult:
     samples: int = 0
     minutes: int = 0
     events: int = 0
+    guarded: bool = False
 
 
 class HistoryStore:
@@ -220,13 +221,27 @@ class HistoryStore:
         return moved
 
     def retain(self, now_utc: datetime) -> RetentionResult:
-        """Delete full-rate rows older than the raw window, aggregates and events older than theirs."""
+        """Delete full-rate rows older than the raw window, aggregates and events older than theirs.
+
+        A clock set far in the future (a bad real-time clock) must not wipe the long-term history: when a
+        pass would delete every aggregate recorded before this session, it keeps aggregates, events and
+        settings and says so (`result.guarded`); full-rate rows still go, their aggregates remain.
+        """
         result = RetentionResult()
         with self._transaction() as connection:
             result.samples = self._delete_before(
                 connection, samples, now_utc - timedelta(seconds=self.section.raw_retention_s)
             )
             cutoff = now_utc - timedelta(seconds=self.section.aggregate_retention_s)
+            newest_before = connection.execute(
+                select(func.max(samples_1m.c.epoch_min)).where(
+                    samples_1m.c.controller_id == self.controller_id,
+                    samples_1m.c.id <= self._session_base.get(samples_1m.name, 0),
+                )
+            ).scalar()
+            if newest_before is not None and newest_before < epoch_minute(cutoff):
+                result.guarded = True
+                return result
             result.minutes = connection.execute(
                 delete(samples_1m).where(
                     samples_1m.c.controller_id == self.controller_id, samples_1m.c.epoch_min < epoch_minute(cutoff)

@@ -88,6 +88,7 @@ class Recorder:
         self._stop = asyncio.Event()
         self._closing = False
         self._overflowing = False
+        self._retention_guarded = False
 
     @property
     def backlog(self) -> int:
@@ -346,6 +347,13 @@ class Recorder:
             except Exception as exc:  # retention is retried at the next pass; the batch is written
                 log.warning("history retention failed: %s", exc)
                 return
+            if result.guarded and not self._retention_guarded:
+                self._retention_guarded = True
+                log.warning(
+                    "history retention at %s would delete every aggregate recorded before this run; keeping "
+                    "them (is the clock right?)",
+                    op.retain_at.isoformat(),
+                )
             if result.samples or result.minutes or result.events:
                 log.info(
                     "history retention deleted %d samples, %d minute aggregates, %d events",

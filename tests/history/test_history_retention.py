@@ -62,3 +62,24 @@ async def test_nine_days_keep_seven_at_full_rate(db_url: str, controller_id: str
 
     listed = recorder.reader.events(controller_id, START, end)
     assert [e["kind"] for e in listed] == ["mode_changed"]
+
+
+async def test_clock_years_ahead_keeps_the_aggregates(db_url: str, controller_id: str, tmp_path: object) -> None:
+    section = replace(HistorySection(), sample_interval_s=60.0, batch_interval_s=300.0)
+    first = build_recorder(db_url, controller_id, section, SimulatedClock(START), str(tmp_path))
+    await record(first, series(controller_id, 3600, 60.0))
+    far = START + timedelta(days=3 * 365)
+    second = build_recorder(db_url, controller_id, section, SimulatedClock(far), str(tmp_path))
+    await record(second, series(controller_id, 3600, 60.0, wall=lambda mono: far + timedelta(seconds=mono)))
+
+    engine = create_engine(db_url)
+    with engine.connect() as connection:
+        kept_minutes = connection.execute(
+            select(func.count()).where(samples_1m.c.controller_id == controller_id, samples_1m.c.timestamp_utc < far)
+        ).scalar()
+        kept_raw = connection.execute(
+            select(func.count()).where(samples.c.controller_id == controller_id, samples.c.timestamp_utc < far)
+        ).scalar()
+    engine.dispose()
+    assert kept_minutes == 61  # the first hour's aggregates survive the suspicious retention pass
+    assert kept_raw == 0  # full-rate rows older than the window still go (their aggregates remain)
