@@ -28,7 +28,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--config", type=Path, help="configuration file with a [devices] table")
     parser.add_argument("--driver", help="vedirect | modbus (shunt); modbus | sdp (pressure); pwm | modbus (fan)")
     parser.add_argument("--port", help="serial port (/dev/serial/by-id/...), pseudo-terminal, or VE.Direct capture")
-    parser.add_argument("--preset", help="shipped Modbus register map (e.g. pzem-017, generic-rs485, waveshare-ao8)")
+    parser.add_argument(
+        "--preset",
+        help=(
+            "shipped Modbus register map: shunt pzem-017, renogy-smart-battery, epever-tracer; "
+            "pressure generic-rs485, dwyer-ms2; fan waveshare-ao8"
+        ),
+    )
     parser.add_argument("--transport", choices=("rtu", "tcp"), help="Modbus transport")
     parser.add_argument("--host", help="Modbus TCP gateway address")
     parser.add_argument("--tcp-port", type=int, help="Modbus TCP port (default 502)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -170,3 +171,14 @@ def test_bad_settings_name_the_key_the_value_and_the_expectation(text: str, key:
     assert message.startswith("test.toml: ")
     assert key in message
     assert expected in message
+
+
+def test_probe_help_names_every_shipped_preset(capsys: pytest.CaptureFixture[str]) -> None:
+    from controller.cli import main
+    from drivers.modbus.presets import FAN_PRESETS, PRESSURE_PRESETS, SHUNT_PRESETS
+
+    with pytest.raises(SystemExit):
+        main(["probe", "--help"])
+    text = re.sub(r"-\s+", "-", capsys.readouterr().out)  # argparse wraps lines at hyphens
+    for name in (*SHUNT_PRESETS, *PRESSURE_PRESETS, *FAN_PRESETS):
+        assert name in text
