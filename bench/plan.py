@@ -1,7 +1,7 @@
 """Planner speed for a 1,000-point continuous fan curve (the daemon re-plans every few minutes on a
 Pi Zero 2 W, so a plan must stay in the milliseconds). Baseline: the 6-setting reference purifier.
 
-Run: .venv/bin/python bench/plan.py
+Run: .venv/bin/python -m bench.plan
 """
 
 from __future__ import annotations

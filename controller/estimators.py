@@ -52,9 +52,9 @@ def update_pressure(
     """Filter a new raw reading (None = stale: the filter holds its value). Returns the new state and
     whether a door opening was detected at this tick.
 
-    A door opening is a fall of at least door_drop_pa within door_window_s (or the last tick, when ticks
-    are longer) to below half of the recent peak: a gust moves the reading by a few Pa, an open door
-    collapses it.
+    A door opening is a collapse: two consecutive readings, within door_window_s (or a tick and a half,
+    when ticks are longer), at least door_drop_pa below the filtered level and under 30 % of it. A gust
+    moves one reading by a few Pa; an open door empties the room's overpressure and keeps it empty.
     """
     if raw_pa is None:
         return state, False
@@ -62,16 +62,20 @@ def update_pressure(
     if state.last_s is not None:
         window_s = max(window_s, 1.5 * (now_s - state.last_s))
     recent = (*tuple((t, p) for t, p in state.recent if now_s - t <= window_s), (now_s, raw_pa))
-    peak = max(p for _, p in recent)
-    detected = not state.door_open(now_s) and peak - raw_pa >= settings.door_drop_pa and raw_pa <= 0.5 * peak
+    level = state.filtered_pa
+    detected = False
+    if level is not None and len(recent) >= 2 and not state.door_open(now_s):
+        previous = recent[-2][1]
+        detected = all(level - p >= settings.door_drop_pa and p <= 0.3 * level for p in (previous, raw_pa))
     door_until = now_s + settings.door_hold_s if detected else state.door_open_until_s
     if state.filtered_pa is None or state.last_s is None:
         filtered = raw_pa
+    elif detected or state.door_open(now_s):
+        filtered = state.filtered_pa
     else:
-        filtered = state.filtered_pa + ewma_alpha(now_s - state.last_s, settings.filter_s) * (
-            raw_pa - state.filtered_pa
-        )
-    return PressureState(filtered, now_s, recent, door_until), detected
+        weight = ewma_alpha(now_s - state.last_s, settings.filter_s)
+        filtered = state.filtered_pa + weight * (raw_pa - state.filtered_pa)
+    return PressureState(filtered, now_s, recent[-8:], door_until), detected
 
 
 @dataclass(frozen=True, slots=True)

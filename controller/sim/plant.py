@@ -5,7 +5,7 @@ Every update is exact for a constant input over the step (exponential lags, Orns
 closed-form loaded voltage), so the plant stays stable for any step from 0.1 s to a minute.
 
 Conventions, like a battery shunt: current and power are negative while discharging. `current_a`,
-`power_w` and `fan_power_w` are the averages over the step that produced the state (so that coulomb
+`power_w`, `fan_power_w` and `flow_mean_cfm` are the averages over the step that produced the state (so that coulomb
 counting over the reported currents is exact); everything else is the value at the end of the step.
 """
 
@@ -140,6 +140,8 @@ class PlantState:
     door_open: bool
     rotor_fraction: float = 0.0
     """Actual fan speed as a fraction of full speed (0-1); rpm = rotor_fraction * fan_max_rpm."""
+    flow_mean_cfm: float = 0.0
+    """The flow averaged over the step (like `fan_power_w`): the air the room really got in it."""
     charge_stage: ChargeStage = ChargeStage.OFF
     stage_s: float = 0.0
     """Seconds spent in the current charge stage."""
@@ -303,6 +305,7 @@ def step(
             fan_power = 0.0
 
     flow = params.fan_flow_cfm(command) * ratio if (ratio > 0.0 and command > 0.0) else 0.0
+    flow_mean = params.fan_flow_cfm(command) * ratio_mean if (ratio > 0.0 and command > 0.0) else 0.0
     door = disturbances.door_open
     pressure = static_pressure_pa(flow, room, door) + wind
     power = voltage * current
@@ -318,6 +321,7 @@ def step(
         fan_command_pct=command,
         fan_power_w=fan_power,
         flow_cfm=flow,
+        flow_mean_cfm=flow_mean,
         wind_pa=wind,
         pressure_pa=pressure,
         fan_rpm=rotor * params.fan_max_rpm,

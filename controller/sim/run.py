@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,7 +16,8 @@ from controller.daemon import Daemon, DaemonSettings
 from controller.hub import Sink, SnapshotHub
 from controller.service import serve
 from controller.sim.devices import simulated_devices
-from controller.sim.plant import BatteryParams, PlantParams, RoomParams
+from controller.sim.from_config import plant_params
+from controller.sim.plant import PlantParams
 from controller.sim.scenario import Scenario
 from controller.sim.summary import SimSummary, summarize
 from controller.units import format_duration
@@ -47,21 +48,10 @@ class Simulation:
     daemon: Daemon | None = field(default=None, init=False)
 
     def plant_params(self) -> PlantParams:
-        """The plant that matches the configuration: its battery, its fan on its power path."""
+        """The plant that matches the configuration, in the simulated room."""
         config = self.config
-        curve, path = config.fan.curve, config.power_path
-        capacity_ah = path.store_energy_wh / config.battery.nominal_v
-        return PlantParams(
-            battery=BatteryParams(
-                capacity_ah=capacity_ah, nominal_v=config.battery.nominal_v, bms_cutoff_v=config.battery.cutoff_v
-            ),
-            room=RoomParams(
-                leakage_c_cfm=self.room.leakage_c_cfm, leakage_n=self.room.leakage_n, wind_rms_pa=self.room.wind_rms_pa
-            ),
-            fan_power_w=lambda command: curve.power_w(command) / path.efficiency,
-            fan_flow_cfm=curve.flow_cfm,
-            controller_draw_w=path.standing_total_w,
-        )
+        room = replace(config.room, leakage_c_cfm=self.room.leakage_c_cfm, leakage_n=self.room.leakage_n)
+        return plant_params(config.battery, config.fan, room, config.power_path, wind_rms_pa=self.room.wind_rms_pa)
 
     async def run(self, sinks: Callable[[Clock], list[Sink]] | None = None, progress: bool = False) -> SimSummary:
         """Run to the end (or until the BMS cuts the controller's power) and summarise. `sinks` builds the
@@ -85,7 +75,7 @@ class Simulation:
 
         def bms_cut() -> bool:
             state = devices.plant.state
-            delivered.add(state.t_s, state.flow_cfm)
+            delivered.add(state.t_s, state.flow_mean_cfm)
             if state.bms_cut and not cut_at:
                 cut_at.append(state.t_s)
             return state.bms_cut and not state.charging
@@ -122,9 +112,10 @@ class _Delivered:
         self.ft3 = 0.0
         self.last_t_s: float | None = None
 
-    def add(self, t_s: float, flow_cfm: float) -> None:
+    def add(self, t_s: float, flow_mean_cfm: float) -> None:
+        """Count the flow averaged over the plant's last step (one step per tick)."""
         if self.last_t_s is not None:
-            self.ft3 += flow_cfm * (t_s - self.last_t_s) / 60.0
+            self.ft3 += flow_mean_cfm * (t_s - self.last_t_s) / 60.0
         self.last_t_s = t_s
 
 

@@ -70,10 +70,10 @@ def summarize(
     bound = best_fixed = None
     if totals.energy_drawn_wh > 0 and horizon_s > 0:
         floor_cfm = flow_for_pressure(room_c_cfm, room_n, floor_pa) if mode in (Mode.AUTO, Mode.ECO) else 0.0
-        cap_cfm = flow_for_pressure(room_c_cfm, room_n, cap_pa)
+        cap_cfm = flow_for_pressure(room_c_cfm, room_n, cap_pa) if mode is not Mode.MANUAL else float("inf")
         candidates = candidates_for(curve, min_flow_cfm=floor_cfm, max_flow_cfm=cap_cfm)
         reference = plan(totals.energy_drawn_wh, horizon_s, candidates, path)
-        bound = reference.average_cfm if reference.feasible else None
+        bound = reference.clean_air_ft3 * 60.0 / horizon_s
         best_fixed = reference.best_fixed_cfm if reference.best_fixed else None
     if deadline_s is None:
         met = None
