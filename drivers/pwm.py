@@ -106,6 +106,9 @@ class PwmFan:
             await self._open()
         except DeviceUnavailable as exc:
             self._health.unavailable(str(exc))
+        except ProtocolError as exc:
+            self._dir = None
+            self._health.corrupt(str(exc))
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name=self._health.name)
 

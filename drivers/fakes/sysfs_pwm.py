@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
 from pathlib import Path
 
@@ -74,10 +75,16 @@ class PwmSysfsFake:
                     self.violations.append(f"{ch.name}: duty {duty} > period {period}")
         rpm = 0.0 if self.stalled else self.rpm(0)
         if self.tach_kind == "rpm":
-            self.tach_path.write_text(f"{round(rpm)}\n")
+            self._publish(f"{round(rpm)}\n")
         else:
             self._pulses += rpm / 60.0 * 2 * dt_s
-            self.tach_path.write_text(f"{int(self._pulses)}\n")
+            self._publish(f"{int(self._pulses)}\n")
+
+    def _publish(self, text: str) -> None:
+        """Replace the tachometer file at once, as a kernel attribute read is (never a half-written file)."""
+        scratch = self.tach_path.with_suffix(".new")
+        scratch.write_text(text)
+        os.replace(scratch, self.tach_path)
 
     def rpm(self, n: int) -> float:
         """The speed the fan on channel n would have (no stall)."""
