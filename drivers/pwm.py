@@ -93,6 +93,7 @@ class PwmFan:
         self._health = Health(name, log, clock, stale_after_s=max(5.0, 3 * refresh_s))
         self.stats: DriverStats = self._health.stats
         self._dir: Path | None = None
+        self._software_inversion = inverted
         self._command: float | None = None
         self._latest: FanReading | None = None
         self._pulses: tuple[float, int] | None = None
@@ -161,14 +162,21 @@ class PwmFan:
         self._write("enable", 0)
         self._write("duty_cycle", 0)
         self._write("period", self.period_ns)
-        with contextlib.suppress(ProtocolError):  # some chips only support normal polarity
-            self._write("polarity", "normal")
+        # An inverting driver stage is compensated by the chip's "inversed" polarity where the chip supports
+        # it (polarity can only change while disabled), else by inverting the duty cycle in software.
+        self._software_inversion = self.inverted
+        if (channel_dir / "polarity").exists():
+            try:
+                self._write("polarity", "inversed" if self.inverted else "normal")
+                self._software_inversion = False
+            except ProtocolError:
+                log.debug("%s: polarity refused; inverting the duty cycle in software", self._health.name)
         self._write("enable", 1)
         log.debug("%s: %s configured, period %d ns", self._health.name, channel_dir, self.period_ns)
 
     def _duty_ns(self, pct: float) -> int:
         duty = round(self.period_ns * pct / 100.0)
-        return self.period_ns - duty if self.inverted else duty
+        return self.period_ns - duty if self._software_inversion else duty
 
     def _apply(self) -> bool:
         if self._command is None:

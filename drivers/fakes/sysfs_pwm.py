@@ -42,6 +42,8 @@ class PwmSysfsFake:
         self.tach_path.parent.mkdir(parents=True, exist_ok=True)
         self.tach_path.write_text("0\n")
         self.stalled = False
+        self.polarity_supported = True
+        """False plays a chip whose driver has no polarity attribute."""
         self.violations: list[str] = []
         self.exports = 0
         self._pulses = 0.0
@@ -65,7 +67,8 @@ class PwmSysfsFake:
                 ch = self.channel(n)
                 ch.mkdir()
                 for name, value in (("period", "0"), ("duty_cycle", "0"), ("enable", "0"), ("polarity", "normal")):
-                    (ch / name).write_text(value + "\n")
+                    if name != "polarity" or self.polarity_supported:
+                        (ch / name).write_text(value + "\n")
                 self.exports += 1
         for ch in self.chip.glob("pwm[0-9]*"):
             with contextlib.suppress(OSError, ValueError):
@@ -87,14 +90,14 @@ class PwmSysfsFake:
         os.replace(scratch, self.tach_path)
 
     def rpm(self, n: int) -> float:
-        """The speed the fan on channel n would have (no stall)."""
+        """The speed a fan wired straight to channel n's pin would have (no stall, no inverting stage)."""
         ch = self.channel(n)
         try:
             if (ch / "enable").read_text().strip() != "1":
                 return 0.0
             period = int((ch / "period").read_text())
             duty = int((ch / "duty_cycle").read_text())
-            inversed = (ch / "polarity").read_text().strip() == "inversed"
+            inversed = self.polarity_supported and (ch / "polarity").read_text().strip() == "inversed"
         except (OSError, ValueError):
             return 0.0
         if period <= 0:

@@ -56,13 +56,21 @@ async def test_export_period_duty_and_enable_at_25_khz(sysfs: PwmSysfsFake) -> N
         await fan.close()
 
 
-async def test_inverted_output_and_other_frequency(sysfs: PwmSysfsFake) -> None:
+@pytest.mark.parametrize("polarity_supported", [True, False])
+async def test_inverted_output_and_other_frequency(sysfs: PwmSysfsFake, polarity_supported: bool) -> None:
+    sysfs.polarity_supported = polarity_supported
     fan = PwmFan(channel=0, frequency_hz=20_000, inverted=True, sysfs_root=sysfs.root)
     await fan.start()
     try:
         await fan.set_command(25)
         assert sysfs.read(0, "period") == "50000"
-        assert sysfs.read(0, "duty_cycle") == "37500"
+        if polarity_supported:  # the chip inverts
+            assert sysfs.read(0, "polarity") == "inversed"
+            assert sysfs.read(0, "duty_cycle") == "12500"
+        else:  # the driver inverts
+            assert sysfs.read(0, "duty_cycle") == "37500"
+        # either way the pin is high 75 % of the time, which the inverting stage turns into 25 % for the fan
+        assert sysfs.rpm(0) == pytest.approx(0.75 * sysfs.max_rpm)
     finally:
         await fan.close()
 
