@@ -12,7 +12,7 @@ from drivers.base import DeviceState
 from drivers.fakes.modbus import ModbusFake
 from drivers.modbus.devices import ModbusFan, ModbusPressureSensor, ModbusShunt
 from drivers.modbus.link import ModbusSettings
-from drivers.modbus.maps import FanMap, ReadSpan, plan_reads, shunt_values
+from drivers.modbus.maps import FanMap, ReadSpan, plan_reads, pressure_value, shunt_values
 from drivers.modbus.presets import FAN_PRESETS, PRESSURE_PRESETS, SHUNT_PRESETS
 from drivers.modbus.registers import Register, RegisterError, decode, encode
 from tests.drivers.helpers import fast_backoff, wait_until
@@ -243,3 +243,33 @@ async def test_a_silent_device_gives_a_wiring_hint_and_never_raises() -> None:
     finally:
         await shunt.close()
         await fake.close()
+
+
+_WORD = st.integers(0, 0xFFFF)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(sorted(SHUNT_PRESETS)), st.data())
+def test_fuzz_any_register_contents_give_values_or_register_errors(preset: str, data: st.DataObject) -> None:
+    shunt_map, _ = SHUNT_PRESETS[preset]()
+    spans = {span: data.draw(st.lists(_WORD, min_size=span.count, max_size=span.count)) for span in plan_reads(
+        list(shunt_map.registers.values())
+    )}
+    try:
+        values = shunt_values(shunt_map, spans)
+    except RegisterError:
+        return
+    assert set(values) >= {"voltage_v", "current_a", "power_w"}
+
+
+@settings(max_examples=200, deadline=None)
+@given(_WORD, _WORD, _WORD)
+def test_fuzz_pressure_transmitter_registers(unit: int, decimals: int, value: int) -> None:
+    pressure_map, _ = PRESSURE_PRESETS["generic-rs485"]()
+    span = ReadSpan(3, 2, 3)
+    try:
+        pa = pressure_value(pressure_map, {span: [unit, decimals, value]})
+    except RegisterError:
+        assert unit > 8 or decimals > 6
+        return
+    assert abs(pa) <= 32768 * 1e6

@@ -254,3 +254,19 @@ def test_fuzz_parse_block_raises_only_vedirect_errors(data: bytes) -> None:
         decode_block(block)
     except VEDirectError:
         pass
+
+
+_LABELS = st.sampled_from(["V", "VS", "VM", "DM", "I", "P", "CE", "SOC", "TTG", "T", "Alarm", "Relay", "AR", "PID"])
+_VALUES = st.one_of(st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=12),
+                    st.integers(-(10**13), 10**13).map(str), st.just("---"))  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(_LABELS | st.sampled_from([f"H{i}" for i in range(1, 19)]), _VALUES), max_size=20))
+def test_fuzz_any_field_values_decode_or_raise_vedirect_errors(fields: list[tuple[str, str]]) -> None:
+    try:
+        decoded = decode_block(fields)
+    except VEDirectError:
+        return
+    for value in (decoded.voltage_v, decoded.current_a, decoded.soc_pct, *decoded.history.values()):
+        assert value is None or value == value
