@@ -63,13 +63,16 @@ def parse_control(table: Table) -> ControlSection:
     command = table.array("shutdown_command", [])
     if not all(isinstance(part, str) for part in command):
         raise table.error("shutdown_command", command, 'an argument list such as ["/usr/bin/systemctl", "poweroff"]')
+    floor_pa = table.quantity("pressure_floor", units.PRESSURE, "5 Pa", low=0.0, high=100.0)
     section = ControlSection(
         mode=Mode(table.string("mode", "auto", choices=tuple(m.value for m in Mode))),
         deadline_in_s=deadline_in_s,
         deadline_utc=deadline_utc,
         manual_speed_pct=table.quantity("manual_speed", units.FRACTION, "50 %", low=0.0, high=100.0),
-        pressure_floor_pa=table.quantity("pressure_floor", units.PRESSURE, "5 Pa", low=0.0, high=100.0),
-        pressure_setpoint_pa=table.quantity("pressure_setpoint", units.PRESSURE, "8 Pa", low=0.0, high=100.0),
+        pressure_floor_pa=floor_pa,
+        pressure_setpoint_pa=table.quantity(
+            "pressure_setpoint", units.PRESSURE, f"{max(8.0, floor_pa)} Pa", low=0.0, high=100.0
+        ),
         pressure_cap_pa=table.quantity("pressure_cap", units.PRESSURE, "25 Pa", low=1.0, high=200.0),
         priority=table.string("priority", "pressure", choices=("pressure", "runtime")),
         replan_interval_s=table.quantity("replan_interval", units.DURATION, "5 min", low=10.0, high=86400.0),

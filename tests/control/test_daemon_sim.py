@@ -258,3 +258,24 @@ async def test_snapshot_carries_the_fields_the_sinks_use() -> None:
     assert isinstance(data["runtime_plan_s"], float)
     assert data["deadline_met"] is True
     json.dumps(data)
+
+
+async def test_auto_priority_pressure_keeps_the_floor_and_says_the_deadline_is_at_risk() -> None:
+    cfg = config({"control": {"deadline": "2 days", "priority": "pressure", "pressure_floor": "12 Pa"}})
+    sim = simulation(with_energy(cfg, 300.0), duration_s=6 * 3600.0)
+    await sim.run()
+    assert sim.daemon is not None
+    events = sim.daemon.totals.events
+    assert raised(events, AlertKind.DEADLINE_AT_RISK)
+    last = sim.daemon.totals.last_snapshot
+    assert last is not None
+    assert last.deadline_met is False
+    assert last.fan_setting == "3"
+
+
+async def test_auto_priority_runtime_reaches_the_deadline_below_the_floor() -> None:
+    cfg = config({"control": {"deadline": "12 h", "priority": "runtime", "pressure_floor": "12 Pa"}})
+    summary = await simulation(with_energy(cfg, 80.0), duration_s=12 * 3600.0).run()
+    assert summary.deadline_met is True
+    assert summary.below_floor_pct is not None
+    assert summary.below_floor_pct > 50.0
