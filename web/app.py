@@ -30,7 +30,7 @@ from controller.metrics import METRICS
 from controller.snapshot import Mode
 from web.config import ReadAccess
 from web.context import WebContext
-from web.live import LiveResponse, stream_deliveries
+from web.live import LiveResponse, SnapshotEncoder, stream_deliveries
 from web.models import (
     AlertModel,
     AlertsModel,
@@ -191,11 +191,13 @@ def create_app(context: WebContext) -> FastAPI:
     read_deps = [Depends(require_read_token)] if protected_read else []
     read_errors = _problem_responses(401) if protected_read else {}
 
-    def latest_or_503() -> StateModel:
+    encoder = SnapshotEncoder()
+
+    def latest_json() -> Response:
         snapshot = context.latest
         if snapshot is None:
             raise Problem(503, "the control loop has not published a snapshot yet", headers={"Retry-After": "2"})
-        return StateModel.model_validate(snapshot.to_dict())
+        return Response(encoder.text(snapshot), media_type="application/json")
 
     def time_range(start_text: str | None, end_text: str | None) -> tuple[datetime, datetime]:
         start, end = _timestamp("start", start_text), _timestamp("end", end_text)
@@ -260,8 +262,8 @@ def create_app(context: WebContext) -> FastAPI:
         dependencies=read_deps,
         responses={**_problem_responses(503), **read_errors},
     )
-    async def state() -> StateModel:
-        return latest_or_503()
+    async def state() -> Response:
+        return latest_json()
 
     @app.get(
         "/api/alerts",
@@ -384,7 +386,8 @@ def create_app(context: WebContext) -> FastAPI:
                 subscription.close()
                 context.live_clients -= 1
 
-        return LiveResponse(stream_deliveries(subscription, section.push_interval_s, max_messages), release)
+        stream = stream_deliveries(subscription, encoder, section.push_interval_s, max_messages)
+        return LiveResponse(stream, release)
 
     async def submit(name: CommandName, raw: object, request: Request) -> CommandResponse:
         try:

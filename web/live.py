@@ -12,25 +12,42 @@ from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from controller.hub import Delivery, Subscription
+from controller.snapshot import Snapshot
 
 KEEPALIVE_S = 15.0
 RETRY_MS = 3000
 
 
-def _message(event: str, payload: object) -> str:
-    return f"event: {event}\ndata: {json.dumps(payload, separators=(',', ':'))}\n\n"
+def _message(event: str, data: str) -> str:
+    return f"event: {event}\ndata: {data}\n\n"
 
 
-def encode_delivery(delivery: Delivery) -> str:
+class SnapshotEncoder:
+    """JSON of the newest snapshot, encoded once however many clients ask for it."""
+
+    def __init__(self) -> None:
+        self._snapshot: Snapshot | None = None
+        self._text = ""
+
+    def text(self, snapshot: Snapshot) -> str:
+        """`snapshot.to_dict()` as compact JSON (cached for the last snapshot seen)."""
+        if snapshot is not self._snapshot:
+            self._text = json.dumps(snapshot.to_dict(), separators=(",", ":"))
+            self._snapshot = snapshot
+        return self._text
+
+
+def encode_delivery(delivery: Delivery, encoder: SnapshotEncoder) -> str:
     """One `state` message, preceded by an `events` message when events happened since the last one."""
     text = ""
     if delivery.events:
-        text += _message("events", [e.to_dict() for e in delivery.events])
-    return text + _message("state", delivery.snapshot.to_dict())
+        events = json.dumps([e.to_dict() for e in delivery.events], separators=(",", ":"))
+        text += _message("events", events)
+    return text + _message("state", encoder.text(delivery.snapshot))
 
 
 async def stream_deliveries(
-    subscription: Subscription, push_interval_s: float, max_messages: int | None
+    subscription: Subscription, encoder: SnapshotEncoder, push_interval_s: float, max_messages: int | None
 ) -> AsyncIterator[str]:
     """The text/event-stream body; ends when the hub closes or after `max_messages` states."""
     yield f"retry: {RETRY_MS}\n\n"
@@ -43,7 +60,7 @@ async def stream_deliveries(
             continue
         if delivery is None:
             return
-        yield encode_delivery(delivery)
+        yield encode_delivery(delivery, encoder)
         sent += 1
         if max_messages is None or sent < max_messages:
             await asyncio.sleep(push_interval_s)

@@ -44,7 +44,7 @@ def make_snapshot(
 ) -> Snapshot:
     """A snapshot of a 100 Ah battery draining at ~2 W per 10 % fan, `tick` steps after START_UTC."""
     elapsed_s = tick * step_s
-    fan_w = 0.1 * speed_pct + 0.05 * (tick % 7)
+    fan_w = 0.5 + 0.1 * speed_pct + 0.05 * (tick % 7)
     soc = max(0.0, 95.0 - elapsed_s / 3600.0 * 0.5)
     energy_wh = 1280.0 * soc / 100.0
     flow = 6.0 * speed_pct
