@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Protocol
 
-from drivers.base import DeviceUnavailable, PressureReading, ProtocolError
+from drivers.base import DeviceTimeout, DeviceUnavailable, PressureReading, ProtocolError
 from drivers.poller import PollingDriver
 from drivers.retry import Backoff
 
@@ -178,15 +178,26 @@ class SdpSensor(PollingDriver[PressureReading]):
         self.model = model
         self.address = default_address if address is None else address
         self.bus = bus
+        self.transfer_timeout_s = 1.0
         self._running = False
 
-    async def _begin(self) -> None:
-        with contextlib.suppress(OSError):  # not measuring yet: the sensor NACKs the stop command
-            self.bus.write(self.address, command_bytes(STOP_CONTINUOUS))
+    async def _transfer(self, what: str, call: Callable[[], bytes | None]) -> bytes | None:
+        """One bus transfer in a worker thread (a stuck bus must not stall the event loop), with a timeout."""
         try:
-            self.bus.write(self.address, command_bytes(START_CONTINUOUS_DP_AVERAGE))
+            async with asyncio.timeout(self.transfer_timeout_s):
+                return await asyncio.to_thread(call)
+        except TimeoutError as exc:
+            self._running = False
+            raise DeviceTimeout(f"I2C {what} at {self.address:#04x} took over {self.transfer_timeout_s:g} s") from exc
         except OSError as exc:
+            self._running = False
             raise _bus_error(exc, self.address) from exc
+
+    async def _begin(self) -> None:
+        with contextlib.suppress(DeviceUnavailable):  # not measuring yet: the sensor NACKs the stop command
+            await self._transfer("stop", lambda: self.bus.write(self.address, command_bytes(STOP_CONTINUOUS)))
+        start = command_bytes(START_CONTINUOUS_DP_AVERAGE)
+        await self._transfer("start", lambda: self.bus.write(self.address, start))
         self._running = True
         self._health.reconnected()
         await asyncio.sleep(0.01)  # the first measurement is ready 8 ms after the start command
@@ -194,11 +205,8 @@ class SdpSensor(PollingDriver[PressureReading]):
     async def _read(self) -> PressureReading:
         if not self._running:
             await self._begin()
-        try:
-            data = self.bus.read(self.address, 9)
-        except OSError as exc:
-            self._running = False
-            raise _bus_error(exc, self.address) from exc
+        data = await self._transfer("read", lambda: self.bus.read(self.address, 9))
+        assert data is not None
         pressure, temperature = decode_measurement(data, self.scale)
         return PressureReading(self._clock(), pressure, temperature)
 

@@ -1,11 +1,12 @@
 """An SDP3x/SDP8xx sensor behind a fake I2C bus: it answers the real command bytes and returns real
-9-byte measurements with CRCs. Faults: CRC errors, NACKs (a glitch), unplug/replug (after a replug
-the sensor is idle again and NACKs reads until it is told to start measuring).
+9-byte measurements with CRCs. Faults: CRC errors, NACKs (a glitch), a stuck bus (a read that hangs),
+unplug/replug (after a replug the sensor is idle again and NACKs reads until told to start measuring).
 """
 
 from __future__ import annotations
 
 import errno
+import time
 
 from drivers.sdp import MODELS, START_CONTINUOUS_DP_AVERAGE, STOP_CONTINUOUS, encode_measurement
 
@@ -21,6 +22,8 @@ class SdpFakeBus:
         self.present = True
         self.crc_errors = 0
         self.nacks = 0
+        self.stuck_reads = 0
+        self.stuck_s = 0.3
         self.commands: list[int] = []
         self.reads = 0
 
@@ -48,6 +51,9 @@ class SdpFakeBus:
         self._check(address)
         if not self.measuring:
             raise OSError(errno.EREMOTEIO, "Remote I/O error")
+        if self.stuck_reads:  # a slave holding SCL low: the transfer only ends at the adapter's timeout
+            self.stuck_reads -= 1
+            time.sleep(self.stuck_s)
         self.reads += 1
         data = bytearray(encode_measurement(self.pressure_pa, self.temperature_c, self.scale))
         if self.crc_errors:

@@ -87,3 +87,15 @@ async def test_wrong_model_setting_is_reported() -> None:
     sensor = SdpSensor(bus, model="sdp810-500", retries=0, backoff=fast_backoff())
     assert await sensor.poll_once() is None
     assert "check the model" in (sensor.stats.last_error or "")
+
+
+async def test_a_stuck_bus_times_out_without_stalling_the_event_loop() -> None:
+    bus = SdpFakeBus("sdp810-500", pressure_pa=3.0)
+    sensor = SdpSensor(bus, model="sdp810-500", retries=1, backoff=fast_backoff())
+    sensor.transfer_timeout_s = 0.05
+    assert await sensor.poll_once() is not None
+    bus.stuck_reads = 1
+    reading = await sensor.poll_once()
+    assert reading is not None  # the retry (after restarting continuous mode) succeeds
+    assert sensor.stats.timeouts == 1
+    assert sensor.stats.state is DeviceState.OK
