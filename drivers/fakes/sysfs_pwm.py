@@ -105,6 +105,11 @@ class PwmSysfsFake:
         fraction = min(1.0, duty / period)
         return self.max_rpm * ((1.0 - fraction) if inversed else fraction)
 
+    def duty_pct(self, n: int) -> float:
+        """The share of each period channel n's pin is high, 0-100 (0 when disabled): what a simulated
+        plant reads as the fan command."""
+        return 100.0 * self.rpm(n) / self.max_rpm if self.max_rpm else 0.0
+
     def vanish(self, n: int) -> None:
         """The channel disappears (someone unexported it)."""
         shutil.rmtree(self.channel(n), ignore_errors=True)

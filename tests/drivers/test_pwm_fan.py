@@ -41,6 +41,7 @@ async def test_export_period_duty_and_enable_at_25_khz(sysfs: PwmSysfsFake) -> N
         assert sysfs.read(1, "enable") == "1"
         await fan.set_command(62.5)
         assert sysfs.read(1, "duty_cycle") == "25000"
+        assert sysfs.duty_pct(1) == pytest.approx(62.5)
         await fan.set_command(140)
         assert sysfs.read(1, "duty_cycle") == "40000"
         await fan.set_command(0)
