@@ -8,11 +8,12 @@ returns a frozen dataclass; unknown keys are errors.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from controller import units
 from controller.alerts import AlertsSection, parse_alerts
+from controller.calibration.config import NO_CALIBRATION, CalibrationSection, apply_calibration, parse_calibration
 from controller.config.control import ControlSection, parse_control
 from controller.config.plant import (
     BatterySection,
@@ -88,6 +89,8 @@ class Config:
     http: HttpSection
     mqtt: MqttSection
     devices: DevicesSection
+    calibration: CalibrationSection = NO_CALIBRATION
+    """[calibration]: when it names a file, fan.curve, room and power_path.controller_draw_w are measured."""
 
 
 def parse_config(table: Table, base_dir: Path) -> Config:
@@ -107,6 +110,9 @@ def parse_config(table: Table, base_dir: Path) -> Config:
         mqtt=parse_mqtt(table.table("mqtt")),
         devices=parse_devices(table.table("devices")),
     )
+    calibration = parse_calibration(table.table("calibration"), base_dir)
+    fan, room, power_path = apply_calibration(calibration, config.fan, config.room, config.power_path)
+    config = replace(config, fan=fan, room=room, power_path=power_path, calibration=calibration)
     table.finish()
     return config
 

@@ -1,0 +1,462 @@
+"""`cleanroom calibrate`: measure the fan's draw per setting and the room's leakage, write a calibration file."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from controller import units
+from controller.errors import ConfigError
+
+if TYPE_CHECKING:
+    from controller.calibration.model import Calibration
+    from controller.calibration.session import CalibrationSession, Devices, Progress, SessionSettings
+    from controller.clock import Clock
+    from controller.config.loader import Config
+
+EPILOG = """\
+examples:
+  cleanroom calibrate --config /etc/cleanroom/config.toml
+  cleanroom calibrate --config /etc/cleanroom/config.toml --resume      continue an interrupted run
+  cleanroom calibrate --sim --sim-room-c "30 CFM" --sim-room-n 0.6 --json
+
+The fan goes OFF briefly to measure the baseline draw (the controller and everything else on the battery),
+then runs every setting (a discrete fan) or --steps duty cycles (a continuous fan), waiting at each until
+the battery draw and the room's pressure have settled. A sensor fault, a stalled fan, Ctrl-C or SIGTERM
+leave the fan at the safe speed ([fan] safe_speed) with the results so far in OUTPUT's .partial.json;
+--resume continues from there. Then add to the configuration:
+
+  [calibration]
+  file = "calibration.json"      # relative to the configuration file
+
+and `cleanroom run` uses the measured fan curve, room leakage and baseline draw.
+"""
+
+
+def _quantity(flag: str, text: str, kind: units.Kind, low: float, high: float) -> float:
+    unit = "%" if kind is units.FRACTION else f" {kind.unit}"
+    expected = f"a {kind.name} such as {kind.examples}, from {low:g}{unit} to {high:g}{unit}"
+    try:
+        value = units.parse(text, kind)
+    except units.UnitError as exc:
+        raise ConfigError("command line", flag, text, expected) from exc
+    if not low <= value <= high:
+        raise ConfigError("command line", flag, text, expected)
+    return value
+
+
+def partial_path(output: Path) -> Path:
+    """Where the partial results of a run towards `output` are kept."""
+    return output.with_name(f"{output.stem}.partial{output.suffix or '.json'}")
+
+
+def load_configuration(args: argparse.Namespace) -> Config:
+    """The configuration file, or the defaults with --sim."""
+    from controller.config.loader import load_config, parse_config
+    from controller.config.reader import Table
+
+    if args.config:
+        return load_config(Path(args.config))
+    if not args.sim:
+        raise ConfigError(
+            "command line", "--config", "(missing)", "a configuration file with a [devices] table (or --sim)"
+        )
+    return parse_config(Table({}, "defaults"), Path.cwd())
+
+
+def session_settings(args: argparse.Namespace, config: Config) -> SessionSettings:
+    """The session's settings from the flags and the configuration."""
+    from controller.calibration.session import SessionSettings
+    from controller.calibration.settling import MeasureCriteria, SettlingCriteria
+
+    d = units.DURATION
+    return SessionSettings(
+        safe_speed_pct=config.fan.safe_speed_pct,
+        sample_s=_quantity("--sample-interval", args.sample_interval, d, 0.05, 60.0),
+        settling=SettlingCriteria(
+            window_s=_quantity("--settle-window", args.settle_window, d, 4.0, 3600.0),
+            timeout_s=_quantity("--settle-timeout", args.settle_timeout, d, 10.0, 86400.0),
+        ),
+        measure=MeasureCriteria(
+            min_s=_quantity("--measure-min", args.measure_min, d, 2.0, 86400.0),
+            max_s=_quantity("--measure-max", args.measure_max, d, 2.0, 86400.0),
+        ),
+        stale_after_s=config.control.stale_after_s,
+        min_soc_pct=_quantity("--min-soc", args.min_soc, units.FRACTION, 0.0, 100.0),
+        force=args.force,
+        kick_start_pct=config.fan.kick_start_pct,
+        kick_start_s=config.fan.kick_start_s,
+    )
+
+
+@dataclass(slots=True)
+class Rig:
+    """The devices to calibrate with and the clock they run on."""
+
+    devices: Devices
+    clock: Clock
+
+
+def simulated_rig(args: argparse.Namespace, config: Config) -> Rig:
+    """A simulated plant built from the configuration, in a room with the --sim-room-* leakage."""
+    from datetime import UTC, datetime
+
+    from controller.calibration.session import Devices
+    from controller.clock import SimulatedClock
+    from controller.config.plant import RoomSection
+    from controller.sim.devices import simulated_devices
+    from controller.sim.from_config import plant_params
+    from controller.sim.scenario import parse_scenario
+
+    room = RoomSection(
+        leakage_c_cfm=_quantity("--sim-room-c", args.sim_room_c, units.FLOW, 0.1, 1e5)
+        if args.sim_room_c
+        else config.room.leakage_c_cfm,
+        leakage_n=_quantity("--sim-room-n", args.sim_room_n, units.DIMENSIONLESS, 0.4, 1.0)
+        if args.sim_room_n
+        else config.room.leakage_n,
+    )
+    path = config.power_path
+    if args.sim_standing_draw is not None:
+        draw = _quantity("--sim-standing-draw", args.sim_standing_draw, units.POWER, 0.0, 100.0)
+        path = replace(path, standing_w=0.0).with_controller(draw, 1.0)
+    params = plant_params(
+        config.battery,
+        config.fan,
+        room,
+        path,
+        initial_soc_pct=_quantity("--sim-soc", args.sim_soc, units.FRACTION, 0.0, 100.0),
+        wind_rms_pa=_quantity("--sim-wind", args.sim_wind, units.PRESSURE, 0.0, 50.0),
+    )
+    scenario = parse_scenario(args.sim_scenario, 86400.0, source="--sim-scenario")
+    speed = _quantity("--sim-speed", args.sim_speed, units.DIMENSIONLESS, 0.01, 1e6) if args.sim_speed else None
+    clock = SimulatedClock(datetime.now(UTC).replace(microsecond=0), speed)
+    built = simulated_devices(params, scenario, clock, seed=args.seed, pressure_noise_pa=0.05)
+    return Rig(Devices(built.shunt, built.pressure, built.fan), clock)
+
+
+def real_rig(config: Config) -> Rig:
+    """The configured [devices] on the system clock (a "simulated" role is a ConfigError)."""
+    from controller.calibration.session import Devices
+    from controller.clock import SystemClock
+    from drivers.factory import build_fan, build_pressure_sensor, build_shunt
+
+    clock = SystemClock()
+    section = config.devices
+    return Rig(
+        Devices(
+            shunt=build_shunt(section, clock=clock.monotonic),
+            pressure=build_pressure_sensor(section, clock=clock.monotonic),
+            fan=build_fan(section, clock=clock.monotonic),
+        ),
+        clock,
+    )
+
+
+def starting_calibration(args: argparse.Namespace, config: Config, rig: Rig, partial: Path) -> Calibration:
+    """A fresh calibration for the configured fan, or the saved partial one with --resume."""
+    from controller.calibration import store
+    from controller.calibration.model import Calibration
+    from controller.calibration.sweep import sweep_plan
+
+    fan = config.fan
+    steps = None
+    if args.steps is not None:
+        if not fan.curve.continuous:
+            raise ConfigError(
+                "command line", "--steps", args.steps, "no --steps for a discrete fan (each setting is measured)"
+            )
+        if not 2 <= args.steps <= 100:
+            raise ConfigError("command line", "--steps", args.steps, "from 2 to 100 duty cycles")
+        steps = args.steps
+    try:
+        plan = sweep_plan(fan.curve, fan.min_duty_pct, steps)
+    except ValueError as exc:
+        raise ConfigError(config.source, "fan.min_duty", f"{fan.min_duty_pct:g} %", str(exc)) from exc
+    min_fit = _quantity("--min-fit-pressure", args.min_fit_pressure, units.PRESSURE, 0.0, 1000.0)
+    if args.resume:
+        saved = store.load(partial)
+        if [(p.setting, p.command_pct) for p in saved.plan] != [(p.setting, p.command_pct) for p in plan]:
+            raise ConfigError(
+                str(partial),
+                "plan",
+                ", ".join(p.setting for p in saved.plan),
+                "the same sweep as now (" + ", ".join(p.setting for p in plan) + "); start afresh without --resume",
+            )
+        return replace(saved, min_fit_pressure_pa=min_fit)
+    return Calibration(
+        fan_name=fan.curve.name,
+        continuous=fan.curve.continuous,
+        plan=plan,
+        path_efficiency=config.power_path.efficiency,
+        standing_w=config.power_path.standing_w,
+        min_fit_pressure_pa=min_fit,
+        started_utc=rig.clock.utc_now().isoformat(),
+        soc_start_pct=None,
+    )
+
+
+class ProgressLine:
+    """Progress on standard error: one line per phase (and a refreshed line on a terminal)."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.tty = sys.stderr.isatty()
+        self.last: tuple[int, str] | None = None
+        self.last_refresh = 0.0
+
+    def __call__(self, progress: Progress) -> None:
+        if self.quiet:
+            return
+        key = (progress.step, progress.phase)
+        changed = key != self.last
+        now = time.monotonic()
+        if not changed and not (self.tty and now - self.last_refresh >= 0.2):
+            return
+        self.last = key
+        self.last_refresh = now
+        line = describe_progress(progress)
+        if self.tty:
+            sys.stderr.write(("\n" if changed and progress.phase == "settling" else "") + f"\r{line}\033[K")
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.tty and not self.quiet:
+            sys.stderr.write("\n")
+
+
+def describe_progress(progress: Progress) -> str:
+    """One line: which step, which setting, settling or measuring and how it goes."""
+    where = (
+        "baseline (fan off)"
+        if progress.step == 0
+        else f"step {progress.step} of {progress.total}: setting {progress.setting} ({progress.command_pct:.4g} %)"
+    )
+    text = f"{where}: {progress.phase} {progress.elapsed_s:.0f} s"
+    settling = progress.settling
+    if settling is not None and settling.power_drift_w is not None:
+        text += f", power drift {settling.power_drift_w:.3f}/{settling.power_allowed_w:.3f} W"
+        if settling.pressure_drift_pa is not None:
+            text += f", pressure drift {settling.pressure_drift_pa:.2f}/{settling.pressure_allowed_pa:.2f} Pa"
+    elif settling is not None:
+        text += " (filling the window)"
+    stats = progress.stats
+    if stats is not None:
+        text += (
+            f", {stats.power.value:.3f} ± {stats.power.stderr:.3f} W"
+            f", {stats.pressure.value:.2f} ± {stats.pressure.stderr:.2f} Pa"
+        )
+    return text
+
+
+def json_result(calibration: Calibration, output: Path, report: dict[str, object]) -> dict[str, object]:
+    """The `--json` object."""
+    room = calibration.room
+    assert room is not None
+    return {
+        "file": str(output),
+        "baseline_w": calibration.baseline.power_w if calibration.baseline else None,
+        "fan": [
+            {
+                "setting": s.setting,
+                "command": s.command_pct,
+                "power_w": s.source_w,
+                "fan_w": s.fan_w,
+                "cfm": s.rated_flow_cfm,
+                "pressure_pa": s.pressure_pa,
+                "pressure_stderr_pa": s.pressure_stderr_pa,
+                "rpm": s.rpm,
+                "settled": s.settled,
+            }
+            for s in calibration.steps
+        ],
+        "room": {
+            "c": room.c_cfm,
+            "n": room.n,
+            "steps_used": room.steps_used,
+            "min_pressure_pa": room.min_pressure_pa,
+            "rms_log_residual": room.rms_log_residual,
+        },
+        "report": report,
+    }
+
+
+async def _calibrate(session: CalibrationSession) -> Calibration:
+    """Run the session; SIGTERM cancels it like Ctrl-C (the session makes the fan safe and saves)."""
+    task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    if task is not None:
+        loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    try:
+        return await session.run()
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Calibrate, write the file, print the report."""
+    from controller.calibration import store
+    from controller.calibration.config import apply_calibration, section_from
+    from controller.calibration.fit import FitError
+    from controller.calibration.report import build_report, render
+    from controller.calibration.session import CalibrationAborted, CalibrationSession
+
+    config = load_configuration(args)
+    if args.output:
+        output = Path(args.output)
+    elif args.config:
+        output = Path(args.config).resolve().parent / "calibration.json"
+    else:
+        output = Path("calibration.json")
+    partial = partial_path(output)
+    target_pa = (
+        _quantity("--target-pressure", args.target_pressure, units.PRESSURE, 0.0, 1000.0)
+        if args.target_pressure
+        else config.control.pressure_floor_pa
+    )
+    settings = session_settings(args, config)
+    rig = simulated_rig(args, config) if args.sim else real_rig(config)
+    calibration = starting_calibration(args, config, rig, partial)
+    if args.resume and not args.quiet:
+        print(
+            f"resuming {partial}: {len(calibration.steps)} of {len(calibration.plan)} steps measured"
+            + ("" if calibration.baseline is None else f", baseline {calibration.baseline.power_w:.3f} W"),
+            file=sys.stderr,
+        )
+    progress = ProgressLine(args.quiet)
+    session = CalibrationSession(
+        rig.devices, rig.clock, settings, calibration, save=lambda c: store.save(partial, c), progress=progress
+    )
+    try:
+        result = asyncio.run(_calibrate(session))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        progress.done()
+        print(
+            f"cleanroom calibrate: interrupted; the fan is at the safe speed ({settings.safe_speed_pct:g} %) and "
+            f"{len(session.calibration.steps)} of {len(session.calibration.plan)} steps are saved in {partial}; "
+            "continue with --resume",
+            file=sys.stderr,
+        )
+        return 130
+    except CalibrationAborted as exc:
+        progress.done()
+        print(f"cleanroom calibrate: {exc}; partial results: {partial}", file=sys.stderr)
+        return 3
+    except FitError as exc:
+        progress.done()
+        print(
+            f"cleanroom calibrate: {exc}. The fan is at the safe speed; every step is saved in {partial} "
+            "(re-fit with --resume and another --min-fit-pressure)",
+            file=sys.stderr,
+        )
+        return 3
+    progress.done()
+    store.save(output, result)
+    partial.unlink(missing_ok=True)
+    section = section_from(result, str(output))
+    fan, _, path = apply_calibration(section, config.fan, config.room, config.power_path)
+    soc = rig.devices.shunt.latest()
+    report = build_report(result, fan.curve, config.battery, path, target_pa, None if soc is None else soc.soc_pct)
+    if args.json:
+        print(json.dumps(json_result(result, output, report), indent=2))
+    else:
+        print(render(report, result))
+        print(f'\nWritten to {output}. Use it with, in the configuration file:\n\n[calibration]\nfile = "{output}"')
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `calibrate`."""
+    parser = subparsers.add_parser(
+        "calibrate",
+        help="measure the fan's draw per setting and the room's leakage; write a calibration file",
+        description="Step the fan through its settings, wait for the battery draw and the room's pressure "
+        "to settle at each, record the fan's watts (battery draw minus the fan-off baseline), the pressure "
+        "and the rpm, fit the room's leakage Q = C x dP^n, and write a calibration file that the "
+        "configuration's [calibration] file = ... makes `cleanroom run` use.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--config", metavar="FILE", help="configuration file (its [devices], [fan], [battery])")
+    parser.add_argument(
+        "--output", metavar="FILE", help="calibration file to write (default: calibration.json beside --config)"
+    )
+    parser.add_argument("--resume", action="store_true", help="continue from the partial results of an earlier run")
+    parser.add_argument("--steps", type=int, metavar="N", help="duty cycles to sweep for a continuous fan (default 8)")
+    parser.add_argument(
+        "--target-pressure", metavar="PRESSURE", help="the pressure to hold (default: [control] pressure_floor)"
+    )
+    parser.add_argument(
+        "--min-soc", default="30 %", metavar="PERCENT", help="refuse below this state of charge (default: %(default)s)"
+    )
+    parser.add_argument("--force", action="store_true", help="run even when the battery's state of charge is unknown")
+    parser.add_argument(
+        "--min-fit-pressure",
+        default="2 Pa",
+        metavar="PRESSURE",
+        help="steps below this pressure stay out of the leakage fit (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--sample-interval", default="1 s", metavar="DURATION", help="sampling period (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--settle-window",
+        default="60 s",
+        metavar="DURATION",
+        help="settled when this window is steady (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--settle-timeout",
+        default="5 min",
+        metavar="DURATION",
+        help="measure anyway after this long (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--measure-min",
+        default="5 min",
+        metavar="DURATION",
+        help="average each step at least this long (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--measure-max",
+        default="15 min",
+        metavar="DURATION",
+        help="...and at most this long when the pressure is noisy (default: %(default)s)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    sim = parser.add_argument_group("simulation")
+    sim.add_argument("--sim", action="store_true", help="calibrate the simulated plant instead of the real devices")
+    sim.add_argument("--sim-room-c", metavar="FLOW", help="simulated room's leakage C, CFM at 1 Pa (default: [room])")
+    sim.add_argument("--sim-room-n", metavar="N", help="simulated room's leakage exponent (default: [room])")
+    sim.add_argument("--sim-wind", default="1 Pa", metavar="PRESSURE", help="rms wind noise (default: %(default)s)")
+    sim.add_argument(
+        "--sim-soc", default="100 %", metavar="PERCENT", help="battery charge at the start (default: %(default)s)"
+    )
+    sim.add_argument(
+        "--sim-standing-draw",
+        metavar="POWER",
+        help="everything but the fan on the simulated battery (default: the [power_path]'s)",
+    )
+    sim.add_argument(
+        "--sim-scenario",
+        default="outage",
+        metavar="SCENARIO",
+        help='faults during the run, e.g. "pressure-dropout=40min+5min" (times from the start; see cleanroom sim)',
+    )
+    sim.add_argument(
+        "--sim-speed",
+        metavar="FACTOR",
+        help="simulated time runs FACTOR times real time (default: as fast as possible)",
+    )
+    sim.add_argument("--seed", type=int, default=0, help="random seed of the wind and sensor noise (default: 0)")
+    parser.set_defaults(handler=run)
