@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
 import signal
 import statistics
@@ -31,9 +32,17 @@ import httpx
 DASHBOARD = ("/", "/app.js", "/style.css", "/manifest.json", "/icon.svg")
 
 
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU time of a process so far (Linux /proc), 0 when unknown."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def simulator(speed: float) -> Iterator[str]:
-    """`cleanroom sim` serving on a free port; yields its base URL."""
+def simulator(speed: float) -> Iterator[tuple[str, int]]:
+    """`cleanroom sim` serving on a free port; yields its base URL and process id."""
     with tempfile.TemporaryDirectory() as state_dir:
         command = [
             str(Path(sys.executable).parent / "cleanroom"), "sim", "--http", "127.0.0.1:0", "--speed", f"{speed:g}",
@@ -54,14 +63,23 @@ def simulator(speed: float) -> Iterator[str]:
             raise SystemExit("cleanroom sim did not start its dashboard")
         threading.Thread(target=process.stderr.read, daemon=True).start()
         try:
-            yield url
+            yield url, process.pid
         finally:
             process.send_signal(signal.SIGTERM)
             process.wait(30)
 
 
-async def load(url: str, path: str, clients: int, duration_s: float) -> dict[str, float]:
-    """`clients` concurrent loops of GET `path` for `duration_s`; throughput and latency figures."""
+async def idle_cpu_rate(pid: int | None, duration_s: float) -> float:
+    """The server's CPU seconds per second with no requests (the loop alone)."""
+    before, began = cpu_seconds(pid), time.perf_counter()
+    await asyncio.sleep(duration_s)
+    return (cpu_seconds(pid) - before) / (time.perf_counter() - began)
+
+
+async def load(
+    url: str, path: str, clients: int, duration_s: float, pid: int | None = None, idle_rate: float = 0.0
+) -> dict[str, float]:
+    """`clients` concurrent loops of GET `path` for `duration_s`; throughput, latency and server CPU figures."""
     latencies: list[float] = []
     errors = 0
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
@@ -78,11 +96,13 @@ async def load(url: str, path: str, clients: int, duration_s: float) -> dict[str
                 if response.status_code != 200:
                     errors += 1
 
-        began = time.perf_counter()
+        cpu_before, began = cpu_seconds(pid), time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(clients)))
         elapsed = time.perf_counter() - began
+        cpu_used = cpu_seconds(pid) - cpu_before - idle_rate * elapsed
     latencies.sort()
     return {
+        "server_cpu_ms_per_request": 1000 * cpu_used / len(latencies) if pid is not None else float("nan"),
         "requests": len(latencies),
         "errors": errors,
         "rps": len(latencies) / elapsed,
@@ -109,10 +129,11 @@ async def transfer_sizes(url: str) -> dict[str, int]:
     return sizes
 
 
-async def run(url: str, clients: int, duration_s: float) -> dict[str, object]:
+async def run(url: str, clients: int, duration_s: float, pid: int | None = None) -> dict[str, object]:
     """Every figure, baseline first."""
-    baseline = await load(url, "/healthz", clients, duration_s)
-    state = await load(url, "/api/state", clients, duration_s)
+    idle = await idle_cpu_rate(pid, min(duration_s, 2.0))
+    baseline = await load(url, "/healthz", clients, duration_s, pid, idle)
+    state = await load(url, "/api/state", clients, duration_s, pid, idle)
     sizes = await transfer_sizes(url)
     dashboard_bytes = sum(sizes[p] for p in DASHBOARD)
     return {
@@ -122,6 +143,8 @@ async def run(url: str, clients: int, duration_s: float) -> dict[str, object]:
         "state": state,
         "state_vs_healthz_rps": state["rps"] / baseline["rps"],
         "state_vs_healthz_p99": state["p99_ms"] / baseline["p99_ms"],
+        "loop_cpu_share": idle,
+        "load_average": os.getloadavg()[0],
         "sizes_bytes": sizes,
         "dashboard_bytes": dashboard_bytes,
     }
@@ -129,16 +152,26 @@ async def run(url: str, clients: int, duration_s: float) -> dict[str, object]:
 
 def report(figures: dict[str, object]) -> None:
     """Print the figures as a small table."""
-    print(f"{figures['clients']} concurrent clients, {figures['duration_s']:g} s per endpoint, loop running")
+    print(
+        f"{figures['clients']} concurrent clients, {figures['duration_s']:g} s per endpoint, loop running "
+        f"(it uses {100 * float(figures['loop_cpu_share']):.0f} % of a core alone; "
+        f"machine load average {figures['load_average']:.1f})"
+    )
     for name in ("healthz", "state"):
         row = figures[name]
         assert isinstance(row, dict)
         print(
             f"  GET /{'healthz' if name == 'healthz' else 'api/state':10s} {row['rps']:8.0f} req/s   "
-            f"p50 {row['p50_ms']:6.2f} ms   p99 {row['p99_ms']:6.2f} ms   errors {row['errors']:.0f}"
+            f"p50 {row['p50_ms']:6.2f} ms   p99 {row['p99_ms']:6.2f} ms   "
+            f"server CPU {row['server_cpu_ms_per_request']:.2f} ms/req   errors {row['errors']:.0f}"
         )
     print(f"  /api/state vs /healthz: {figures['state_vs_healthz_rps']:.2f}x the throughput, "
           f"{figures['state_vs_healthz_p99']:.2f}x the p99 latency")
+    state, baseline = figures["state"], figures["healthz"]
+    assert isinstance(state, dict)
+    assert isinstance(baseline, dict)
+    ratio = state["server_cpu_ms_per_request"] / baseline["server_cpu_ms_per_request"]
+    print(f"  server CPU per request: /api/state {ratio:.2f}x /healthz")
     sizes = figures["sizes_bytes"]
     assert isinstance(sizes, dict)
     print("transfer sizes (gzip):")
@@ -159,8 +192,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     if args.url:
         figures = asyncio.run(run(args.url.rstrip("/"), args.clients, args.duration))
     else:
-        with simulator(args.speed) as url:
-            figures = asyncio.run(run(url, args.clients, args.duration))
+        with simulator(args.speed) as (url, pid):
+            figures = asyncio.run(run(url, args.clients, args.duration, pid))
     if args.json:
         print(json.dumps(figures, indent=2))
     else:
