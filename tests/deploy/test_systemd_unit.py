@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from controller.cli import build_parser
+
 REPO = Path(__file__).resolve().parents[2]
 UNIT = REPO / "deploy/systemd/cleanroom.service"
 EXEC_START = "/opt/cleanroom/venv/bin/cleanroom"
@@ -105,3 +107,13 @@ def test_sandbox_limits_files_and_devices() -> None:
     devices = sorted(value for key, value in entries if key == "DeviceAllow")
     assert devices == sorted(f"char-{name} rw" for name in ("ttyUSB", "ttyACM", "ttyAMA", "ttyS", "i2c", "gpiochip"))
     assert "PrivateUsers" not in single, "PrivateUsers would unmap the dialout/gpio/i2c groups"
+
+
+def test_the_cli_accepts_the_start_command() -> None:
+    """ExecStart's arguments are what `cleanroom run` takes (the unit and the CLI cannot drift apart)."""
+    service = {key: value for section, key, value in unit_entries(UNIT.read_text()) if section == "Service"}
+    program, *arguments = service["ExecStart"].split()
+    assert program == EXEC_START
+    parsed = build_parser().parse_args(arguments)
+    assert parsed.command == "run"
+    assert parsed.config == "/etc/cleanroom/config.toml"
