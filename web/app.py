@@ -321,7 +321,7 @@ def create_app(context: WebContext) -> FastAPI:
                 )
         return HistoryModel(
             controller_id=context.controller_id,
-            source=source,  # type: ignore[arg-type]
+            source=source,
             start_utc=start_utc,
             end_utc=end_utc,
             resolution_s=span_s / points,
@@ -346,7 +346,7 @@ def create_app(context: WebContext) -> FastAPI:
         source, rows = await context.read_events(start_utc, end_utc, limit)
         return EventsModel(
             controller_id=context.controller_id,
-            source=source,  # type: ignore[arg-type]
+            source=source,
             start_utc=start_utc,
             end_utc=end_utc,
             events=[EventModel.model_validate(row) for row in rows],

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Literal, Protocol
 
 from controller.clock import Clock, SystemClock
 from controller.commands import CommandBus
@@ -17,6 +17,8 @@ from web.memory_history import MemoryHistory
 from web.tokens import TokenStore
 
 log = logging.getLogger(__name__)
+
+Source = Literal["database", "memory"]
 
 
 class HistoryReader(Protocol):
@@ -62,7 +64,7 @@ class WebContext:
 
     async def read_history(
         self, start_utc: datetime, end_utc: datetime, max_points: int
-    ) -> tuple[str, list[dict[str, object]]]:
+    ) -> tuple[Source, list[dict[str, object]]]:
         """Samples from the database when there is one and it answers, else from memory."""
         if self.history is not None:
             try:
@@ -78,7 +80,7 @@ class WebContext:
 
     async def read_events(
         self, start_utc: datetime, end_utc: datetime, limit: int
-    ) -> tuple[str, list[dict[str, object]]]:
+    ) -> tuple[Source, list[dict[str, object]]]:
         """Events from the database when there is one and it answers, else from memory."""
         if self.history is not None:
             try:

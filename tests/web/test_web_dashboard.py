@@ -190,6 +190,7 @@ def test_live_values_from_the_simulator_and_a_mode_change(
     expect(page.get_by_test_id("mode")).to_have_text("eco")
     with httpx.Client(base_url=url) as client:
         assert client.get("/api/state").json()["mode"] == "eco"
+        assert client.get("/api/history").json()["source"] == "database"  # the simulator's SQLite history
     assert all(u.startswith(url) for u in requested), requested
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     screenshot = output_dir(tmp_path) / "dashboard-sim.png"
