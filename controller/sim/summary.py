@@ -66,7 +66,7 @@ def summarize(
     hours = totals.elapsed_s / 3600.0
     clean_air = totals.clean_air_ft3 if delivered_ft3 is None else delivered_ft3
     average = clean_air * 60.0 / totals.elapsed_s if totals.elapsed_s > 0 else 0.0
-    horizon_s = deadline_s if deadline_s is not None else totals.elapsed_s
+    horizon_s = totals.elapsed_s if deadline_s is None else min(deadline_s, totals.elapsed_s)
     bound = best_fixed = None
     if totals.energy_drawn_wh > 0 and horizon_s > 0:
         floor_cfm = flow_for_pressure(room_c_cfm, room_n, floor_pa) if mode in (Mode.AUTO, Mode.ECO) else 0.0

@@ -279,3 +279,11 @@ async def test_auto_priority_runtime_reaches_the_deadline_below_the_floor() -> N
     assert summary.deadline_met is True
     assert summary.below_floor_pct is not None
     assert summary.below_floor_pct > 50.0
+
+
+async def test_a_run_stopped_before_the_deadline_is_compared_over_the_time_it_ran() -> None:
+    cfg = config({"control": {"deadline": "7 days"}})
+    summary = await simulation(cfg, duration_s=3 * 3600.0).run()
+    assert summary.deadline_met is True
+    assert summary.ratio_to_bound is not None
+    assert 0.95 <= summary.ratio_to_bound <= 1.01
