@@ -53,18 +53,24 @@ def served(tmp_path: Path) -> Iterator[Served]:
         yield server
 
 
-def open_phone(browser: Browser, url: str) -> tuple[Page, list[str]]:
+def open_phone(browser: Browser, url: str, problems: list[str] | None = None) -> tuple[Page, list[str]]:
+    """A phone-sized page at `url`; records every requested URL, and script errors and console errors
+    (Content-Security-Policy violations among them) into `problems`."""
     context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
     page = context.new_page()
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
+    if problems is not None:
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
     page.goto(url)
     return page, requested
 
 
 def test_live_values_and_a_mode_change_on_a_phone(browser: Browser, served: Served, tmp_path: Path) -> None:
     with_alert(served.loop)
-    page, requested = open_phone(browser, f"{served.url}/")
+    problems: list[str] = []
+    page, requested = open_phone(browser, f"{served.url}/", problems)
     soc = page.get_by_test_id("soc")
     expect(soc).to_have_text(re.compile(r"^\d+\.\d %"))
     expect(page.get_by_test_id("mode")).to_have_text("auto")
@@ -97,6 +103,7 @@ def test_live_values_and_a_mode_change_on_a_phone(browser: Browser, served: Serv
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     assert all(url.startswith(served.url) for url in requested), requested
     assert served.token not in page.content()
+    assert problems == []
     screenshot = output_dir(tmp_path) / "dashboard.png"
     page.screenshot(path=str(screenshot), full_page=True)
     assert screenshot.stat().st_size > 10_000
