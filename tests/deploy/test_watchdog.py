@@ -214,3 +214,25 @@ async def test_missing_listener_warns_once_and_keeps_running(
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1
     assert "nobody.sock" in warnings[0].getMessage()
+
+
+async def test_without_watchdog_only_status_is_refreshed(
+    notify_listener, snapshot_factory: Callable[..., Snapshot]
+) -> None:
+    """Type=notify without WatchdogSec: READY once, then STATUS every 10 s and never WATCHDOG."""
+    clock = ManualClock()
+    hub = SnapshotHub()
+    task = start_sink(build_watchdog_sink({"NOTIFY_SOCKET": notify_listener.environ_value}, clock=clock), hub)
+    hub.publish(snapshot_factory(1.0))
+    await settle()
+    assert [set(m) for m in notify_listener.pending()] == [{"READY", "STATUS"}]
+    clock.now_s += 9.0
+    hub.publish(snapshot_factory(10.0, soc_pct=82.0))
+    await settle()
+    assert notify_listener.pending() == []
+    clock.now_s += 1.0
+    hub.publish(snapshot_factory(11.0, soc_pct=81.9))
+    await settle()
+    assert notify_listener.pending() == [{"STATUS": "mode auto, SoC 81.9 %, pressure 7.4 Pa, fan 45 %, 141 CFM"}]
+    hub.close()
+    await asyncio.wait_for(task, 5)
