@@ -13,7 +13,7 @@ from typing import Any
 
 from controller.calibration.fit import FlowPressure, RoomFit, fit_leakage
 from controller.calibration.sweep import SweepStep
-from controller.errors import ConfigError
+from controller.errors import MISSING_VALUE, ConfigError
 from controller.models.fan import FanCurve, parse_curve_rows
 
 FORMAT_VERSION = 1
@@ -187,7 +187,7 @@ class _Reader:
 
     def _get(self, key: str) -> Any:
         if key not in self.data:
-            raise ConfigError(self.source, self.prefix + key, "(missing)", "a value (is this a calibration file?)")
+            raise ConfigError(self.source, self.prefix + key, MISSING_VALUE, "a value (is this a calibration file?)")
         return self.data[key]
 
     def number(self, key: str) -> float:

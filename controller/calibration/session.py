@@ -173,6 +173,7 @@ class CalibrationSession:
         s = self.settings
         deadline = self.clock.monotonic() + s.first_reading_s
         while True:
+            await self.clock.sleep(s.sample_s)
             shunt, pressure = self.devices.shunt.latest(), self.devices.pressure.latest()
             if shunt is not None and pressure is not None:
                 break
@@ -186,7 +187,6 @@ class CalibrationSession:
                     f"calibration not started: no reading from the {missing} within {s.first_reading_s:g} s "
                     "(check the wiring with `cleanroom probe`)"
                 )
-            await self.clock.sleep(s.sample_s)
         soc = shunt.soc_pct
         if soc is None and not s.force:
             raise CalibrationRefused(

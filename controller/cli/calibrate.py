@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from controller import units
-from controller.errors import ConfigError
+from controller.errors import MISSING_VALUE, ConfigError
 
 if TYPE_CHECKING:
     from controller.calibration.model import Calibration
@@ -66,7 +66,7 @@ def load_configuration(args: argparse.Namespace) -> Config:
         return load_config(Path(args.config))
     if not args.sim:
         raise ConfigError(
-            "command line", "--config", "(missing)", "a configuration file with a [devices] table (or --sim)"
+            "command line", "--config", MISSING_VALUE, "a configuration file with a [devices] table (or --sim)"
         )
     return parse_config(Table({}, "defaults"), Path.cwd())
 
@@ -290,12 +290,18 @@ def json_result(calibration: Calibration, output: Path, report: dict[str, object
     }
 
 
-async def _calibrate(session: CalibrationSession) -> Calibration:
-    """Run the session; SIGTERM cancels it like Ctrl-C (the session makes the fan safe and saves)."""
+async def _calibrate(session: CalibrationSession, terminated: list[bool]) -> Calibration:
+    """Run the session; SIGTERM cancels it like Ctrl-C (the session makes the fan safe and saves) and is
+    noted in `terminated`."""
     task = asyncio.current_task()
     loop = asyncio.get_running_loop()
-    if task is not None:
-        loop.add_signal_handler(signal.SIGTERM, task.cancel)
+
+    def terminate() -> None:
+        terminated.append(True)
+        if task is not None:
+            task.cancel()
+
+    loop.add_signal_handler(signal.SIGTERM, terminate)
     try:
         return await session.run()
     finally:
@@ -336,8 +342,9 @@ def run(args: argparse.Namespace) -> int:
     session = CalibrationSession(
         rig.devices, rig.clock, settings, calibration, save=lambda c: store.save(partial, c), progress=progress
     )
+    terminated: list[bool] = []
     try:
-        result = asyncio.run(_calibrate(session))
+        result = asyncio.run(_calibrate(session, terminated))
     except (KeyboardInterrupt, asyncio.CancelledError):
         progress.done()
         print(
@@ -346,7 +353,7 @@ def run(args: argparse.Namespace) -> int:
             "continue with --resume",
             file=sys.stderr,
         )
-        return 130
+        return 128 + (signal.SIGTERM if terminated else signal.SIGINT)
     except CalibrationAborted as exc:
         progress.done()
         print(f"cleanroom calibrate: {exc}; partial results: {partial}", file=sys.stderr)
