@@ -420,15 +420,22 @@ def _opt(value: float | None, fmt: Callable[[float], str]) -> str:
     return "unknown" if value is None else fmt(value)
 
 
+def _idle(state: AlarmState) -> AlarmState:
+    """The alarm with both delays reset (the same object when they already are: most alarms, most ticks)."""
+    if state.tripped_since_s is None and state.recovered_since_s is None:
+        return state
+    return replace(state, tripped_since_s=None, recovered_since_s=None)
+
+
 def _step(
     state: AlarmState, check: _Check, now_s: float, now_utc: datetime
 ) -> tuple[AlarmState, Event | None]:
     """Advance one alarm by one tick; return its new state and the event it produced, if any."""
     if check.tripped is None or check.recovered is None:
-        return replace(state, tripped_since_s=None, recovered_since_s=None), None
+        return _idle(state), None
     if state.active is None:
         if not (check.tripped and state.armed):
-            return replace(state, tripped_since_s=None, recovered_since_s=None), None
+            return _idle(state), None
         since = now_s if state.tripped_since_s is None else state.tripped_since_s
         if now_s - since < check.delay_s:
             return replace(state, tripped_since_s=since), None
@@ -438,7 +445,7 @@ def _step(
         )
         return AlarmState(alert, not check.latching, None, None), event
     if not check.recovered:
-        return replace(state, recovered_since_s=None), None
+        return (state if state.recovered_since_s is None else replace(state, recovered_since_s=None)), None
     since = now_s if state.recovered_since_s is None else state.recovered_since_s
     if now_s - since < check.return_delay_s:
         return replace(state, recovered_since_s=since), None

@@ -109,7 +109,7 @@ def build_sinks(choice: SinkChoice, config: Config, clock: Clock, state_dir: Pat
 
         host, port = choice.http
         sinks.append(build_web_sink(host, port, controller_id, config.http, str(state_dir), reader))
-    watchdog = build_watchdog_sink(os.environ, clock=clock)
+    watchdog = build_watchdog_sink(os.environ)  # systemd counts real seconds, even under the simulator
     if watchdog is not None:
         sinks.append(watchdog)
     return sinks
@@ -123,6 +123,8 @@ async def _supervise(sink: Sink, hub: SnapshotHub, commands: CommandBus) -> None
             return
         except asyncio.CancelledError:
             raise
+        except ConfigError as exc:
+            log.error("the %s sink cannot start: %s; trying again in %.0f s", sink.name, exc, delay_s)
         except Exception:
             log.exception("the %s sink failed; restarting it in %.0f s", sink.name, delay_s)
         if hub.closed:

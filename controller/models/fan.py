@@ -13,7 +13,7 @@ import csv
 import io
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from controller.errors import ConfigError
@@ -46,13 +46,15 @@ class FanCurve:
     points: tuple[OperatingPoint, ...]
     continuous: bool
     name: str = "fan"
+    commands: tuple[float, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.points:
             raise ValueError("a fan curve needs at least one operating point")
-        commands = [p.command_pct for p in self.points]
-        if commands != sorted(commands) or len(set(commands)) != len(commands):
+        commands = tuple(p.command_pct for p in self.points)
+        if list(commands) != sorted(commands) or len(set(commands)) != len(commands):
             raise ValueError("fan curve points must have distinct, increasing commands")
+        object.__setattr__(self, "commands", commands)
 
     @property
     def max_point(self) -> OperatingPoint:
@@ -70,7 +72,7 @@ class FanCurve:
         if command_pct <= 0.0:
             return OFF
         points = self.points
-        commands = [p.command_pct for p in points]
+        commands = self.commands
         if not self.continuous:
             index = bisect.bisect_right(commands, command_pct + 1e-9) - 1
             return OFF if index < 0 else points[index]
