@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, create_model
 
 from controller.commands import CommandName
-from controller.snapshot import AlertKind, EventKind, Mode, Severity
+from controller.snapshot import AlertKind, EventKind, Mode, Severity, Snapshot
 
 
 class AlertModel(BaseModel):
@@ -32,54 +33,58 @@ class EventModel(BaseModel):
     values: dict[str, float | str | None]
 
 
-class StateModel(BaseModel):
-    """The newest snapshot of the control loop; every field of `Snapshot`, units in the names.
+_STATE_DOC = """The newest snapshot of the control loop; every field of `Snapshot`, units in the names.
 
-    null means unknown (not measured, stale, or not applicable). Fields the loop adds later pass through.
-    """
+null means unknown (not measured, stale, or not applicable). Fields the loop adds later pass through.
+"""
 
-    model_config = ConfigDict(extra="allow")
+_DESCRIPTIONS = {
+    "time_to_soc_s": "seconds until the state of charge reaches each %",
+    "events": "events raised at this tick",
+    "reason": "why the policy chose the current fan command",
+}
 
-    controller_id: str
-    timestamp_utc: datetime
-    monotonic_s: float
-    mode: Mode
-    voltage_v: float | None
-    current_a: float | None
-    power_w: float | None
-    soc_pct: float | None
-    consumed_ah: float | None
-    soc_synced: bool
-    soc_sync_age_s: float | None
-    charging: bool
-    energy_usable_wh: float | None
-    pressure_pa: float | None
-    pressure_raw_pa: float | None
-    pressure_floor_pa: float | None
-    pressure_setpoint_pa: float | None
-    fan_command_pct: float
-    fan_setting: str | None
-    fan_rpm: float | None
-    fan_power_w: float | None
-    flow_cfm: float
-    clean_air_ft3: float
-    runtime_now_s: float | None
-    runtime_plan_s: float | None
-    plan_power_w: float | None
-    deadline_utc: datetime | None
-    deadline_met: bool | None
-    shunt_status: str
-    pressure_status: str
-    fan_status: str
-    time_to_soc_s: dict[str, float | None] = Field(description="seconds until the state of charge reaches each %")
-    alerts: list[AlertModel]
-    events: list[EventModel] = Field(description="events raised at this tick")
-    reason: str = Field("", description="why the policy chose the current fan command")
-    runtime_now_end_utc: datetime | None = Field(None, description="when the battery runs out at this speed")
-    runtime_plan_end_utc: datetime | None = Field(None, description="when the battery runs out under the plan")
-    time_to_soc_utc: dict[str, datetime | None] = Field(
-        default_factory=dict, description="when the state of charge reaches each %"
-    )
+# Snapshot fields whose JSON form differs from their Python type (see Snapshot.to_dict).
+_JSON_TYPES: dict[str, Any] = {
+    "alerts": list[AlertModel],
+    "events": list[EventModel],
+    "time_to_soc_s": dict[str, float | None],
+}
+
+# Derived values that Snapshot.to_dict adds.
+_DERIVED: dict[str, Any] = {
+    "runtime_now_end_utc": (datetime | None, Field(None, description="when the battery runs out at this speed")),
+    "runtime_plan_end_utc": (datetime | None, Field(None, description="when the battery runs out under the plan")),
+    "time_to_soc_utc": (
+        dict[str, datetime | None],
+        Field(default_factory=dict, description="when the state of charge reaches each %"),
+    ),
+}
+
+
+def _state_fields() -> dict[str, Any]:
+    """One pydantic field per Snapshot field, so the schema can never drift from the snapshot."""
+    hints = get_type_hints(Snapshot)
+    fields: dict[str, Any] = {}
+    for field in dataclasses.fields(Snapshot):
+        annotation = _JSON_TYPES.get(field.name, hints[field.name])
+        description = _DESCRIPTIONS.get(field.name)
+        if field.default is not dataclasses.MISSING:
+            default = Field(field.default, description=description)
+        elif field.default_factory is not dataclasses.MISSING:
+            default = Field(
+                default_factory=list if field.name in _JSON_TYPES else field.default_factory, description=description
+            )
+        else:
+            default = Field(..., description=description)
+        fields[field.name] = (annotation, default)
+    fields.update(_DERIVED)
+    return fields
+
+
+StateModel: type[BaseModel] = create_model(
+    "StateModel", __config__=ConfigDict(extra="allow"), __doc__=_STATE_DOC, **_state_fields()
+)
 
 
 class MetricInfo(BaseModel):
