@@ -119,6 +119,10 @@ class CalibrationSession:
         self._save = save
         self._progress = progress
         self._command_pct = 0.0
+        self._command_at_s = -math.inf
+        self._after_command = False
+        """Whether the last sample's power and pressure readings were both taken after the last command
+        (drivers deliver readings with a delay; older ones describe the previous step)."""
 
     async def run(self) -> Calibration:
         """Measure what is left, fit the room, leave the fan at the safe speed, return the calibration.
@@ -268,6 +272,7 @@ class CalibrationSession:
             await self.clock.sleep(s.kick_start_s)
         await fan.set_command(command_pct)
         self._command_pct = command_pct
+        self._command_at_s = self.clock.monotonic()
 
     async def _hold(self, where: Progress, measure_pressure: bool) -> _Measured:
         """Sample until power and pressure have settled (or the settling timeout), then average until the
@@ -280,7 +285,8 @@ class CalibrationSession:
         while True:
             await self.clock.sleep(s.sample_s)
             sample = self._sample()
-            window.append(sample)
+            if self._after_command:
+                window.append(sample)
             while window and window[0].t_s < sample.t_s - criteria.window_s - s.sample_s:
                 window.popleft()
             settling = replace(assess(list(window), criteria), elapsed_s=sample.t_s - started)
@@ -300,11 +306,16 @@ class CalibrationSession:
         measure = s.measure
         samples: list[Sample] = []
         check_every = max(1, int(measure.batch_s / s.sample_s))
+        checked = 0
         while True:
             await self.clock.sleep(s.sample_s)
             samples.append(self._sample())
-            if len(samples) < 2 or len(samples) % check_every:
+            elapsed = samples[-1].t_s - samples[0].t_s
+            if len(samples) < 2 or elapsed < measure.min_s:
                 continue
+            if checked and len(samples) - checked < check_every and elapsed < measure.max_s:
+                continue
+            checked = len(samples)
             stats = window_stats(samples, measure.batch_s)
             self._report(replace(where, phase="measuring", elapsed_s=self.clock.monotonic() - started, stats=stats))
             if precise_enough(stats, measure, measure_pressure):
@@ -329,8 +340,9 @@ class CalibrationSession:
             s.stale_after_s,
         )
         assert shunt is not None
+        # Voltage times current before the monitor's own power: VE.Direct reports P in whole watts.
         power = shunt.power_w
-        if power is None and shunt.voltage_v is not None and shunt.current_a is not None:
+        if shunt.voltage_v is not None and shunt.current_a is not None:
             power = shunt.voltage_v * shunt.current_a
         if power is None or not math.isfinite(power):
             raise SensorFault(f"the battery monitor reports no usable power ({power!r})")
@@ -351,7 +363,18 @@ class CalibrationSession:
         if fan is not None:
             if fan.stalled and self._command_pct > 0.0:
                 raise SensorFault(f"the fan stalled at {self._command_pct:g} % (its tachometer reads no rotation)")
-            rpm = fan.rpm if fan.rpm is not None and math.isfinite(fan.rpm) else None
+            # Only a tachometer reading taken after the command: drivers refresh it every second or so.
+            fresh = fan.monotonic_s > self._command_at_s
+            rpm = fan.rpm if fresh and fan.rpm is not None and math.isfinite(fan.rpm) else None
+        self._after_command = min(shunt.monotonic_s, pressure.monotonic_s) > self._command_at_s
+        log.debug(
+            "sample at %.2f s after the command: %.4f W, %.3f Pa, %s rpm (fan reading %.2f s after the command)",
+            now - self._command_at_s,
+            -power,
+            pressure.pressure_pa,
+            rpm,
+            -math.inf if fan is None else fan.monotonic_s - self._command_at_s,
+        )
         return Sample(now, -power, pressure.pressure_pa, rpm)
 
 

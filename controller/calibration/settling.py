@@ -12,6 +12,7 @@ single samples would not.
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -129,6 +130,7 @@ class WindowStats:
     power: Mean
     pressure: Mean
     rpm: float | None
+    """The median tachometer reading (robust to the odd missed or doubled pulse count)."""
 
 
 def batch_mean(times: Sequence[float], values: Sequence[float], batch_s: float) -> Mean:
@@ -158,7 +160,7 @@ def window_stats(samples: Sequence[Sample], batch_s: float) -> WindowStats:
         count=len(samples),
         power=batch_mean(times, [s.power_w for s in samples], batch_s),
         pressure=batch_mean(times, [s.pressure_pa for s in samples], batch_s),
-        rpm=_mean(rpms) if rpms else None,
+        rpm=statistics.median(rpms) if rpms else None,
     )
 
 

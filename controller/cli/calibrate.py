@@ -81,12 +81,12 @@ def session_settings(args: argparse.Namespace, config: Config) -> SessionSetting
         safe_speed_pct=config.fan.safe_speed_pct,
         sample_s=_quantity("--sample-interval", args.sample_interval, d, 0.05, 60.0),
         settling=SettlingCriteria(
-            window_s=_quantity("--settle-window", args.settle_window, d, 4.0, 3600.0),
-            timeout_s=_quantity("--settle-timeout", args.settle_timeout, d, 10.0, 86400.0),
+            window_s=_quantity("--settle-window", args.settle_window, d, 1.0, 3600.0),
+            timeout_s=_quantity("--settle-timeout", args.settle_timeout, d, 1.0, 86400.0),
         ),
         measure=MeasureCriteria(
-            min_s=_quantity("--measure-min", args.measure_min, d, 2.0, 86400.0),
-            max_s=_quantity("--measure-max", args.measure_max, d, 2.0, 86400.0),
+            min_s=_quantity("--measure-min", args.measure_min, d, 0.5, 86400.0),
+            max_s=_quantity("--measure-max", args.measure_max, d, 0.5, 86400.0),
         ),
         stale_after_s=config.control.stale_after_s,
         min_soc_pct=_quantity("--min-soc", args.min_soc, units.FRACTION, 0.0, 100.0),
