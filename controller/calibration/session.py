@@ -142,7 +142,7 @@ class CalibrationSession:
                 raise CalibrationAborted(
                     f"calibration aborted: {fault}; the fan is at the safe speed "
                     f"({self.settings.safe_speed_pct:g} %) and the {len(self.calibration.steps)} step(s) measured "
-                    "so far are saved (fix the sensor and run again with --resume)",
+                    "so far are saved (fix the fault and run again with --resume)",
                     self.calibration,
                 ) from fault
             except asyncio.CancelledError:

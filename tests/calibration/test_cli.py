@@ -209,3 +209,19 @@ def test_signal_leaves_the_fan_safe_and_resume_completes(tmp_path: Path, sig: si
     result = json.loads(done.stdout)
     assert result["fan"][0]["pressure_pa"] == saved["steps"][0]["pressure_pa"]
     assert len(result["fan"]) == 6
+
+
+def test_failed_fit_keeps_every_step_and_resume_refits(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    output = tmp_path / "c.json"
+    assert main([*SIM, "--min-fit-pressure", "500 Pa", "--output", str(output)]) == 3
+    err = capsys.readouterr().err
+    assert "cannot fit the room's leakage: 0 step(s) reached 500 Pa" in err
+    saved = json.loads((tmp_path / "c.partial.json").read_text())
+    assert len(saved["steps"]) == 6
+    assert saved["room"] is None
+    status = main(["calibrate", "--sim", "--resume", "--min-fit-pressure", "2 Pa", "--json", "--output", str(output)])
+    assert status == 0
+    captured = capsys.readouterr()
+    assert "resuming" in captured.err
+    assert "step " not in captured.err  # nothing left to measure: only the fit
+    assert json.loads(captured.out)["room"]["steps_used"] >= 2

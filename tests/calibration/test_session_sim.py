@@ -190,3 +190,27 @@ async def test_silent_sensor_at_start_is_refused() -> None:
     with pytest.raises(CalibrationRefused, match="no reading from the pressure sensor within 30 s"):
         await r.session().run()
     assert r.sim.fan.latest() is None
+
+
+async def test_standing_pwm_fan_is_kick_started_into_its_lowest_duty() -> None:
+    """The simulated fan only starts from standstill at 40 %; the sweep starts at 25 % after the baseline
+    (fan off), so it must kick first, as the daemon does."""
+    config = default_config(
+        {
+            "fan": {
+                "points": [
+                    {"setting": "20%", "power": "1.0 W", "flow": "40 CFM"},
+                    {"setting": "100%", "power": "13.0 W", "flow": "200 CFM"},
+                ],
+                "min_duty": "25 %",
+                "kick_start": "40 %",
+                "kick_start_time": "2 s",
+            }
+        }
+    )
+    r = rig(20.0, 0.65, config=config, steps=3)
+    result = await r.session().run()
+    first = result.steps[0]
+    assert first.command_pct == 25.0
+    assert first.rpm == pytest.approx(0.25 * r.sim.plant.params.fan_max_rpm, rel=0.02)
+    assert first.fan_w == pytest.approx(config.fan.curve.power_w(25.0), rel=0.03)
