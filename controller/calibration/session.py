@@ -154,6 +154,11 @@ class CalibrationSession:
                     len(self.calibration.steps),
                 )
                 raise
+            except Exception:
+                log.exception("calibration failed unexpectedly: fan to the safe speed, partial results saved")
+                await self._make_safe()
+                self.save()
+                raise
             await self._make_safe()
             self.save()
             self.calibration = self.calibration.fitted(self.clock.utc_now().isoformat())

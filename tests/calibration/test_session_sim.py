@@ -214,3 +214,19 @@ async def test_standing_pwm_fan_is_kick_started_into_its_lowest_duty() -> None:
     assert first.command_pct == 25.0
     assert first.rpm == pytest.approx(0.25 * r.sim.plant.params.fan_max_rpm, rel=0.02)
     assert first.fan_w == pytest.approx(config.fan.curve.power_w(25.0), rel=0.03)
+
+
+async def test_unexpected_failure_still_leaves_the_fan_safe() -> None:
+    """A partial results file that cannot be written (a full disk) is not a sensor fault, but the fan
+    must not stay at whatever step it was on."""
+    r = rig(30.0, 0.6)
+    saves: list[int] = []
+
+    def failing_save(calibration: Calibration) -> None:
+        saves.append(len(calibration.steps))
+        if len(calibration.steps) == 2:
+            raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="No space left"):
+        await r.session(save=failing_save).run()
+    assert r.sim.plant.command_pct == r.config.fan.safe_speed_pct
