@@ -156,6 +156,7 @@ class Daemon:
         self.alert_state = AlertState()
         self.plan: Plan | None = None
         self.plan_meets_deadline = False
+        self.plan_holds_floor = True
         self.plan_at_s: float | None = None
         self.replan_now = True
         self.command_pct = 0.0
@@ -339,8 +340,10 @@ class Daemon:
             candidates_for(curve, min_flow_cfm=floor_cfm, max_flow_cfm=cap_cfm),
             self.settings.path,
         )
+        self.plan_holds_floor = True
         if not result.feasible and self.mode is Mode.AUTO and self.settings.control.priority == "runtime":
             result = plan(energy_wh, horizon_s, candidates_for(curve, max_flow_cfm=cap_cfm), self.settings.path)
+            self.plan_holds_floor = False
         changed = self.plan is None or [s.point.setting for s in self.plan.schedule] != [
             s.point.setting for s in result.schedule
         ]
@@ -491,6 +494,7 @@ class Daemon:
                 plan_meets_deadline=self.plan_meets_deadline,
                 battery_critical=critical,
                 fan_stalled=stalled,
+                hold_floor=self.plan_holds_floor or self.plan is None,
             ),
             self.policy_state,
             self.policy_settings,

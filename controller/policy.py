@@ -25,6 +25,7 @@ from controller.planner import Plan
 from controller.snapshot import Mode
 
 MIN_PHASE_S = 60.0
+BOOST_HOLD_S = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,8 @@ class PolicyInputs:
     plan_meets_deadline: bool
     battery_critical: bool
     fan_stalled: bool
+    hold_floor: bool = True
+    """False when the user's priority gave the floor up to reach the deadline."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +94,7 @@ class PolicyState:
     carry_s: float = 0.0
     command_pct: float = 0.0
     kick_until_s: float | None = None
+    boost_until_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,9 +260,40 @@ def shape(
     return command, replace(state, command_pct=command, kick_until_s=None)
 
 
+def step_up(command_pct: float, inputs: PolicyInputs, settings: PolicySettings) -> float:
+    """The next setting above a command (a continuous fan: a fifth more flow, kept under the pressure cap
+    when the cap allows a step at all). The floor comes before the cap: the cap is for the doors."""
+    curve = settings.curve
+    cap_cfm = cap_flow_cfm(inputs, settings)
+    if curve.continuous:
+        wanted = min(curve.max_point.flow_cfm, max(curve.flow_cfm(command_pct) * 1.2, curve.min_point.flow_cfm))
+        return curve.command_for_flow(min(wanted, max(cap_cfm, curve.flow_cfm(command_pct))))
+    higher = [p.command_pct for p in curve.points if p.command_pct > command_pct + 1e-9]
+    return higher[0] if higher else command_pct
+
+
+def supervise_floor(
+    command_pct: float, target: Target, state: PolicyState, inputs: PolicyInputs, settings: PolicySettings
+) -> tuple[float, PolicyState, str]:
+    """In the floor-keeping modes, a filtered pressure under the floor (a gust, a room leakier than
+    learned) steps the fan up for a minute; the next re-plan absorbs the energy."""
+    if inputs.mode not in (Mode.AUTO, Mode.ECO) or inputs.door_open or not inputs.hold_floor:
+        return command_pct, replace(state, boost_until_s=None), ""
+    boost_until = state.boost_until_s
+    if inputs.pressure_pa is not None and inputs.pressure_pa < inputs.pressure_floor_pa:
+        boost_until = inputs.now_s + BOOST_HOLD_S
+    if boost_until is None or inputs.now_s >= boost_until:
+        return command_pct, replace(state, boost_until_s=None), ""
+    boosted = max(
+        command_pct, target.high_pct if target.high_pct > command_pct else step_up(command_pct, inputs, settings)
+    )
+    return boosted, replace(state, boost_until_s=boost_until), "; below the floor: stepped up"
+
+
 def decide(inputs: PolicyInputs, state: PolicyState, settings: PolicySettings) -> Decision:
     """The fan command for this tick."""
     target, state = choose_target(inputs, state, settings)
     command, state = time_share(target, state, inputs.now_s, settings.share_period_s)
+    command, state, note = supervise_floor(command, target, state, inputs, settings)
     command, state = shape(command, state, inputs, settings)
-    return Decision(command, target.reason, state)
+    return Decision(command, target.reason + note, state)

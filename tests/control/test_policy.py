@@ -121,7 +121,7 @@ def test_eco_picks_the_most_air_per_watt_that_holds_the_floor(reference_curve: F
     settings_ = policy_settings(reference_curve)
     decision = decide(inputs(mode=Mode.ECO), PolicyState(), settings_)
     assert reference_curve.point_at(decision.command_pct).setting == "2"
-    tight_floor = decide(inputs(mode=Mode.ECO, pressure_floor_pa=12.0), PolicyState(), settings_)
+    tight_floor = decide(inputs(mode=Mode.ECO, pressure_floor_pa=12.0, pressure_pa=13.0), PolicyState(), settings_)
     assert reference_curve.point_at(tight_floor.command_pct).setting == "3"
 
 
@@ -281,3 +281,49 @@ def test_commands_stay_in_range_and_automatic_modes_never_switch_off(
     assert 0.0 <= decision.command_pct <= 100.0
     if mode is not Mode.MANUAL:
         assert decision.command_pct > 0.0
+
+
+def test_pressure_under_the_floor_steps_the_fan_up_for_a_minute(reference_curve: FanCurve) -> None:
+    settings_ = policy_settings(reference_curve)
+    week = week_plan(reference_curve, ROOM_C * 5.0**0.65)
+    low = reference_curve.points[1].command_pct
+    high = reference_curve.points[2].command_pct
+    state = PolicyState(period_start_s=0.0, period_pair=(low, high), high_time_s=0.0)
+    normal = decide(inputs(plan=week, plan_meets_deadline=True, now_s=100.0, pressure_pa=7.0), state, settings_)
+    assert normal.command_pct == low
+    dip = decide(inputs(plan=week, plan_meets_deadline=True, now_s=101.0, pressure_pa=4.6), normal.state, settings_)
+    assert dip.command_pct == high
+    assert "below the floor: stepped up" in dip.reason
+    held = decide(inputs(plan=week, plan_meets_deadline=True, now_s=150.0, pressure_pa=9.0), dip.state, settings_)
+    assert held.command_pct == high
+    back = decide(inputs(plan=week, plan_meets_deadline=True, now_s=162.0, pressure_pa=9.0), held.state, settings_)
+    assert back.command_pct == low
+
+
+def test_eco_steps_up_to_the_next_setting_and_not_while_a_door_is_open(reference_curve: FanCurve) -> None:
+    settings_ = policy_settings(reference_curve)
+    dip = decide(inputs(mode=Mode.ECO, pressure_pa=3.0), PolicyState(), settings_)
+    assert reference_curve.point_at(dip.command_pct).setting == "3"
+    door = decide(inputs(mode=Mode.ECO, pressure_pa=0.2, door_open=True), PolicyState(), settings_)
+    assert reference_curve.point_at(door.command_pct).setting == "2"
+
+
+def test_runtime_and_manual_modes_do_not_step_up(reference_curve: FanCurve) -> None:
+    settings_ = policy_settings(reference_curve)
+    manual = decide(inputs(mode=Mode.MANUAL, manual_speed_pct=33.4, pressure_pa=1.0), PolicyState(), settings_)
+    assert manual.command_pct == 33.4
+    week = week_plan(reference_curve)
+    runtime = decide(
+        inputs(mode=Mode.RUNTIME, plan=week, pressure_pa=1.0, pressure_floor_pa=5.0), PolicyState(), settings_
+    )
+    assert "stepped up" not in runtime.reason
+
+
+def test_no_step_up_when_the_user_gave_the_floor_up_for_the_deadline(reference_curve: FanCurve) -> None:
+    week = week_plan(reference_curve)
+    decision = decide(
+        inputs(plan=week, plan_meets_deadline=True, pressure_pa=1.0, hold_floor=False),
+        PolicyState(),
+        policy_settings(reference_curve),
+    )
+    assert "stepped up" not in decision.reason
