@@ -196,3 +196,16 @@ def test_measured_curve_is_validated_like_a_csv() -> None:
 
 def _fields(step: StepResult) -> dict[str, object]:
     return {name: getattr(step, name) for name in step.__slots__}  # type: ignore[attr-defined]
+
+
+def test_cheapest_point_that_holds_a_pressure() -> None:
+    from controller.calibration.report import cheapest_holding
+
+    assert cheapest_holding(DISCRETE, 100.0) == DISCRETE.points[1]
+    assert cheapest_holding(DISCRETE, 50.0) == DISCRETE.points[0]
+    assert cheapest_holding(DISCRETE, 201.0) is None
+    exact = cheapest_holding(PWM, 120.0)
+    assert exact is not None
+    assert exact.flow_cfm == pytest.approx(120.0)
+    assert exact.command_pct == pytest.approx(60.0)
+    assert exact.power_w < PWM.points[1].power_w
