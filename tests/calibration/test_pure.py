@@ -12,6 +12,7 @@ import pytest
 from controller.calibration import store
 from controller.calibration.fit import FitError, FlowPressure, fit_leakage
 from controller.calibration.model import Baseline, Calibration, StepResult, from_dict, to_dict
+from controller.calibration.report import cheapest_holding
 from controller.calibration.settling import (
     MeasureCriteria,
     Sample,
@@ -199,8 +200,6 @@ def _fields(step: StepResult) -> dict[str, object]:
 
 
 def test_cheapest_point_that_holds_a_pressure() -> None:
-    from controller.calibration.report import cheapest_holding
-
     assert cheapest_holding(DISCRETE, 100.0) == DISCRETE.points[1]
     assert cheapest_holding(DISCRETE, 50.0) == DISCRETE.points[0]
     assert cheapest_holding(DISCRETE, 201.0) is None
