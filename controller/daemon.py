@@ -11,25 +11,15 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
-from pathlib import Path
+from datetime import datetime
 
-from controller.alerts import AlertInputs, AlertsSection, AlertState, update_alerts
-from controller.battery import BatteryState, FullDetection, set_soc, update_battery
+from controller.alerts import AlertInputs, AlertState, update_alerts
+from controller.battery import BatteryState, FullDetection, update_battery
 from controller.clock import Clock
 from controller.commands import (
-    Command,
     CommandBus,
-    CommandResult,
-    SetDeadline,
-    SetMode,
-    SetPressureFloor,
-    SetPressureSetpoint,
-    SetSpeed,
 )
-from controller.config.control import ControlSection
-from controller.config.loader import Config
-from controller.config.plant import BatterySection, FanSection, RoomSection
+from controller.daemon_settings import DaemonSettings
 from controller.estimators import (
     EnergyState,
     PressureSettings,
@@ -44,9 +34,9 @@ from controller.estimators import (
     update_pressure,
 )
 from controller.hub import SnapshotHub
-from controller.models.power_path import PowerPath
 from controller.planner import Plan, candidates_for, plan
-from controller.policy import PolicyInputs, PolicySettings, PolicyState, decide
+from controller.policy import PolicyInputs, PolicyState, decide
+from controller.setpoints import Setpoints, apply_command
 from controller.snapshot import Event, EventKind, Mode, Severity, Snapshot
 from controller.state_store import load_battery, save_battery
 from drivers.base import Fan, PressureSensor, Shunt
@@ -54,53 +44,6 @@ from drivers.base import Fan, PressureSensor, Shunt
 log = logging.getLogger(__name__)
 
 CHARGING_CURRENT_A = 0.05
-
-
-@dataclass(frozen=True, slots=True)
-class DaemonSettings:
-    """Everything the loop needs from the configuration."""
-
-    controller_id: str
-    tick_s: float
-    battery: BatterySection
-    path: PowerPath
-    fan: FanSection
-    room: RoomSection
-    control: ControlSection
-    alerts: AlertsSection
-    state_path: Path | None
-
-    @classmethod
-    def from_config(cls, config: Config, state_path: Path | None) -> DaemonSettings:
-        """The loop's view of a loaded configuration."""
-        return cls(
-            controller_id=config.controller.controller_id,
-            tick_s=config.controller.tick_s,
-            battery=config.battery,
-            path=config.power_path,
-            fan=config.fan,
-            room=config.room,
-            control=config.control,
-            alerts=config.alerts,
-            state_path=state_path,
-        )
-
-    def policy(self) -> PolicySettings:
-        """The policy's fixed settings."""
-        return PolicySettings(
-            curve=self.fan.curve,
-            room_n=self.room.leakage_n,
-            min_duty_pct=self.fan.min_duty_pct,
-            kick_start_pct=self.fan.kick_start_pct,
-            kick_start_s=self.fan.kick_start_s,
-            slew_pct_per_s=self.fan.slew_pct_per_s,
-            safe_speed_pct=self.fan.safe_speed_pct,
-            pressure_cap_pa=self.control.pressure_cap_pa,
-            deadband_pa=self.control.deadband_pa,
-            pi_kp=self.control.pi_kp,
-            pi_ki=self.control.pi_ki,
-            share_period_s=self.control.share_period_s,
-        )
 
 
 @dataclass(slots=True)
@@ -143,12 +86,14 @@ class Daemon:
         self.keep_events = keep_events
         self.policy_settings = settings.policy()
         control = settings.control
-        self.mode = control.mode
-        self.manual_speed_pct = control.manual_speed_pct
-        self.setpoint_pa = control.pressure_setpoint_pa
-        self.floor_pa = control.pressure_floor_pa
-        self.deadline_mono_s: float | None = None
-        self.battery = BatteryState()
+        self.setpoints = Setpoints(
+            control.mode,
+            control.manual_speed_pct,
+            control.pressure_setpoint_pa,
+            control.pressure_floor_pa,
+            None,
+            BatteryState(),
+        )
         self.energy = EnergyState(voltage_eff_v=settings.battery.nominal_v)
         self.pressure_state = PressureState()
         self.room = RoomEstimate(settings.room.leakage_c_cfm)
@@ -176,16 +121,49 @@ class Daemon:
             settings.battery.charged_time_s,
         )
 
-    # -- set-up and tear-down -------------------------------------------------------------------------
+    @property
+    def mode(self) -> Mode:
+        """The control mode now."""
+        return self.setpoints.mode
+
+    @property
+    def manual_speed_pct(self) -> float:
+        """The manual mode's command."""
+        return self.setpoints.manual_speed_pct
+
+    @property
+    def setpoint_pa(self) -> float:
+        """The pressure mode's target."""
+        return self.setpoints.setpoint_pa
+
+    @property
+    def floor_pa(self) -> float:
+        """The pressure floor."""
+        return self.setpoints.floor_pa
+
+    @property
+    def deadline_mono_s(self) -> float | None:
+        """The deadline on the monotonic clock."""
+        return self.setpoints.deadline_mono_s
+
+    @property
+    def battery(self) -> BatteryState:
+        """The battery belief."""
+        return self.setpoints.battery
+
+    @battery.setter
+    def battery(self, state: BatteryState) -> None:
+        self.setpoints = replace(self.setpoints, battery=state)
 
     async def start(self) -> None:
         """Open the devices, restore the battery belief, set the deadline from the configuration."""
         now_s, now_utc = self.clock.monotonic(), self.clock.utc_now()
         control = self.settings.control
         if control.deadline_in_s is not None:
-            self.deadline_mono_s = now_s + control.deadline_in_s
+            self.setpoints = replace(self.setpoints, deadline_mono_s=now_s + control.deadline_in_s)
         elif control.deadline_utc is not None:
-            self.deadline_mono_s = now_s + (control.deadline_utc - now_utc).total_seconds()
+            seconds = (control.deadline_utc - now_utc).total_seconds()
+            self.setpoints = replace(self.setpoints, deadline_mono_s=now_s + seconds)
         if self.settings.state_path is not None:
             restored = load_battery(self.settings.state_path)
             if restored is not None:
@@ -241,64 +219,17 @@ class Daemon:
             self.hub.close()
         return self.totals
 
-    # -- the tick --------------------------------------------------------------------------------------
-
     def deadline_utc(self, now_s: float, now_utc: datetime) -> datetime | None:
         """The deadline as wall time (it lives on the monotonic clock, so NTP jumps cannot move it)."""
-        if self.deadline_mono_s is None:
-            return None
-        return now_utc + timedelta(seconds=self.deadline_mono_s - now_s)
-
-    def _apply(self, command: Command, now_s: float, now_utc: datetime) -> CommandResult:
-        control = self.settings.control
-        if isinstance(command, SetMode):
-            self.mode = command.mode
-            return CommandResult(True, f"mode set to {command.mode.value}")
-        if isinstance(command, SetSpeed):
-            self.manual_speed_pct = command.speed_pct
-            self.mode = Mode.MANUAL
-            return CommandResult(True, f"manual speed {command.speed_pct:g} %")
-        if isinstance(command, SetPressureSetpoint):
-            if not self.floor_pa <= command.pressure_pa <= control.pressure_cap_pa:
-                return CommandResult(
-                    False,
-                    f"pressure_setpoint = {command.pressure_pa:g} Pa: expected between the floor "
-                    f"({self.floor_pa:g} Pa) and the cap ({control.pressure_cap_pa:g} Pa)",
-                )
-            self.setpoint_pa = command.pressure_pa
-            return CommandResult(True, f"pressure setpoint {command.pressure_pa:g} Pa")
-        if isinstance(command, SetPressureFloor):
-            if command.pressure_pa >= control.pressure_cap_pa:
-                return CommandResult(
-                    False,
-                    f"pressure_floor = {command.pressure_pa:g} Pa: "
-                    f"expected below the cap ({control.pressure_cap_pa:g} Pa)",
-                )
-            self.floor_pa = command.pressure_pa
-            self.setpoint_pa = max(self.setpoint_pa, self.floor_pa)
-            return CommandResult(True, f"pressure floor {command.pressure_pa:g} Pa")
-        if isinstance(command, SetDeadline):
-            if command.in_s is not None:
-                self.deadline_mono_s = now_s + command.in_s
-            elif command.deadline_utc is not None:
-                seconds = (command.deadline_utc - now_utc).total_seconds()
-                if seconds <= 0:
-                    return CommandResult(
-                        False, f"deadline = {command.deadline_utc.isoformat()}: expected a time in the future"
-                    )
-                self.deadline_mono_s = now_s + seconds
-            else:
-                self.deadline_mono_s = None
-                return CommandResult(True, "deadline cleared")
-            return CommandResult(True, f"deadline {self.deadline_utc(now_s, now_utc).isoformat()}")  # type: ignore[union-attr]
-        self.battery = set_soc(self.battery, command.soc_pct, now_utc)
-        return CommandResult(True, f"state of charge set to {command.soc_pct:g} %")
+        return self.setpoints.deadline_utc(now_s, now_utc)
 
     def _take_commands(self, now_s: float, now_utc: datetime) -> list[Event]:
         events: list[Event] = []
         for pending in self.commands.take_pending():
             before = self.mode
-            result = self._apply(pending.command, now_s, now_utc)
+            self.setpoints, result = apply_command(
+                self.setpoints, pending.command, now_s, now_utc, self.settings.control.pressure_cap_pa
+            )
             if not pending.result.done():
                 pending.result.set_result(result)
             kind = EventKind.COMMAND_ACCEPTED if result.accepted else EventKind.COMMAND_REJECTED

@@ -27,7 +27,8 @@ flags override them ('none' turns one off). SIGTERM leaves the fan at the safe s
 async def _serve(args: argparse.Namespace) -> int:
     from controller.clock import SystemClock
     from controller.commands import CommandBus
-    from controller.daemon import Daemon, DaemonSettings
+    from controller.daemon import Daemon
+    from controller.daemon_settings import DaemonSettings
     from controller.hub import SnapshotHub
     from controller.service import build_sinks, choose_sinks, serve, state_directory
     from drivers.factory import build_fan, build_pressure_sensor, build_shunt

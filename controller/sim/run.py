@@ -12,7 +12,8 @@ from pathlib import Path
 from controller.clock import Clock, SimulatedClock
 from controller.commands import CommandBus
 from controller.config.loader import Config
-from controller.daemon import Daemon, DaemonSettings
+from controller.daemon import Daemon
+from controller.daemon_settings import DaemonSettings
 from controller.hub import Sink, SnapshotHub
 from controller.service import serve
 from controller.sim.devices import simulated_devices

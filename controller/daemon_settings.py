@@ -1,0 +1,60 @@
+"""The control loop's fixed settings, taken from a loaded configuration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from controller.alerts import AlertsSection
+from controller.config.control import ControlSection
+from controller.config.loader import Config
+from controller.config.plant import BatterySection, FanSection, RoomSection
+from controller.models.power_path import PowerPath
+from controller.policy import PolicySettings
+
+
+@dataclass(frozen=True, slots=True)
+class DaemonSettings:
+    """Everything the loop needs from the configuration."""
+
+    controller_id: str
+    tick_s: float
+    battery: BatterySection
+    path: PowerPath
+    fan: FanSection
+    room: RoomSection
+    control: ControlSection
+    alerts: AlertsSection
+    state_path: Path | None
+
+    @classmethod
+    def from_config(cls, config: Config, state_path: Path | None) -> DaemonSettings:
+        """The loop's view of a loaded configuration."""
+        return cls(
+            controller_id=config.controller.controller_id,
+            tick_s=config.controller.tick_s,
+            battery=config.battery,
+            path=config.power_path,
+            fan=config.fan,
+            room=config.room,
+            control=config.control,
+            alerts=config.alerts,
+            state_path=state_path,
+        )
+
+    def policy(self) -> PolicySettings:
+        """The policy's fixed settings."""
+        return PolicySettings(
+            curve=self.fan.curve,
+            room_n=self.room.leakage_n,
+            min_duty_pct=self.fan.min_duty_pct,
+            kick_start_pct=self.fan.kick_start_pct,
+            kick_start_s=self.fan.kick_start_s,
+            slew_pct_per_s=self.fan.slew_pct_per_s,
+            safe_speed_pct=self.fan.safe_speed_pct,
+            pressure_cap_pa=self.control.pressure_cap_pa,
+            deadband_pa=self.control.deadband_pa,
+            pi_kp=self.control.pi_kp,
+            pi_ki=self.control.pi_ki,
+            share_period_s=self.control.share_period_s,
+        )
