@@ -280,20 +280,52 @@ def _checks(inputs: AlertInputs, config: AlertsSection) -> list[_Check]:
     latch = c.latch_battery
     checks = [
         _low_check(
-            AlarmId.SOC_WARNING, AlertKind.BATTERY_LOW_SOC, Severity.WARNING, "state of charge",
-            inputs.soc_pct, c.soc_warning_pct, c.soc_warning_clear_pct, _fmt_pct, c, latch,
+            AlarmId.SOC_WARNING,
+            AlertKind.BATTERY_LOW_SOC,
+            Severity.WARNING,
+            "state of charge",
+            inputs.soc_pct,
+            c.soc_warning_pct,
+            c.soc_warning_clear_pct,
+            _fmt_pct,
+            c,
+            latch,
         ),
         _low_check(
-            AlarmId.SOC_CRITICAL, AlertKind.BATTERY_LOW_SOC, Severity.CRITICAL, "state of charge",
-            inputs.soc_pct, c.soc_critical_pct, c.soc_critical_clear_pct, _fmt_pct, c, latch,
+            AlarmId.SOC_CRITICAL,
+            AlertKind.BATTERY_LOW_SOC,
+            Severity.CRITICAL,
+            "state of charge",
+            inputs.soc_pct,
+            c.soc_critical_pct,
+            c.soc_critical_clear_pct,
+            _fmt_pct,
+            c,
+            latch,
         ),
         _low_check(
-            AlarmId.RUNTIME_WARNING, AlertKind.BATTERY_LOW_RUNTIME, Severity.WARNING, "runtime left",
-            inputs.runtime_left_s, c.runtime_warning_s, c.runtime_warning_clear_s, _fmt_duration, c, latch,
+            AlarmId.RUNTIME_WARNING,
+            AlertKind.BATTERY_LOW_RUNTIME,
+            Severity.WARNING,
+            "runtime left",
+            inputs.runtime_left_s,
+            c.runtime_warning_s,
+            c.runtime_warning_clear_s,
+            _fmt_duration,
+            c,
+            latch,
         ),
         _low_check(
-            AlarmId.RUNTIME_CRITICAL, AlertKind.BATTERY_LOW_RUNTIME, Severity.CRITICAL, "runtime left",
-            inputs.runtime_left_s, c.runtime_critical_s, c.runtime_critical_clear_s, _fmt_duration, c, latch,
+            AlarmId.RUNTIME_CRITICAL,
+            AlertKind.BATTERY_LOW_RUNTIME,
+            Severity.CRITICAL,
+            "runtime left",
+            inputs.runtime_left_s,
+            c.runtime_critical_s,
+            c.runtime_critical_clear_s,
+            _fmt_duration,
+            c,
+            latch,
         ),
     ]
 
@@ -301,10 +333,13 @@ def _checks(inputs: AlertInputs, config: AlertsSection) -> list[_Check]:
     shown = "none" if shortfall is None else _fmt_duration(shortfall)
     checks.append(
         _Check(
-            AlarmId.DEADLINE, AlertKind.DEADLINE_AT_RISK, Severity.WARNING,
+            AlarmId.DEADLINE,
+            AlertKind.DEADLINE_AT_RISK,
+            Severity.WARNING,
             tripped=shortfall is not None and shortfall > 0.0,
             recovered=shortfall is None or shortfall <= -c.deadline_clear_margin_s,
-            delay_s=c.deadline_delay_s, return_delay_s=c.deadline_return_delay_s,
+            delay_s=c.deadline_delay_s,
+            return_delay_s=c.deadline_return_delay_s,
             raise_message=(
                 f"Deadline at risk: even at the pressure floor the battery runs out {shown} before the "
                 f"deadline (shortfall {shown} > 0 s)"
@@ -330,9 +365,13 @@ def _checks(inputs: AlertInputs, config: AlertsSection) -> list[_Check]:
     clear_shown = "none" if floor is None else _fmt_pa(floor + margin)
     checks.append(
         _Check(
-            AlarmId.PRESSURE_LOW, AlertKind.PRESSURE_LOW, Severity.CRITICAL,
-            tripped=low_tripped, recovered=low_recovered,
-            delay_s=c.pressure_low_delay_s, return_delay_s=c.pressure_return_delay_s,
+            AlarmId.PRESSURE_LOW,
+            AlertKind.PRESSURE_LOW,
+            Severity.CRITICAL,
+            tripped=low_tripped,
+            recovered=low_recovered,
+            delay_s=c.pressure_low_delay_s,
+            return_delay_s=c.pressure_return_delay_s,
             raise_message=(
                 f"Room pressure low: {p_shown} is below the floor {floor_shown} for more than "
                 f"{c.pressure_low_delay_s:g} s (clears at {clear_shown})"
@@ -353,9 +392,13 @@ def _checks(inputs: AlertInputs, config: AlertsSection) -> list[_Check]:
     cap_clear = "none" if cap is None else _fmt_pa(cap - margin)
     checks.append(
         _Check(
-            AlarmId.PRESSURE_HIGH, AlertKind.PRESSURE_HIGH, Severity.WARNING,
-            tripped=high_tripped, recovered=high_recovered,
-            delay_s=c.pressure_low_delay_s, return_delay_s=c.pressure_return_delay_s,
+            AlarmId.PRESSURE_HIGH,
+            AlertKind.PRESSURE_HIGH,
+            Severity.WARNING,
+            tripped=high_tripped,
+            recovered=high_recovered,
+            delay_s=c.pressure_low_delay_s,
+            return_delay_s=c.pressure_return_delay_s,
             raise_message=(
                 f"Room pressure high: {p_shown} is above the cap {cap_shown} for more than "
                 f"{c.pressure_low_delay_s:g} s (clears at {cap_clear})"
@@ -366,46 +409,73 @@ def _checks(inputs: AlertInputs, config: AlertsSection) -> list[_Check]:
     )
 
     def flag(
-        alarm_id: AlarmId, kind: AlertKind, severity: Severity, on: bool, delay: float, back: float,
-        raise_message: str, clear_message: str, values: dict[str, float | None],
+        alarm_id: AlarmId,
+        kind: AlertKind,
+        severity: Severity,
+        on: bool,
+        delay: float,
+        back: float,
+        raise_message: str,
+        clear_message: str,
+        values: dict[str, float | None],
     ) -> _Check:
         return _Check(alarm_id, kind, severity, on, not on, delay, back, raise_message, clear_message, values)
 
     stale_s = c.sensor_stale_delay_s
     checks += [
         flag(
-            AlarmId.SHUNT_STALE, AlertKind.SHUNT_STALE, Severity.WARNING, inputs.shunt_stale,
-            stale_s, c.sensor_return_delay_s,
+            AlarmId.SHUNT_STALE,
+            AlertKind.SHUNT_STALE,
+            Severity.WARNING,
+            inputs.shunt_stale,
+            stale_s,
+            c.sensor_return_delay_s,
             f"Battery shunt stale or failing: no valid reading for more than {stale_s:g} s; "
             f"runtime falls back to a conservative estimate (last SoC {_opt(inputs.soc_pct, _fmt_pct)})",
             f"Recovered: battery shunt readings are back (SoC {_opt(inputs.soc_pct, _fmt_pct)})",
             {"value": inputs.soc_pct, "threshold": stale_s},
         ),
         flag(
-            AlarmId.PRESSURE_STALE, AlertKind.PRESSURE_SENSOR_STALE, Severity.WARNING, inputs.pressure_stale,
-            stale_s, c.sensor_return_delay_s,
+            AlarmId.PRESSURE_STALE,
+            AlertKind.PRESSURE_SENSOR_STALE,
+            Severity.WARNING,
+            inputs.pressure_stale,
+            stale_s,
+            c.sensor_return_delay_s,
             f"Pressure sensor stale or failing: no valid reading for more than {stale_s:g} s; "
             "the fan follows the learned room curve",
             f"Recovered: pressure sensor readings are back ({p_shown})",
             {"value": pressure, "threshold": stale_s},
         ),
         flag(
-            AlarmId.FAN_STALLED, AlertKind.FAN_STALLED, Severity.CRITICAL, inputs.fan_stalled,
-            c.fan_delay_s, c.fan_return_delay_s,
+            AlarmId.FAN_STALLED,
+            AlertKind.FAN_STALLED,
+            Severity.CRITICAL,
+            inputs.fan_stalled,
+            c.fan_delay_s,
+            c.fan_return_delay_s,
             f"Fan stalled: commanded but not turning for more than {c.fan_delay_s:g} s",
             "Recovered: the fan is turning again",
             {"value": 1.0 if inputs.fan_stalled else 0.0, "threshold": c.fan_delay_s},
         ),
         flag(
-            AlarmId.FAN_FAULT, AlertKind.FAN_FAULT, Severity.WARNING, inputs.fan_fault,
-            c.fan_delay_s, c.fan_return_delay_s,
+            AlarmId.FAN_FAULT,
+            AlertKind.FAN_FAULT,
+            Severity.WARNING,
+            inputs.fan_fault,
+            c.fan_delay_s,
+            c.fan_return_delay_s,
             f"Fan output failing: the fan driver reports a fault for more than {c.fan_delay_s:g} s",
             "Recovered: the fan driver works again",
             {"value": 1.0 if inputs.fan_fault else 0.0, "threshold": c.fan_delay_s},
         ),
         flag(
-            AlarmId.CHARGING, AlertKind.CHARGING, Severity.INFO, inputs.charging,
-            c.charging_delay_s, c.charging_return_delay_s,
+            AlarmId.CHARGING,
+            AlertKind.CHARGING,
+            Severity.INFO,
+            inputs.charging,
+            c.charging_delay_s,
+            c.charging_return_delay_s,
             f"Grid back: the battery is charging (SoC {_opt(inputs.soc_pct, _fmt_pct)}) for more than "
             f"{c.charging_delay_s:g} s; battery alarms re-armed",
             f"Charging stopped for more than {c.charging_return_delay_s:g} s: running on battery "
@@ -427,9 +497,7 @@ def _idle(state: AlarmState) -> AlarmState:
     return replace(state, tripped_since_s=None, recovered_since_s=None)
 
 
-def _step(
-    state: AlarmState, check: _Check, now_s: float, now_utc: datetime
-) -> tuple[AlarmState, Event | None]:
+def _step(state: AlarmState, check: _Check, now_s: float, now_utc: datetime) -> tuple[AlarmState, Event | None]:
     """Advance one alarm by one tick; return its new state and the event it produced, if any."""
     if check.tripped is None or check.recovered is None:
         return _idle(state), None
@@ -461,9 +529,16 @@ def _cleared(check: _Check, alert: Alert, message: str, now_utc: datetime) -> Ev
 _BATTERY = (AlarmId.SOC_WARNING, AlarmId.SOC_CRITICAL, AlarmId.RUNTIME_WARNING, AlarmId.RUNTIME_CRITICAL)
 _OWNED = frozenset(
     {
-        AlertKind.BATTERY_LOW_SOC, AlertKind.BATTERY_LOW_RUNTIME, AlertKind.DEADLINE_AT_RISK,
-        AlertKind.PRESSURE_LOW, AlertKind.PRESSURE_HIGH, AlertKind.SHUNT_STALE,
-        AlertKind.PRESSURE_SENSOR_STALE, AlertKind.FAN_STALLED, AlertKind.FAN_FAULT, AlertKind.CHARGING,
+        AlertKind.BATTERY_LOW_SOC,
+        AlertKind.BATTERY_LOW_RUNTIME,
+        AlertKind.DEADLINE_AT_RISK,
+        AlertKind.PRESSURE_LOW,
+        AlertKind.PRESSURE_HIGH,
+        AlertKind.SHUNT_STALE,
+        AlertKind.PRESSURE_SENSOR_STALE,
+        AlertKind.FAN_STALLED,
+        AlertKind.FAN_FAULT,
+        AlertKind.CHARGING,
     }
 )
 _SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
@@ -514,8 +589,16 @@ def update_alerts(state: AlertState, inputs: AlertInputs, config: AlertsSection)
         key = f"condition:{condition.kind.value}"
         values = {"value": 1.0 if condition.active else 0.0, **condition.values}
         check = _Check(
-            key, condition.kind, Severity.WARNING, condition.active, not condition.active, 0.0, 0.0,
-            condition.message, f"Recovered: {condition.message}", values,
+            key,
+            condition.kind,
+            Severity.WARNING,
+            condition.active,
+            not condition.active,
+            0.0,
+            0.0,
+            condition.message,
+            f"Recovered: {condition.message}",
+            values,
         )
         alarms[key], event = _step(state.alarm(key), check, now_s, now_utc)
         if event is not None:
@@ -528,7 +611,12 @@ def update_alerts(state: AlertState, inputs: AlertInputs, config: AlertsSection)
 def _without_nan(inputs: AlertInputs) -> AlertInputs:
     """NaN means unknown (infinity is meaningful: a runtime of +inf while nothing is drawn)."""
     fields = (
-        "soc_pct", "runtime_left_s", "deadline_shortfall_s", "pressure_pa", "pressure_floor_pa", "pressure_cap_pa"
+        "soc_pct",
+        "runtime_left_s",
+        "deadline_shortfall_s",
+        "pressure_pa",
+        "pressure_floor_pa",
+        "pressure_cap_pa",
     )
     changes = {name: None for name in fields if (v := getattr(inputs, name)) is not None and math.isnan(v)}
     return replace(inputs, **changes) if changes else inputs  # type: ignore[arg-type]

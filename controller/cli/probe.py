@@ -190,9 +190,13 @@ async def _probe_shunt(section: Any, timeout_s: float) -> tuple[dict[str, Any], 
         return _shunt_dict(reading), None
     stats = shunt.stats
     if shunt.bytes_received == 0:
-        problem = stats.last_error if stats.state == "unavailable" else (
-            f"no bytes from {config.port} in {timeout_s:g} s: check that the monitor is powered and that the "
-            "VE.Direct cable is in the monitor's VE.Direct port (its TX goes to the adapter's RX)"
+        problem = (
+            stats.last_error
+            if stats.state == "unavailable"
+            else (
+                f"no bytes from {config.port} in {timeout_s:g} s: check that the monitor is powered and that the "
+                "VE.Direct cable is in the monitor's VE.Direct port (its TX goes to the adapter's RX)"
+            )
         )
     else:
         problem = (

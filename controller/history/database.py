@@ -259,4 +259,3 @@ class HistoryStore:
     def close(self) -> None:
         """Release every pooled connection (and checkpoint SQLite's WAL)."""
         self.engine.dispose()
-

@@ -68,16 +68,20 @@ class HistoryReader:
                     or oldest_minute >= epoch_minute(oldest) - 1
                 )
                 if raw_covers:
-                    raw = connection.execute(
-                        select(samples)
-                        .where(
-                            samples.c.controller_id == controller_id,
-                            samples.c.timestamp_utc >= start_utc,
-                            samples.c.timestamp_utc <= end_utc,
+                    raw = (
+                        connection.execute(
+                            select(samples)
+                            .where(
+                                samples.c.controller_id == controller_id,
+                                samples.c.timestamp_utc >= start_utc,
+                                samples.c.timestamp_utc <= end_utc,
+                            )
+                            .order_by(samples.c.timestamp_utc)
+                            .limit(max_points + 1)
                         )
-                        .order_by(samples.c.timestamp_utc)
-                        .limit(max_points + 1)
-                    ).mappings().all()
+                        .mappings()
+                        .all()
+                    )
                     if len(raw) <= max_points:
                         return [_raw_point(dict(row)) for row in raw]
                 return self._aggregated(connection, controller_id, start_utc, end_utc, max_points)
@@ -127,16 +131,20 @@ class HistoryReader:
         _check_range(start_utc, end_utc)
         try:
             with self.engine.connect() as connection:
-                rows = connection.execute(
-                    select(events)
-                    .where(
-                        events.c.controller_id == controller_id,
-                        events.c.timestamp_utc >= start_utc,
-                        events.c.timestamp_utc <= end_utc,
+                rows = (
+                    connection.execute(
+                        select(events)
+                        .where(
+                            events.c.controller_id == controller_id,
+                            events.c.timestamp_utc >= start_utc,
+                            events.c.timestamp_utc <= end_utc,
+                        )
+                        .order_by(events.c.timestamp_utc.desc(), events.c.id.desc())
+                        .limit(limit)
                     )
-                    .order_by(events.c.timestamp_utc.desc(), events.c.id.desc())
-                    .limit(limit)
-                ).mappings().all()
+                    .mappings()
+                    .all()
+                )
         except SQLAlchemyError as exc:
             raise HistoryUnavailable(f"history database unavailable: {exc.__class__.__name__}") from exc
         return [
@@ -158,16 +166,20 @@ class HistoryReader:
         _check_range(start_utc, end_utc)
         try:
             with self.engine.connect() as connection:
-                rows = connection.execute(
-                    select(config_changes)
-                    .where(
-                        config_changes.c.controller_id == controller_id,
-                        config_changes.c.timestamp_utc >= start_utc,
-                        config_changes.c.timestamp_utc <= end_utc,
+                rows = (
+                    connection.execute(
+                        select(config_changes)
+                        .where(
+                            config_changes.c.controller_id == controller_id,
+                            config_changes.c.timestamp_utc >= start_utc,
+                            config_changes.c.timestamp_utc <= end_utc,
+                        )
+                        .order_by(config_changes.c.timestamp_utc.desc(), config_changes.c.id.desc())
+                        .limit(limit)
                     )
-                    .order_by(config_changes.c.timestamp_utc.desc(), config_changes.c.id.desc())
-                    .limit(limit)
-                ).mappings().all()
+                    .mappings()
+                    .all()
+                )
         except SQLAlchemyError as exc:
             raise HistoryUnavailable(f"history database unavailable: {exc.__class__.__name__}") from exc
         return [

@@ -11,8 +11,7 @@ from controller.config.reader import Table
 from controller.errors import ConfigError
 
 URL_EXPECTED = (
-    "mqtt://[user[:password]@]host[:port] or mqtts://... for TLS "
-    "(e.g. mqtt://cleanroom:secret@192.168.1.10:1883)"
+    "mqtt://[user[:password]@]host[:port] or mqtts://... for TLS (e.g. mqtt://cleanroom:secret@192.168.1.10:1883)"
 )
 PROTOCOLS = ("3.1.1", "5")
 _TOPIC_FORBIDDEN = re.compile(r"[+#\x00]")

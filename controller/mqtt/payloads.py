@@ -76,7 +76,7 @@ class Topics:
     def command_name(self, topic: str) -> str | None:
         """The command a topic addresses, or None when it is not a command topic."""
         prefix = f"{self.base}/set/"
-        return topic[len(prefix):] if topic.startswith(prefix) and "/" not in topic[len(prefix):] else None
+        return topic[len(prefix) :] if topic.startswith(prefix) and "/" not in topic[len(prefix) :] else None
 
     def metric(self, key: str) -> str:
         """The per-value topic of one metric (plain text number)."""
@@ -161,9 +161,7 @@ def parse_command_message(name: str, payload: bytes, source: str) -> Command:
     return parse_command(name, text, source)
 
 
-def command_ack(
-    name: str, payload: bytes, accepted: bool, message: str, when: datetime
-) -> dict[str, object]:
+def command_ack(name: str, payload: bytes, accepted: bool, message: str, when: datetime) -> dict[str, object]:
     """The acknowledgement kept in the state (`last_command`) and sent on the error topic when rejected."""
     return {
         "command": name,
@@ -186,7 +184,10 @@ def node_id(controller_id: str) -> str:
 
 _BATTERY_ALERTS = {AlertKind.BATTERY_LOW_SOC, AlertKind.BATTERY_LOW_RUNTIME, AlertKind.SHUTDOWN_PENDING}
 _DIAGNOSTIC_ALERTS = {
-    AlertKind.SHUNT_STALE, AlertKind.PRESSURE_SENSOR_STALE, AlertKind.SOC_UNSYNCHRONISED, AlertKind.HISTORY_BACKLOG,
+    AlertKind.SHUNT_STALE,
+    AlertKind.PRESSURE_SENSOR_STALE,
+    AlertKind.SOC_UNSYNCHRONISED,
+    AlertKind.HISTORY_BACKLOG,
 }
 _ALERT_LABELS = {
     AlertKind.BATTERY_LOW_SOC: "Battery low (charge)",
@@ -250,65 +251,81 @@ def discovery_messages(topics: Topics, controller_id: str, version: str) -> list
         add("sensor", metric.key, sensor)
 
     modes = [m.value for m in Mode]
-    add("fan", "fan", {
-        "name": "Fan",
-        "command_topic": topics.command(FAN_COMMAND),
-        "state_topic": topics.state,
-        "state_value_template": "{{ 'ON' if value_json.fan_command_pct > 0 else 'OFF' }}",
-        "percentage_command_topic": topics.command(CommandName.SPEED.value),
-        "percentage_state_topic": topics.state,
-        "percentage_value_template": "{{ value_json.fan_command_pct | round(0) | int }}",
-        "speed_range_min": 1,
-        "speed_range_max": 100,
-        "preset_modes": modes,
-        "preset_mode_command_topic": topics.command(CommandName.MODE.value),
-        "preset_mode_state_topic": topics.state,
-        "preset_mode_value_template": "{{ value_json.mode }}",
-        "qos": 1,
-    })
-    add("select", "mode", {
-        "name": "Mode",
-        "command_topic": topics.command(CommandName.MODE.value),
-        "state_topic": topics.state,
-        "value_template": "{{ value_json.mode }}",
-        "options": modes,
-        "icon": "mdi:tune-variant",
-        "qos": 1,
-    })
+    add(
+        "fan",
+        "fan",
+        {
+            "name": "Fan",
+            "command_topic": topics.command(FAN_COMMAND),
+            "state_topic": topics.state,
+            "state_value_template": "{{ 'ON' if value_json.fan_command_pct > 0 else 'OFF' }}",
+            "percentage_command_topic": topics.command(CommandName.SPEED.value),
+            "percentage_state_topic": topics.state,
+            "percentage_value_template": "{{ value_json.fan_command_pct | round(0) | int }}",
+            "speed_range_min": 1,
+            "speed_range_max": 100,
+            "preset_modes": modes,
+            "preset_mode_command_topic": topics.command(CommandName.MODE.value),
+            "preset_mode_state_topic": topics.state,
+            "preset_mode_value_template": "{{ value_json.mode }}",
+            "qos": 1,
+        },
+    )
+    add(
+        "select",
+        "mode",
+        {
+            "name": "Mode",
+            "command_topic": topics.command(CommandName.MODE.value),
+            "state_topic": topics.state,
+            "value_template": "{{ value_json.mode }}",
+            "options": modes,
+            "icon": "mdi:tune-variant",
+            "qos": 1,
+        },
+    )
     for command, field, label in (
         (CommandName.PRESSURE_SETPOINT, "pressure_setpoint_pa", "Pressure setpoint"),
         (CommandName.PRESSURE_FLOOR, "pressure_floor_pa", "Pressure floor"),
     ):
-        add("number", command.value, {
-            "name": label,
-            "command_topic": topics.command(command.value),
-            "state_topic": topics.state,
-            "value_template": f"{{{{ value_json.{field} }}}}",
-            "min": 0,
-            "max": 100,
-            "step": 0.5,
-            "unit_of_measurement": "Pa",
-            "device_class": "pressure",
-            "mode": "box",
-            "qos": 1,
-        })
+        add(
+            "number",
+            command.value,
+            {
+                "name": label,
+                "command_topic": topics.command(command.value),
+                "state_topic": topics.state,
+                "value_template": f"{{{{ value_json.{field} }}}}",
+                "min": 0,
+                "max": 100,
+                "step": 0.5,
+                "unit_of_measurement": "Pa",
+                "device_class": "pressure",
+                "mode": "box",
+                "qos": 1,
+            },
+        )
     for kind in AlertKind:
         device_class = (
             "battery" if kind in _BATTERY_ALERTS else "battery_charging" if kind is AlertKind.CHARGING else "problem"
         )
-        add("binary_sensor", f"alert_{kind.value}", {
-            "name": _ALERT_LABELS.get(kind, kind.value.replace("_", " ").capitalize()),
-            "state_topic": topics.alerts,
-            "value_template": (
-                f"{{{{ 'ON' if value_json | selectattr('kind', 'equalto', '{kind.value}') | list | length > 0 "
-                "else 'OFF' }}"
-            ),
-            "json_attributes_topic": topics.alerts,
-            "json_attributes_template": (
-                f"{{{{ (value_json | selectattr('kind', 'equalto', '{kind.value}') | list + [{{}}]) | first "
-                "| tojson }}"
-            ),
-            "device_class": device_class,
-            **({"entity_category": "diagnostic"} if kind in _DIAGNOSTIC_ALERTS else {}),
-        })
+        add(
+            "binary_sensor",
+            f"alert_{kind.value}",
+            {
+                "name": _ALERT_LABELS.get(kind, kind.value.replace("_", " ").capitalize()),
+                "state_topic": topics.alerts,
+                "value_template": (
+                    f"{{{{ 'ON' if value_json | selectattr('kind', 'equalto', '{kind.value}') | list | length > 0 "
+                    "else 'OFF' }}"
+                ),
+                "json_attributes_topic": topics.alerts,
+                "json_attributes_template": (
+                    f"{{{{ (value_json | selectattr('kind', 'equalto', '{kind.value}') | list + [{{}}]) | first "
+                    "| tojson }}"
+                ),
+                "device_class": device_class,
+                **({"entity_category": "diagnostic"} if kind in _DIAGNOSTIC_ALERTS else {}),
+            },
+        )
     return messages

@@ -199,13 +199,16 @@ class MqttSink:
                     if not self._warned:
                         log.error(
                             "MQTT broker %s refused the login (%s); check the user name and password",
-                            self.broker.redacted(), exc,
+                            self.broker.redacted(),
+                            exc,
                         )
                     self._warned = True
                 elif not self._warned:
                     log.warning(
                         "MQTT broker %s unavailable (%s); retrying with backoff, %d events queued",
-                        self.broker.redacted(), exc, len(self._outbox),
+                        self.broker.redacted(),
+                        exc,
+                        len(self._outbox),
                     )
                     self._warned = True
                 else:
