@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from controller import units
+from controller.cli.flags import quantity_flag
 from controller.errors import MISSING_VALUE, ConfigError
 
 if TYPE_CHECKING:
@@ -38,18 +39,6 @@ leave the fan at the safe speed ([fan] safe_speed) with the results so far in OU
 
 and `cleanroom run` uses the measured fan curve, room leakage and baseline draw.
 """
-
-
-def _quantity(flag: str, text: str, kind: units.Kind, low: float, high: float) -> float:
-    unit = "%" if kind is units.FRACTION else f" {kind.unit}"
-    expected = f"a {kind.name} such as {kind.examples}, from {low:g}{unit} to {high:g}{unit}"
-    try:
-        value = units.parse(text, kind)
-    except units.UnitError as exc:
-        raise ConfigError("command line", flag, text, expected) from exc
-    if not low <= value <= high:
-        raise ConfigError("command line", flag, text, expected)
-    return value
 
 
 def partial_path(output: Path) -> Path:
@@ -79,17 +68,17 @@ def session_settings(args: argparse.Namespace, config: Config) -> SessionSetting
     d = units.DURATION
     return SessionSettings(
         safe_speed_pct=config.fan.safe_speed_pct,
-        sample_s=_quantity("--sample-interval", args.sample_interval, d, 0.05, 60.0),
+        sample_s=quantity_flag("--sample-interval", args.sample_interval, d, 0.05, 60.0),
         settling=SettlingCriteria(
-            window_s=_quantity("--settle-window", args.settle_window, d, 1.0, 3600.0),
-            timeout_s=_quantity("--settle-timeout", args.settle_timeout, d, 1.0, 86400.0),
+            window_s=quantity_flag("--settle-window", args.settle_window, d, 1.0, 3600.0),
+            timeout_s=quantity_flag("--settle-timeout", args.settle_timeout, d, 1.0, 86400.0),
         ),
         measure=MeasureCriteria(
-            min_s=_quantity("--measure-min", args.measure_min, d, 0.5, 86400.0),
-            max_s=_quantity("--measure-max", args.measure_max, d, 0.5, 86400.0),
+            min_s=quantity_flag("--measure-min", args.measure_min, d, 0.5, 86400.0),
+            max_s=quantity_flag("--measure-max", args.measure_max, d, 0.5, 86400.0),
         ),
         stale_after_s=config.control.stale_after_s,
-        min_soc_pct=_quantity("--min-soc", args.min_soc, units.FRACTION, 0.0, 100.0),
+        min_soc_pct=quantity_flag("--min-soc", args.min_soc, units.FRACTION, 0.0, 100.0),
         force=args.force,
         kick_start_pct=config.fan.kick_start_pct,
         kick_start_s=config.fan.kick_start_s,
@@ -116,27 +105,27 @@ def simulated_rig(args: argparse.Namespace, config: Config) -> Rig:
     from controller.sim.scenario import parse_scenario
 
     room = RoomSection(
-        leakage_c_cfm=_quantity("--sim-room-c", args.sim_room_c, units.FLOW, 0.1, 1e5)
+        leakage_c_cfm=quantity_flag("--sim-room-c", args.sim_room_c, units.FLOW, 0.1, 1e5)
         if args.sim_room_c
         else config.room.leakage_c_cfm,
-        leakage_n=_quantity("--sim-room-n", args.sim_room_n, units.DIMENSIONLESS, 0.4, 1.0)
+        leakage_n=quantity_flag("--sim-room-n", args.sim_room_n, units.DIMENSIONLESS, 0.4, 1.0)
         if args.sim_room_n
         else config.room.leakage_n,
     )
     path = config.power_path
     if args.sim_standing_draw is not None:
-        draw = _quantity("--sim-standing-draw", args.sim_standing_draw, units.POWER, 0.0, 100.0)
+        draw = quantity_flag("--sim-standing-draw", args.sim_standing_draw, units.POWER, 0.0, 100.0)
         path = replace(path, standing_w=0.0).with_controller(draw, 1.0)
     params = plant_params(
         config.battery,
         config.fan,
         room,
         path,
-        initial_soc_pct=_quantity("--sim-soc", args.sim_soc, units.FRACTION, 0.0, 100.0),
-        wind_rms_pa=_quantity("--sim-wind", args.sim_wind, units.PRESSURE, 0.0, 50.0),
+        initial_soc_pct=quantity_flag("--sim-soc", args.sim_soc, units.FRACTION, 0.0, 100.0),
+        wind_rms_pa=quantity_flag("--sim-wind", args.sim_wind, units.PRESSURE, 0.0, 50.0),
     )
     scenario = parse_scenario(args.sim_scenario, 86400.0, source="--sim-scenario")
-    speed = _quantity("--sim-speed", args.sim_speed, units.DIMENSIONLESS, 0.01, 1e6) if args.sim_speed else None
+    speed = quantity_flag("--sim-speed", args.sim_speed, units.DIMENSIONLESS, 0.01, 1e6) if args.sim_speed else None
     clock = SimulatedClock(datetime.now(UTC).replace(microsecond=0), speed)
     built = simulated_devices(params, scenario, clock, seed=args.seed, pressure_noise_pa=0.05)
     return Rig(Devices(built.shunt, built.pressure, built.fan), clock)
@@ -180,7 +169,7 @@ def starting_calibration(args: argparse.Namespace, config: Config, rig: Rig, par
         plan = sweep_plan(fan.curve, fan.min_duty_pct, steps)
     except ValueError as exc:
         raise ConfigError(config.source, "fan.min_duty", f"{fan.min_duty_pct:g} %", str(exc)) from exc
-    min_fit = _quantity("--min-fit-pressure", args.min_fit_pressure, units.PRESSURE, 0.0, 1000.0)
+    min_fit = quantity_flag("--min-fit-pressure", args.min_fit_pressure, units.PRESSURE, 0.0, 1000.0)
     if args.resume:
         saved = store.load(partial)
         if [(p.setting, p.command_pct) for p in saved.plan] != [(p.setting, p.command_pct) for p in plan]:
@@ -325,7 +314,7 @@ def run(args: argparse.Namespace) -> int:
         output = Path("calibration.json")
     partial = partial_path(output)
     target_pa = (
-        _quantity("--target-pressure", args.target_pressure, units.PRESSURE, 0.0, 1000.0)
+        quantity_flag("--target-pressure", args.target_pressure, units.PRESSURE, 0.0, 1000.0)
         if args.target_pressure
         else config.control.pressure_floor_pa
     )

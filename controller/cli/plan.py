@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from controller import units
+from controller.cli.flags import quantity_flag
 from controller.config.plant import REFERENCE_FAN
 from controller.errors import ConfigError
 from controller.models.fan import load_curve_file
@@ -40,22 +41,11 @@ def battery_energy_wh(text: str, nominal_v: float = 12.8) -> float:
     return value
 
 
-def _flag(flag: str, text: str, kind: units.Kind, low: float, low_ok: bool = True) -> float:
-    expected = f"a {kind.name} such as {kind.examples}, {'at least' if low_ok else 'above'} {low:g} {kind.unit}"
-    try:
-        value = units.parse(text, kind)
-    except units.UnitError as exc:
-        raise ConfigError("command line", flag, text, expected) from exc
-    if value < low or (not low_ok and value == low):
-        raise ConfigError("command line", flag, text, expected)
-    return value
-
-
 def build_report(args: argparse.Namespace) -> tuple[dict[str, object], str]:
     """The JSON report and the human table for the parsed flags."""
     curve = load_curve_file(Path(args.fan)) if args.fan else load_curve_file(REFERENCE_FAN)
     path = PRESETS[args.path]
-    draw_w = _flag("--controller-draw", args.controller_draw, units.POWER, 0.0)
+    draw_w = quantity_flag("--controller-draw", args.controller_draw, units.POWER, 0.0)
     path = path.with_controller(draw_w)
     energy_wh = battery_energy_wh(args.battery) if args.battery else path.store_energy_wh
     candidates = candidates_for(curve, allow_off=args.allow_off)
@@ -69,7 +59,7 @@ def build_report(args: argparse.Namespace) -> tuple[dict[str, object], str]:
         "target": None,
     }
     if args.target:
-        duration_s = _flag("--target", args.target, units.DURATION, 0.0, low_ok=False)
+        duration_s = quantity_flag("--target", args.target, units.DURATION, 0.0, low_exclusive=True)
         report["target"] = target_object(plan(energy_wh, duration_s, candidates, path))
     return report, render_table(report, path)
 

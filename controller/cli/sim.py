@@ -11,10 +11,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from controller import units
+from controller.cli.flags import quantity_flag
 from controller.cli.plan import battery_energy_wh
 from controller.config.loader import Config, load_config, parse_config
 from controller.config.reader import Table
-from controller.errors import ConfigError
 from controller.models.fan import load_curve_file
 from controller.snapshot import Mode
 
@@ -36,18 +36,6 @@ broker when one answers and serves the dashboard; with --accelerated only the fl
 """
 
 
-def _flag(flag: str, text: str, kind: units.Kind, low: float, high: float) -> float:
-    unit = "%" if kind is units.FRACTION else f" {kind.unit}"
-    expected = f"a {kind.name} such as {kind.examples}, from {low:g}{unit} to {high:g}{unit}"
-    try:
-        value = units.parse(text, kind)
-    except units.UnitError as exc:
-        raise ConfigError("command line", flag, text, expected) from exc
-    if not low <= value <= high:
-        raise ConfigError("command line", flag, text, expected)
-    return value
-
-
 def sim_config(args: argparse.Namespace) -> Config:
     """The configuration file (or the defaults) with the simulator's flags applied."""
     config = load_config(Path(args.config)) if args.config else parse_config(Table({}, "defaults"), Path.cwd())
@@ -57,9 +45,9 @@ def sim_config(args: argparse.Namespace) -> Config:
         battery = replace(battery, capacity_ah=energy_wh / battery.nominal_v)
         path = replace(path, store_energy_wh=energy_wh)
     if args.reserve is not None:
-        battery = replace(battery, reserve_pct=_flag("--reserve", args.reserve, units.FRACTION, 0.0, 90.0))
+        battery = replace(battery, reserve_pct=quantity_flag("--reserve", args.reserve, units.FRACTION, 0.0, 90.0))
     if args.controller_draw is not None:
-        path = path.with_controller(_flag("--controller-draw", args.controller_draw, units.POWER, 0.0, 100.0))
+        path = path.with_controller(quantity_flag("--controller-draw", args.controller_draw, units.POWER, 0.0, 100.0))
     if args.fan:
         fan = replace(fan, curve=load_curve_file(Path(args.fan)), curve_source=args.fan)
     if args.mode:
@@ -68,12 +56,12 @@ def sim_config(args: argparse.Namespace) -> Config:
         if args.deadline.strip().lower() == "none":
             control = replace(control, deadline_in_s=None, deadline_utc=None)
         else:
-            deadline = _flag("--deadline", args.deadline, units.DURATION, 60.0, 366 * 86400.0)
+            deadline = quantity_flag("--deadline", args.deadline, units.DURATION, 60.0, 366 * 86400.0)
             control = replace(control, deadline_in_s=deadline, deadline_utc=None)
     elif control.deadline_in_s is None and control.deadline_utc is None:
         control = replace(control, deadline_in_s=7 * 86400.0)
     if args.min_pressure is not None:
-        floor = _flag("--min-pressure", args.min_pressure, units.PRESSURE, 0.0, control.pressure_cap_pa - 0.1)
+        floor = quantity_flag("--min-pressure", args.min_pressure, units.PRESSURE, 0.0, control.pressure_cap_pa - 0.1)
         control = replace(
             control, pressure_floor_pa=floor, pressure_setpoint_pa=max(floor, control.pressure_setpoint_pa)
         )
@@ -81,7 +69,7 @@ def sim_config(args: argparse.Namespace) -> Config:
     if args.id:
         controller = replace(controller, controller_id=args.id)
     if args.tick is not None:
-        controller = replace(controller, tick_s=_flag("--tick", args.tick, units.DURATION, 0.1, 60.0))
+        controller = replace(controller, tick_s=quantity_flag("--tick", args.tick, units.DURATION, 0.1, 60.0))
     elif args.accelerated:
         controller = replace(controller, tick_s=ACCELERATED_TICK_S)
     return replace(config, controller=controller, battery=battery, power_path=path, fan=fan, control=control)
@@ -96,16 +84,16 @@ def run(args: argparse.Namespace) -> int:
     config = sim_config(args)
     control = config.control
     if args.duration is not None:
-        duration_s = _flag("--duration", args.duration, units.DURATION, 1.0, 366 * 86400.0)
+        duration_s = quantity_flag("--duration", args.duration, units.DURATION, 1.0, 366 * 86400.0)
     else:
         duration_s = control.deadline_in_s or 7 * 86400.0
     speed = None
     if not args.accelerated:
-        speed = _flag("--speed", args.speed, units.DIMENSIONLESS, 0.01, 1e6) if args.speed else 60.0
+        speed = quantity_flag("--speed", args.speed, units.DIMENSIONLESS, 0.01, 1e6) if args.speed else 60.0
     room = SimRoom(
-        _flag("--room-c", args.room_c, units.FLOW, 0.1, 1e5) if args.room_c else config.room.leakage_c_cfm,
-        _flag("--room-n", args.room_n, units.DIMENSIONLESS, 0.4, 1.0) if args.room_n else config.room.leakage_n,
-        _flag("--wind", args.wind, units.PRESSURE, 0.0, 50.0) if args.wind else 1.0,
+        quantity_flag("--room-c", args.room_c, units.FLOW, 0.1, 1e5) if args.room_c else config.room.leakage_c_cfm,
+        quantity_flag("--room-n", args.room_n, units.DIMENSIONLESS, 0.4, 1.0) if args.room_n else config.room.leakage_n,
+        quantity_flag("--wind", args.wind, units.PRESSURE, 0.0, 50.0) if args.wind else 1.0,
     )
     state_dir = state_directory(
         args, config, Path(os.environ.get("XDG_STATE_HOME", "~/.local/state")) / "cleanroom-sim"
