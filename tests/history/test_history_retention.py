@@ -18,12 +18,15 @@ DAY_S = 86_400.0
 
 
 async def test_nine_days_keep_seven_at_full_rate(db_url: str, controller_id: str, tmp_path: object) -> None:
+    # Nine days are published as fast as the CPU allows (about 26,000 rows): the buffer must hold them all,
+    # or on a loaded machine the bound (tested in test_history_unreachable) drops the oldest on purpose.
     section = replace(
         HistorySection(),
         sample_interval_s=60.0,
         batch_interval_s=3600.0,
         raw_retention_s=7 * DAY_S,
         event_retention_s=2 * DAY_S,
+        buffer_rows=100_000,
     )
     old_event = Event(EventKind.STARTED, "started", START)
     new_event = Event(EventKind.MODE_CHANGED, "mode auto -> eco", START + timedelta(days=8))
