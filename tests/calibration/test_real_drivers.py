@@ -126,7 +126,7 @@ async def test_calibrate_on_real_drivers(tmp_path: Path) -> None:
     assert [f["command"] for f in result["fan"]] == [20.0, 46.667, 73.333, 100.0]
     # 5 %: this rig recomputes the VE.Direct blocks from the PWM files on a polling loop, so on a loaded
     # machine a few readings of a step still carry the previous step's draw. The accuracy of the method
-    # itself is shown against the simulator (tests/calibration/test_session_sim.py, within a few tenths of a percent).
+    # itself is shown against the simulator (tests/calibration/test_session_sim.py).
     for step in result["fan"]:
         assert step["power_w"] == pytest.approx(curve.power_w(step["command"]), rel=0.05, abs=0.02)
         # The driver reads the tachometer once a second, so every step has readings taken after its command.
