@@ -350,10 +350,11 @@ class Daemon:
         current = shunt.current_a if shunt_fresh and shunt else None
         measured_w = None
         if shunt_fresh and shunt is not None:
-            if shunt.power_w is not None:
-                measured_w = -shunt.power_w
-            elif voltage is not None and current is not None:
+            # V (mV) x I (mA) first: a SmartShunt's own P is in whole watts, 10 % of a 5 W load.
+            if voltage is not None and current is not None:
                 measured_w = -voltage * current
+            elif shunt.power_w is not None:
+                measured_w = -shunt.power_w
         charging = current is not None and current > CHARGING_CURRENT_A
         self.battery = update_battery(
             self.battery,
