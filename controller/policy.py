@@ -20,6 +20,7 @@ import itertools
 import math
 from dataclasses import dataclass, replace
 
+from controller.estimators import flow_for_pressure
 from controller.models.fan import FanCurve, OperatingPoint
 from controller.planner import Plan
 from controller.snapshot import Mode
@@ -108,12 +109,12 @@ class Decision:
 
 def floor_flow_cfm(inputs: PolicyInputs, settings: PolicySettings) -> float:
     """The flow the learned room curve needs to hold the pressure floor."""
-    return float(inputs.room_c_cfm * max(0.0, inputs.pressure_floor_pa) ** settings.room_n)
+    return flow_for_pressure(inputs.room_c_cfm, settings.room_n, inputs.pressure_floor_pa)
 
 
 def cap_flow_cfm(inputs: PolicyInputs, settings: PolicySettings) -> float:
     """The flow at which the learned room curve reaches the pressure cap."""
-    return float(inputs.room_c_cfm * settings.pressure_cap_pa**settings.room_n)
+    return flow_for_pressure(inputs.room_c_cfm, settings.room_n, settings.pressure_cap_pa)
 
 
 def _points(settings: PolicySettings) -> tuple[OperatingPoint, ...]:
@@ -156,7 +157,7 @@ def _pressure_target(inputs: PolicyInputs, state: PolicyState, settings: PolicyS
     curve = settings.curve
     floor_cfm = floor_flow_cfm(inputs, settings)
     max_cfm = min(curve.max_point.flow_cfm, max(cap_flow_cfm(inputs, settings), curve.min_point.flow_cfm))
-    feed_forward = inputs.room_c_cfm * inputs.pressure_setpoint_pa**settings.room_n
+    feed_forward = flow_for_pressure(inputs.room_c_cfm, settings.room_n, inputs.pressure_setpoint_pa)
     if inputs.pressure_pa is None:
         flow = min(max_cfm, feed_forward)
         target = _flow_target(

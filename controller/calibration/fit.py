@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from controller.errors import CleanroomError
+from controller.estimators import flow_for_pressure, pressure_for_flow
 
 MIN_RELATIVE_ERROR = 0.01
 """A pressure is never trusted better than 1 %, so that one quiet step (or one whose error is
@@ -44,11 +45,11 @@ class RoomFit:
 
     def flow_for_pressure(self, pressure_pa: float) -> float:
         """The flow that holds this pressure."""
-        return float(self.c_cfm * max(0.0, pressure_pa) ** self.n)
+        return flow_for_pressure(self.c_cfm, self.n, pressure_pa)
 
     def pressure_for_flow(self, flow_cfm: float) -> float:
         """The pressure this flow gives."""
-        return float((max(0.0, flow_cfm) / self.c_cfm) ** (1.0 / self.n))
+        return pressure_for_flow(self.c_cfm, self.n, flow_cfm)
 
 
 def fit_leakage(points: Sequence[FlowPressure], min_pressure_pa: float) -> RoomFit:

@@ -140,14 +140,6 @@ class RoomSection:
     leakage_c_cfm: float
     leakage_n: float
 
-    def flow_for_pressure(self, pressure_pa: float) -> float:
-        """The flow that holds this pressure."""
-        return float(self.leakage_c_cfm * max(0.0, pressure_pa) ** self.leakage_n)
-
-    def pressure_for_flow(self, flow_cfm: float) -> float:
-        """The pressure this flow gives."""
-        return float((max(0.0, flow_cfm) / self.leakage_c_cfm) ** (1.0 / self.leakage_n))
-
 
 def parse_room(table: Table) -> RoomSection:
     """[room]"""
