@@ -11,7 +11,7 @@ import math
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, RowMapping, Table, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from controller.errors import CleanroomError
@@ -124,22 +124,22 @@ class HistoryReader:
             points.append(point)
         return points
 
-    def events(
-        self, controller_id: str, start_utc: datetime, end_utc: datetime, limit: int = 200
-    ) -> list[dict[str, object]]:
-        """The newest `limit` events and alerts between start and end, oldest first (as `Event.to_dict()`)."""
+    def _newest(
+        self, table: Table, controller_id: str, start_utc: datetime, end_utc: datetime, limit: int
+    ) -> list[RowMapping]:
+        """The newest `limit` rows of a timestamped table in a range, oldest first."""
         _check_range(start_utc, end_utc)
         try:
             with self.engine.connect() as connection:
                 rows = (
                     connection.execute(
-                        select(events)
+                        select(table)
                         .where(
-                            events.c.controller_id == controller_id,
-                            events.c.timestamp_utc >= start_utc,
-                            events.c.timestamp_utc <= end_utc,
+                            table.c.controller_id == controller_id,
+                            table.c.timestamp_utc >= start_utc,
+                            table.c.timestamp_utc <= end_utc,
                         )
-                        .order_by(events.c.timestamp_utc.desc(), events.c.id.desc())
+                        .order_by(table.c.timestamp_utc.desc(), table.c.id.desc())
                         .limit(limit)
                     )
                     .mappings()
@@ -147,6 +147,12 @@ class HistoryReader:
                 )
         except SQLAlchemyError as exc:
             raise HistoryUnavailable(f"history database unavailable: {exc.__class__.__name__}") from exc
+        return list(reversed(rows))
+
+    def events(
+        self, controller_id: str, start_utc: datetime, end_utc: datetime, limit: int = 200
+    ) -> list[dict[str, object]]:
+        """The newest `limit` events and alerts between start and end, oldest first (as `Event.to_dict()`)."""
         return [
             {
                 "timestamp_utc": _iso(row["timestamp_utc"]),
@@ -156,32 +162,13 @@ class HistoryReader:
                 "message": row["message"],
                 "values": row["values"],
             }
-            for row in reversed(rows)
+            for row in self._newest(events, controller_id, start_utc, end_utc, limit)
         ]
 
     def config_changes(
         self, controller_id: str, start_utc: datetime, end_utc: datetime, limit: int = 200
     ) -> list[dict[str, object]]:
         """The newest `limit` setting changes (mode, setpoints, deadline) between start and end, oldest first."""
-        _check_range(start_utc, end_utc)
-        try:
-            with self.engine.connect() as connection:
-                rows = (
-                    connection.execute(
-                        select(config_changes)
-                        .where(
-                            config_changes.c.controller_id == controller_id,
-                            config_changes.c.timestamp_utc >= start_utc,
-                            config_changes.c.timestamp_utc <= end_utc,
-                        )
-                        .order_by(config_changes.c.timestamp_utc.desc(), config_changes.c.id.desc())
-                        .limit(limit)
-                    )
-                    .mappings()
-                    .all()
-                )
-        except SQLAlchemyError as exc:
-            raise HistoryUnavailable(f"history database unavailable: {exc.__class__.__name__}") from exc
         return [
             {
                 "timestamp_utc": _iso(row["timestamp_utc"]),
@@ -189,7 +176,7 @@ class HistoryReader:
                 "old_value": row["old_value"],
                 "new_value": row["new_value"],
             }
-            for row in reversed(rows)
+            for row in self._newest(config_changes, controller_id, start_utc, end_utc, limit)
         ]
 
 
