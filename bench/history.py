@@ -16,14 +16,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import os
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,49 +37,8 @@ from controller.history.reader import HistoryReader  # noqa: E402
 from controller.history.rows import MinuteAggregator, metric_values, sample_row  # noqa: E402
 from controller.history.schema import samples  # noqa: E402
 from controller.hub import SnapshotHub  # noqa: E402
-from controller.snapshot import Mode, Snapshot  # noqa: E402
-
-START = datetime(2026, 11, 1, tzinfo=UTC)
-
-
-def snapshot(controller_id: str, monotonic_s: float) -> Snapshot:
-    """A plausible discharging snapshot at a monotonic time."""
-    consumed = 0.0015 * monotonic_s
-    soc = max(0.0, 100.0 - consumed)
-    power = 18.0 + 2.0 * math.sin(monotonic_s / 60.0)
-    return Snapshot(
-        controller_id=controller_id,
-        timestamp_utc=START + timedelta(seconds=monotonic_s),
-        monotonic_s=monotonic_s,
-        mode=Mode.AUTO,
-        voltage_v=13.2 - 0.001 * consumed,
-        current_a=-power / 13.2,
-        power_w=power,
-        soc_pct=soc,
-        consumed_ah=consumed,
-        soc_synced=True,
-        soc_sync_age_s=monotonic_s,
-        charging=False,
-        energy_usable_wh=soc * 11.52,
-        pressure_pa=6.0 + math.sin(monotonic_s / 10.0),
-        pressure_raw_pa=6.0 + math.sin(monotonic_s / 3.0),
-        pressure_floor_pa=2.5,
-        pressure_setpoint_pa=None,
-        fan_command_pct=40.0,
-        fan_setting=None,
-        fan_rpm=1800.0,
-        fan_power_w=power - 3.0,
-        flow_cfm=150.0,
-        clean_air_ft3=2.5 * monotonic_s,
-        runtime_now_s=soc * 11.52 / power * 3600.0,
-        runtime_plan_s=soc * 11.52 / 17.0 * 3600.0,
-        plan_power_w=17.0,
-        deadline_utc=None,
-        deadline_met=None,
-        shunt_status="ok",
-        pressure_status="ok",
-        fan_status="ok",
-    )
+from tests.history.history_helpers import START  # noqa: E402
+from tests.history.history_helpers import make_snapshot as snapshot  # noqa: E402
 
 
 def _write_bytes() -> int:
