@@ -341,7 +341,8 @@ class Daemon:
         # clean air from the flow that ran during the last interval
         fan_reading = self.fan.latest()
         stalled = fan_reading is not None and fan_reading.stalled
-        applied_flow = 0.0 if stalled else s.fan.curve.flow_cfm(self.command_pct)
+        applied = s.fan.curve.point_at(self.command_pct)
+        applied_flow = 0.0 if stalled else applied.flow_cfm
         self.totals.clean_air_ft3 += applied_flow * dt / 60.0
 
         shunt = self.shunt.latest()
@@ -368,7 +369,7 @@ class Daemon:
             current_a=current,
             full=self.full,
         )
-        modelled_w = s.path.source_power_w(s.fan.curve.power_w(self.command_pct))
+        modelled_w = s.path.source_power_w(applied.power_w)
         self.energy, usable_wh = update_energy(
             self.energy,
             now_s=now_s,
@@ -441,7 +442,8 @@ class Daemon:
         self.command_pct = command
         await self.fan.set_command(command)
 
-        source_now_w = s.path.source_power_w(s.fan.curve.power_w(command))
+        point = s.fan.curve.point_at(command)
+        source_now_w = s.path.source_power_w(point.power_w)
         if self.plan is not None:
             self.plan_power_w = self.plan.average_source_w * self.energy.power_ratio
         else:
@@ -525,10 +527,10 @@ class Daemon:
             pressure_floor_pa=self.floor_pa,
             pressure_setpoint_pa=self.setpoint_pa,
             fan_command_pct=command,
-            fan_setting=s.fan.curve.point_at(command).setting,
+            fan_setting=point.setting,
             fan_rpm=fan_reading.rpm if fan_reading else None,
-            fan_power_w=s.fan.curve.power_w(command),
-            flow_cfm=0.0 if stalled else s.fan.curve.flow_cfm(command),
+            fan_power_w=point.power_w,
+            flow_cfm=0.0 if stalled else point.flow_cfm,
             clean_air_ft3=self.totals.clean_air_ft3,
             runtime_now_s=runtime_now,
             runtime_plan_s=runtime_plan,
