@@ -138,3 +138,36 @@ def plan(energy_wh: float, duration_s: float, candidates: Candidates, path: Powe
         best_fixed=best_fixed_point(candidates, path, budget_w),
         floor_reachable=candidates.floor_reachable,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class TightRoom:
+    """The pressure cap keeps the fan below what the energy could pay for: energy is left at the deadline."""
+
+    cap_pa: float
+    cap_cfm: float
+    """The most flow the cap allows (the highest setting that keeps the room under it)."""
+    left_wh: float
+
+    @property
+    def message(self) -> str:
+        """One line for the user: what limits the air, what is left, what to do."""
+        left = round(self.left_wh, -1) if self.left_wh >= 100.0 else self.left_wh
+        return (
+            f"the {self.cap_pa:g} Pa cap limits airflow to {self.cap_cfm:.0f} CFM; about {left:.0f} Wh will be "
+            "left at the deadline; raise `pressure_cap` or open a relief gap"
+        )
+
+
+def tight_room(
+    result: Plan, candidates: Candidates, curve: FanCurve, cap_pa: float, min_left_fraction: float = 0.01
+) -> TightRoom | None:
+    """The tight-room notice for a plan made on capped candidates: when the fan could move more air than
+    the cap allows and the plan leaves more than `min_left_fraction` of its energy unspent."""
+    top_cfm = max(p.flow_cfm for p in candidates.points)
+    if top_cfm + _EPS >= curve.max_point.flow_cfm or result.lasts_s <= result.duration_s:
+        return None
+    left_wh = result.energy_wh - result.average_source_w * result.duration_s / SECONDS_PER_HOUR
+    if left_wh <= min_left_fraction * result.energy_wh:
+        return None
+    return TightRoom(cap_pa, top_cfm, left_wh)

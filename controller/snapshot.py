@@ -148,6 +148,15 @@ class Snapshot:
     alerts: tuple[Alert, ...] = ()
     events: tuple[Event, ...] = ()
     reason: str = ""
+    pressure_hold: str | None = None
+    """Why pressure alarms are held (a door), or None when nothing holds them; `pressure_pa` is never held."""
+    room_condition: str | None = None
+    """What the pressure says about the room: normal, door, fan_off, fan_stopped, loss or unknown."""
+    room_condition_reason: str = ""
+    room_c_cfm: float | None = None
+    """The learned leakage coefficient: CFM through the room's leaks at 1 Pa."""
+    room_c_uncertainty_pct: float | None = None
+    """One standard deviation of room_c_cfm in percent (None until enough steady readings)."""
 
     def at(self, seconds: float | None) -> str | None:
         """The wall-clock time (ISO 8601 UTC) this many seconds after the snapshot."""

@@ -12,7 +12,7 @@ from controller.config.plant import REFERENCE_FAN
 from controller.errors import ConfigError
 from controller.models.fan import load_curve_file
 from controller.models.power_path import PRESETS
-from controller.planner import candidates_for, plan
+from controller.planner import TightRoom, candidates_for, plan, tight_room
 from controller.report import render_table, settings_rows, target_object
 
 EPILOG = """\
@@ -20,6 +20,7 @@ examples:
   cleanroom plan --target "7 days"
   cleanroom plan --fan my-fan.csv --battery "100 Ah" --controller-draw "0.9 W" --target "5 days" --json
   cleanroom plan --path station-ac --target 72h --allow-off
+  cleanroom plan --target "2 days" --room-leakage "10 CFM" --pressure-cap "25 Pa"
 
 The fan CSV has the columns setting,watts,cfm ('#' starts a comment). Settings written as duty cycles
 ("40%") describe a continuous PWM fan; other labels are the discrete settings of a purifier.
@@ -48,7 +49,9 @@ def build_report(args: argparse.Namespace) -> tuple[dict[str, object], str]:
     draw_w = quantity_flag("--controller-draw", args.controller_draw, units.POWER, 0.0)
     path = path.with_controller(draw_w)
     energy_wh = battery_energy_wh(args.battery) if args.battery else path.store_energy_wh
-    candidates = candidates_for(curve, allow_off=args.allow_off)
+    room = _room_flags(args)
+    cap_cfm = float("inf") if room is None else room[0] * room[2] ** room[1]
+    candidates = candidates_for(curve, allow_off=args.allow_off, max_flow_cfm=cap_cfm)
     report: dict[str, object] = {
         "source_wh": energy_wh,
         "path": path.name,
@@ -58,10 +61,29 @@ def build_report(args: argparse.Namespace) -> tuple[dict[str, object], str]:
         "hull": [p.setting for p in candidates.hull],
         "target": None,
     }
+    notice: TightRoom | None = None
     if args.target:
         duration_s = quantity_flag("--target", args.target, units.DURATION, 0.0, low_exclusive=True)
-        report["target"] = target_object(plan(energy_wh, duration_s, candidates, path))
-    return report, render_table(report, path)
+        schedule = plan(energy_wh, duration_s, candidates, path)
+        report["target"] = target_object(schedule)
+        if room is not None:
+            notice = tight_room(schedule, candidates, curve, room[2])
+    table = render_table(report, path)
+    if room is not None:
+        report["tight_room"] = None if notice is None else notice.message
+        if notice is not None:
+            table += f"\nTight room: {notice.message}\n"
+    return report, table
+
+
+def _room_flags(args: argparse.Namespace) -> tuple[float, float, float] | None:
+    """(C in CFM at 1 Pa, n, the pressure cap in Pa) when --room-leakage is given, else None."""
+    if not args.room_leakage:
+        return None
+    c_cfm = quantity_flag("--room-leakage", args.room_leakage, units.FLOW, 0.0, low_exclusive=True)
+    n = quantity_flag("--leakage-n", args.leakage_n, units.DIMENSIONLESS, 0.4, 1.0)
+    cap_pa = quantity_flag("--pressure-cap", args.pressure_cap, units.PRESSURE, 0.0, low_exclusive=True)
+    return c_cfm, n, cap_pa
 
 
 def run(args: argparse.Namespace) -> int:
@@ -103,6 +125,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--allow-off",
         action="store_true",
         help="let the schedule switch the fan off part of the time (only when no minimum pressure is needed)",
+    )
+    parser.add_argument(
+        "--room-leakage",
+        metavar="FLOW",
+        help='the room\'s leakage C (the flow at 1 Pa), e.g. "39 CFM": plans under the pressure cap and says '
+        "when the cap leaves energy unspent",
+    )
+    parser.add_argument("--leakage-n", metavar="N", default="0.65", help="the leakage exponent (default: %(default)s)")
+    parser.add_argument(
+        "--pressure-cap", metavar="PRESSURE", default="25 Pa", help="the pressure cap (default: %(default)s)"
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     parser.set_defaults(handler=run)

@@ -18,7 +18,7 @@ from controller.hub import Sink, SnapshotHub
 from controller.service import serve
 from controller.sim.devices import simulated_devices
 from controller.sim.from_config import plant_params
-from controller.sim.plant import PlantParams
+from controller.sim.plant import PlantParams, PlantState
 from controller.sim.scenario import Scenario
 from controller.sim.summary import SimSummary, summarize
 from controller.units import format_duration
@@ -54,9 +54,15 @@ class Simulation:
         room = replace(config.room, leakage_c_cfm=self.room.leakage_c_cfm, leakage_n=self.room.leakage_n)
         return plant_params(config.battery, config.fan, room, config.power_path, wind_rms_pa=self.room.wind_rms_pa)
 
-    async def run(self, sinks: Callable[[Clock], list[Sink]] | None = None, progress: bool = False) -> SimSummary:
+    async def run(
+        self,
+        sinks: Callable[[Clock], list[Sink]] | None = None,
+        progress: bool = False,
+        observe: Callable[[PlantState], None] | None = None,
+    ) -> SimSummary:
         """Run to the end (or until the BMS cuts the controller's power) and summarise. `sinks` builds the
-        sinks on the simulation's clock."""
+        sinks on the simulation's clock; `observe` sees the plant's true state after every tick (benchmarks
+        compare it with what the controller believed)."""
         clock = SimulatedClock(self.start_utc, self.speed)
         devices = simulated_devices(self.plant_params(), self.scenario, clock, seed=self.seed)
         hub, commands = SnapshotHub(), CommandBus()
@@ -77,6 +83,8 @@ class Simulation:
         def bms_cut() -> bool:
             state = devices.plant.state
             delivered.add(state.t_s, state.flow_mean_cfm)
+            if observe is not None:
+                observe(state)
             if state.bms_cut and not cut_at:
                 cut_at.append(state.t_s)
             return state.bms_cut and not state.charging

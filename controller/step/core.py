@@ -10,8 +10,9 @@ from controller.alerts import AlertInputs, AlertState, AlertUpdate, update_alert
 from controller.battery import BatteryState
 from controller.commands import CommandResult
 from controller.daemon_settings import DaemonSettings
-from controller.estimators import EnergyState, PressureState, RoomEstimate, time_to_soc_s
+from controller.estimators import EnergyState, time_to_soc_s
 from controller.policy import Decision, PolicyInputs, PolicyState, decide
+from controller.room_pressure import RoomEstimate, RoomPressureState
 from controller.setpoints import Setpoints, apply_command
 from controller.snapshot import Event, EventKind, Mode, Severity, Snapshot
 from controller.step.planning import Outlook, outlook, replan, replan_due, smoothed_plan_power_w
@@ -51,7 +52,7 @@ def initial_state(
     return ControlState(
         setpoints=setpoints,
         energy=EnergyState(voltage_eff_v=settings.battery.nominal_v),
-        pressure=PressureState(),
+        pressure=RoomPressureState(),
         room=RoomEstimate(settings.room.leakage_c_cfm),
         policy=PolicyState(),
         alerts=AlertState(),
@@ -106,21 +107,24 @@ def step(settings: DaemonSettings, state: ControlState, inputs: StepInputs) -> S
         message = f"controller {settings.controller_id} started in {setpoints.mode.value} mode"
         events.append(Event(EventKind.STARTED, message, now_utc))
 
-    stalled = inputs.fan is not None and inputs.fan.stalled
+    room = read_room(
+        settings, state.pressure, state.room, inputs, dt_s=dt, command_pct=state.command_pct,
+        steady_s=now_s - state.command_since_s,
+    )  # fmt: skip
+    stalled = room.fan_stopped
     applied = settings.fan.curve.point_at(state.command_pct)
     applied_flow = 0.0 if stalled else applied.flow_cfm
-    modelled_w = settings.path.source_power_w(applied.power_w)
+    modelled_w = settings.path.source_power_w(0.0 if stalled else applied.power_w)
     battery = read_battery(
         settings, setpoints.battery, state.energy, inputs.shunt, now_s=now_s, now_utc=now_utc, dt_s=dt,
-        modelled_w=modelled_w,
+        modelled_w=modelled_w, correct_power=not stalled,
     )  # fmt: skip
     setpoints = replace(setpoints, battery=battery.belief)
-    room = read_room(
-        settings, state.pressure, state.room, inputs.pressure, now_s=now_s, dt_s=dt,
-        applied_flow_cfm=applied_flow, steady_s=now_s - state.command_since_s,
-    )  # fmt: skip
     if room.door_detected and room.raw_pa is not None:
-        message = f"door opened: pressure fell to {room.raw_pa:.1f} Pa; alarms held"
+        message = (
+            f"door opened: pressure fell to {room.raw_pa:.1f} Pa with the fan's flow unchanged; pressure alarms "
+            f"held until it returns, at most {settings.control.door_hold_s:g} s"
+        )
         events.append(Event(EventKind.DOOR_OPEN, message, now_utc))
     if replan_due(planning, now_s, settings.control.replan_interval_s):
         planning, plan_events = replan(
@@ -214,7 +218,7 @@ def _alert_inputs(
         charging=battery.charging,
         deadline_shortfall_s=ahead.shortfall_s,
         pressure_pa=room.pressure_pa,
-        pressure_floor_pa=setpoints.floor_pa if setpoints.mode is not Mode.MANUAL else None,
+        pressure_floor_pa=setpoints.floor_pa,
         pressure_cap_pa=settings.control.pressure_cap_pa,
         door_open=room.door_open,
         shunt_stale=not battery.fresh,
@@ -329,4 +333,9 @@ def _snapshot(
         alerts=alerts.active,
         events=events,
         reason=decision.reason,
+        pressure_hold=room.verdict.hold_reason,
+        room_condition=room.verdict.condition.value,
+        room_condition_reason=room.verdict.reason,
+        room_c_cfm=state.room.c_cfm,
+        room_c_uncertainty_pct=state.room.uncertainty_pct,
     )

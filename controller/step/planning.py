@@ -8,7 +8,7 @@ from datetime import datetime
 
 from controller.daemon_settings import DaemonSettings
 from controller.estimators import ewma_alpha, flow_for_pressure, runtime_s
-from controller.planner import candidates_for, plan
+from controller.planner import candidates_for, plan, tight_room
 from controller.setpoints import Setpoints
 from controller.snapshot import Event, EventKind, Mode
 from controller.step.state import PlanState
@@ -38,27 +38,29 @@ def replan(
     remaining_s = None if deadline is None else deadline - now_s
     mode = setpoints.mode
     if mode not in (Mode.RUNTIME, Mode.AUTO) or usable_wh is None or remaining_s is None or remaining_s <= 0:
-        return replace(planning, plan=None, meets_deadline=False), ()
+        return replace(planning, plan=None, meets_deadline=False, tight_room=None), ()
     horizon_s = max(remaining_s, settings.tick_s)
     energy_wh = usable_wh / power_ratio
     floor_cfm = flow_for_pressure(room_c_cfm, n, setpoints.floor_pa) if mode is Mode.AUTO else 0.0
-    result = plan(
-        energy_wh, horizon_s, candidates_for(curve, min_flow_cfm=floor_cfm, max_flow_cfm=cap_cfm), settings.path
-    )
+    candidates = candidates_for(curve, min_flow_cfm=floor_cfm, max_flow_cfm=cap_cfm)
+    result = plan(energy_wh, horizon_s, candidates, settings.path)
     holds_floor = True
     if not result.feasible and mode is Mode.AUTO and control.priority == "runtime":
-        result = plan(energy_wh, horizon_s, candidates_for(curve, max_flow_cfm=cap_cfm), settings.path)
+        candidates = candidates_for(curve, max_flow_cfm=cap_cfm)
+        result = plan(energy_wh, horizon_s, candidates, settings.path)
         holds_floor = False
+    tight = tight_room(result, candidates, curve, control.pressure_cap_pa)
     before = planning.plan
     changed = before is None or [s.point.setting for s in before.schedule] != [s.point.setting for s in result.schedule]
-    planning = replace(planning, plan=result, meets_deadline=result.feasible, holds_floor=holds_floor)
+    planning = replace(planning, plan=result, meets_deadline=result.feasible, holds_floor=holds_floor, tight_room=tight)
     if not changed:
         return planning, ()
     phases = ", ".join(f"{s.point.setting} {100 * s.share:.0f} %" for s in result.schedule)
     lasts = "lasts until the deadline" if result.feasible else "cannot last until the deadline"
+    notice = "" if tight is None else f"; {tight.message}"
     event = Event(
         EventKind.PLAN_UPDATED,
-        f"plan: {phases}, {result.average_cfm:.0f} CFM average, {lasts}",
+        f"plan: {phases}, {result.average_cfm:.0f} CFM average, {lasts}{notice}",
         now_utc,
         values={"budget_w": round(result.budget_w, 3), "average_cfm": round(result.average_cfm, 1)},
     )

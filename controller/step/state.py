@@ -9,10 +9,11 @@ from datetime import datetime
 from controller.alerts import AlertState
 from controller.battery import BatteryState
 from controller.commands import Command, CommandResult
-from controller.estimators import EnergyState, PressureState, RoomEstimate
+from controller.estimators import EnergyState
 from controller.hub import Condition
-from controller.planner import Plan
+from controller.planner import Plan, TightRoom
 from controller.policy import PolicyState
+from controller.room_pressure import RoomEstimate, RoomPressureState
 from controller.setpoints import Setpoints
 from controller.snapshot import Event, Snapshot
 
@@ -82,6 +83,8 @@ class PlanState:
     holds_floor: bool = True
     planned_at_s: float | None = None
     replan_now: bool = True
+    tight_room: TightRoom | None = None
+    """Set when the pressure cap keeps the plan from spending its energy by the deadline."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +106,7 @@ class ControlState:
 
     setpoints: Setpoints
     energy: EnergyState
-    pressure: PressureState
+    pressure: RoomPressureState
     room: RoomEstimate
     policy: PolicyState
     alerts: AlertState

@@ -1,23 +1,24 @@
 """What this tick's readings mean: the battery (power, charging, belief, usable energy) and the room
-(filtered pressure, door, learned leakage). Pure functions of the step's state and inputs."""
+(filtered pressure, door, stopped fan, loss, learned leakage). Pure functions of the step's state and inputs."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 
 from controller.battery import BatteryState, FullDetection, update_battery
 from controller.daemon_settings import DaemonSettings
-from controller.estimators import (
-    EnergyState,
-    PressureSettings,
-    PressureState,
+from controller.estimators import EnergyState, update_energy
+from controller.room_pressure import (
     RoomEstimate,
-    learn_room,
-    update_energy,
-    update_pressure,
+    RoomPressureState,
+    RoomReading,
+    RoomSettings,
+    RoomVerdict,
+    update_room,
 )
-from controller.step.state import PressureInput, ShuntInput
+from controller.step.state import ShuntInput, StepInputs
 
 CHARGING_CURRENT_A = 0.05
 
@@ -58,6 +59,13 @@ def measured_draw_w(shunt: ShuntInput) -> float | None:
     return None
 
 
+def fresh_shunt(settings: DaemonSettings, shunt: ShuntInput | None, now_s: float) -> ShuntInput | None:
+    """The shunt's reading while it is fresh, else None."""
+    if shunt is None or now_s - shunt.monotonic_s > settings.control.stale_after_s:
+        return None
+    return shunt
+
+
 def read_battery(
     settings: DaemonSettings,
     belief: BatteryState,
@@ -68,20 +76,23 @@ def read_battery(
     now_utc: datetime,
     dt_s: float,
     modelled_w: float,
+    correct_power: bool = True,
 ) -> BatteryView:
-    """Trust a reading only while it is fresh; advance the belief and the usable energy."""
-    fresh_shunt = shunt if shunt is not None and now_s - shunt.monotonic_s <= settings.control.stale_after_s else None
-    voltage = fresh_shunt.voltage_v if fresh_shunt else None
-    current = fresh_shunt.current_a if fresh_shunt else None
-    draw_w = measured_draw_w(fresh_shunt) if fresh_shunt else None
+    """Trust a reading only while it is fresh; advance the belief and the usable energy. `correct_power`
+    is False while the fan is stopped: its modelled power is then left out, and the measured/modelled
+    correction must not learn from it."""
+    fresh = fresh_shunt(settings, shunt, now_s)
+    voltage = fresh.voltage_v if fresh else None
+    current = fresh.current_a if fresh else None
+    draw_w = measured_draw_w(fresh) if fresh else None
     belief = update_battery(
         belief,
         now_s=now_s,
         now_utc=now_utc,
         dt_s=dt_s,
-        fresh=fresh_shunt is not None,
-        shunt_soc_pct=fresh_shunt.soc_pct if fresh_shunt else None,
-        shunt_synced_age_s=fresh_shunt.since_full_charge_s if fresh_shunt else None,
+        fresh=fresh is not None,
+        shunt_soc_pct=fresh.soc_pct if fresh else None,
+        shunt_synced_age_s=fresh.since_full_charge_s if fresh else None,
         voltage_v=voltage,
         current_a=current,
         full=full_detection(settings),
@@ -91,7 +102,7 @@ def read_battery(
         now_s=now_s,
         dt_s=dt_s,
         soc_pct=belief.soc_pct,
-        shunt_fresh=fresh_shunt is not None,
+        shunt_fresh=fresh is not None,
         measured_power_w=draw_w,
         modelled_power_w=modelled_w,
         voltage_v=voltage,
@@ -99,14 +110,15 @@ def read_battery(
         capacity_ah=settings.battery.capacity_ah,
         reserve_pct=settings.battery.reserve_pct,
         correction_tau_s=settings.control.power_correction_tau_s,
+        correct_power=correct_power,
     )
     return BatteryView(
-        fresh=fresh_shunt is not None,
+        fresh=fresh is not None,
         voltage_v=voltage,
         current_a=current,
         draw_w=draw_w,
         charging=current is not None and current > CHARGING_CURRENT_A,
-        consumed_ah=fresh_shunt.consumed_ah if fresh_shunt else None,
+        consumed_ah=fresh.consumed_ah if fresh else None,
         belief=belief,
         energy=energy,
         usable_wh=usable_wh,
@@ -115,47 +127,90 @@ def read_battery(
 
 @dataclass(frozen=True, slots=True)
 class RoomView:
-    """The room this tick: the filtered pressure (None while the sensor is stale), the door, the leakage."""
+    """The room this tick: the estimator's verdict (filtered pressure, None while stale; any hold and why;
+    whether the fan turns), its state and the learned leakage."""
 
     fresh: bool
-    raw_pa: float | None
-    pressure_pa: float | None
-    door_open: bool
-    door_detected: bool
-    filter_state: PressureState
+    verdict: RoomVerdict
+    filter_state: RoomPressureState
     room: RoomEstimate
 
+    @property
+    def raw_pa(self) -> float | None:
+        """The fresh raw reading."""
+        return self.verdict.raw_pa
 
-def pressure_settings(settings: DaemonSettings) -> PressureSettings:
-    """How the pressure is filtered and a door recognised."""
+    @property
+    def pressure_pa(self) -> float | None:
+        """The gust-filtered pressure, never held."""
+        return self.verdict.pressure_pa
+
+    @property
+    def door_open(self) -> bool:
+        """A door hold is in force."""
+        return self.verdict.held
+
+    @property
+    def door_detected(self) -> bool:
+        """A door opened at this tick."""
+        return self.verdict.door_opened
+
+    @property
+    def fan_stopped(self) -> bool:
+        """The fan is commanded to run but does not (tachometer, power or pressure evidence)."""
+        return self.verdict.fan_stopped
+
+
+def room_settings(settings: DaemonSettings) -> RoomSettings:
+    """How the pressure is filtered and a door, a stopped fan and a loss are recognised."""
     control = settings.control
-    return PressureSettings(control.pressure_filter_s, control.door_drop_pa, control.door_window_s, control.door_hold_s)
+    return RoomSettings(
+        control.pressure_filter_s,
+        control.door_drop_pa,
+        control.door_window_s,
+        control.door_hold_s,
+        leakage_n=settings.room.leakage_n,
+    )
+
+
+def measured_fan_w(settings: DaemonSettings, shunt: ShuntInput | None) -> float | None:
+    """The fan's own draw from a fresh shunt reading while discharging (the path's overheads taken off);
+    None when it cannot be told (stale, or charging: the charger then feeds the fan)."""
+    if shunt is None or shunt.current_a is None or shunt.current_a >= 0:
+        return None
+    draw_w = measured_draw_w(shunt)
+    if draw_w is None or not math.isfinite(draw_w):
+        return None
+    return settings.path.fan_budget_w(draw_w)
 
 
 def read_room(
     settings: DaemonSettings,
-    filter_state: PressureState,
+    filter_state: RoomPressureState,
     room: RoomEstimate,
-    reading: PressureInput | None,
+    inputs: StepInputs,
     *,
-    now_s: float,
     dt_s: float,
-    applied_flow_cfm: float,
+    command_pct: float,
     steady_s: float,
 ) -> RoomView:
-    """Filter the pressure, detect a door, and learn the room's leakage from a steady fan and a closed door."""
-    control = settings.control
-    fresh = reading is not None and now_s - reading.monotonic_s <= control.stale_after_s
-    raw_pa = reading.pressure_pa if fresh and reading is not None else None
-    filter_state, detected = update_pressure(filter_state, raw_pa, now_s, pressure_settings(settings))
-    door_open = filter_state.door_open(now_s)
-    pressure_pa = filter_state.filtered_pa if fresh else None
-    may_learn = (
-        pressure_pa is not None
-        and not door_open
-        and applied_flow_cfm > 0
-        and steady_s >= 3 * control.pressure_filter_s + 10
+    """Filter and classify the pressure at the command in force since the last tick, and learn the room's
+    leakage from a steady fan in a room that behaves normally."""
+    now_s = inputs.now_s
+    reading = inputs.pressure
+    fresh = reading is not None and now_s - reading.monotonic_s <= settings.control.stale_after_s
+    point = settings.fan.curve.point_at(command_pct)
+    fan = inputs.fan
+    estimator_input = RoomReading(
+        now_s=now_s,
+        raw_pa=reading.pressure_pa if fresh and reading is not None else None,
+        expected_flow_cfm=point.flow_cfm,
+        fan_model_w=point.power_w,
+        fan_power_w=measured_fan_w(settings, fresh_shunt(settings, inputs.shunt, now_s)),
+        tach_present=fan is not None and fan.rpm is not None,
+        tach_stalled=fan is not None and fan.stalled,
+        flow_steady_s=steady_s,
+        dt_s=dt_s,
     )
-    if may_learn and pressure_pa is not None:
-        room = learn_room(room, applied_flow_cfm, pressure_pa, settings.room.leakage_n, dt_s)
-    return RoomView(fresh, raw_pa, pressure_pa, door_open, detected, filter_state, room)
+    filter_state, room, verdict = update_room(filter_state, room, estimator_input, room_settings(settings))
+    return RoomView(fresh, verdict, filter_state, room)

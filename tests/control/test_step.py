@@ -151,16 +151,24 @@ def test_when_the_room_model_learns(label: str, ticks: int, pressure_pa: float |
     assert (state.room.samples > 0) is learns, label
 
 
-def test_a_door_holds_the_filter_and_stops_learning() -> None:
+def test_a_door_holds_the_alarms_not_the_filter_and_stops_learning() -> None:
+    """Issue 15: the old assertion here (the filtered value frozen at its level before the door) was the
+    display that lied; the filtered value now follows the raw one down while the door hold is in force."""
     s = settings_for({"control": {"mode": "manual", "manual_speed": "50 %"}})
     state = run(s, initial_state(s, 0.0, T0), 40, pressure=lambda now: PressureInput(now, 8.0))
     state = step(s, state, inputs(400.0, pressure=PressureInput(400.0, 0.2))).state
-    learned, held_pa = state.room.samples, state.pressure.filtered_pa
+    learned, before_pa = state.room.samples, state.pressure.filtered_pa
     detected = step(s, state, inputs(401.0, pressure=PressureInput(401.0, 0.2)))
     assert EventKind.DOOR_OPEN in [e.kind for e in detected.snapshot.events]
-    state = step(s, detected.state, inputs(402.0, pressure=PressureInput(402.0, 0.2))).state
+    result = step(s, detected.state, inputs(402.0, pressure=PressureInput(402.0, 0.2)))
+    state = result.state
     assert state.pressure.door_open(402.0)
-    assert state.pressure.filtered_pa == held_pa
+    assert before_pa is not None
+    assert state.pressure.filtered_pa is not None
+    assert state.pressure.filtered_pa < before_pa
+    assert result.snapshot.pressure_pa == state.pressure.filtered_pa
+    assert result.snapshot.pressure_hold is not None
+    assert "door" in result.snapshot.pressure_hold
     assert state.room.samples == learned
 
 

@@ -113,3 +113,16 @@ def test_help_teaches(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--allow-off" in out
     assert "examples:" in out
     assert "setting,watts,cfm" in out
+
+
+def test_a_tight_room_says_how_much_the_cap_leaves_unspent(capsys: pytest.CaptureFixture[str]) -> None:
+    """C = 10 CFM at 1 Pa: 25 Pa needs only 81 CFM, so setting 1 (57 CFM) is the most the cap allows and a
+    two-day plan on 1280 Wh spends 48 h x 1.93 W = 93 Wh of it."""
+    data = run_json(capsys, "--target", "2 days", "--room-leakage", "10 CFM", "--pressure-cap", "25 Pa")
+    assert data["tight_room"] == (
+        "the 25 Pa cap limits airflow to 57 CFM; about 1190 Wh will be left at the deadline; raise "
+        "`pressure_cap` or open a relief gap"
+    )
+    assert main(["plan", "--target", "2 days", "--room-leakage", "200 CFM"]) == 0
+    assert "Tight room" not in capsys.readouterr().out
+    assert "tight_room" not in run_json(capsys, "--target", "2 days")

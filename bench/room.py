@@ -1,0 +1,204 @@
+"""Room truth: how quickly and how honestly the controller reports what happens to the room.
+
+Four runs of the whole daemon on the simulated plant (auto mode, 10 s ticks, wind 1 Pa rms, a 2-day
+deadline on 2/7 of 1280 Wh, so the average power allowed is the 7-day reference's 7.6 W; floor 2.5 Pa):
+
+- `fan-stall`: the rotor is blocked from 30 % of the run for 5 % of it;
+- `door`: the door opens for a minute at 25 %, 50 % and 75 % of the run;
+- `sensor-dropouts`: the shunt goes silent at 20 %, the pressure sensor at 50 %, each for 5 % of the run;
+- `leaky room`: C = 60 CFM at 1 Pa (the controller is configured for 39), nothing else happens.
+
+For each: the alarm latency from each disturbance's onset (from the scenario) to the alert or event that
+reports it; the time below the floor that the controller reported against the truth (the plant's own
+pressure, without wind and with it); and the clean air the room really got (the plant's flow) against
+the planner's concave-hull bound. The truth comes from the simulated plant, never from the controller.
+
+Run: .venv/bin/python -m bench.room [--quick]   (--quick: 6 h runs instead of 2 days)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from controller.config.loader import Config, parse_config
+from controller.config.reader import Table
+from controller.sim.plant import PlantState, RoomParams, static_pressure_pa
+from controller.sim.run import SimRoom, Simulation
+from controller.sim.scenario import Scenario, parse_scenario
+from controller.snapshot import AlertKind, Event, EventKind
+
+DAY_S = 86400.0
+FLOOR_PA = 2.5
+START = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """One run: a scenario in a room, and which onsets to time which reports against."""
+
+    label: str
+    scenario: str
+    room_c_cfm: float = 39.0
+    reports: tuple[tuple[str, str], ...] = ()
+    """(onset kind, report): onsets are `stall`, `door`, `shunt`, `pressure`; reports an AlertKind value
+    or `door_open` (the event)."""
+
+
+CASES = (
+    Case("fan-stall", "fan-stall", reports=(("stall", "fan_stalled"), ("stall", "pressure_low"))),
+    Case("door", "door", reports=(("door", "door_open"), ("door", "pressure_low"))),
+    Case(
+        "sensor-dropouts",
+        "sensor-dropouts",
+        reports=(("shunt", "shunt_stale"), ("pressure", "pressure_sensor_stale")),
+    ),
+    Case("leaky room", "outage", room_c_cfm=60.0),
+)
+
+
+@dataclass(slots=True)
+class Truth:
+    """What the plant really did, tick by tick."""
+
+    floor_pa: float
+    room: SimRoom
+    ticks: int = 0
+    below_static: int = 0
+    below_windy: int = 0
+    samples: list[PlantState] = field(default_factory=list)
+
+    def observe(self, state: PlantState) -> None:
+        """Count one tick of the plant's truth."""
+        room = RoomParams(leakage_c_cfm=self.room.leakage_c_cfm, leakage_n=self.room.leakage_n)
+        static = static_pressure_pa(state.flow_cfm, room, state.door_open)
+        self.ticks += 1
+        self.below_static += static < self.floor_pa
+        self.below_windy += state.pressure_pa < self.floor_pa
+
+
+def bench_config(duration_s: float) -> Config:
+    """Auto mode, a deadline at the end of the run, the 7-day reference's average power."""
+    days = duration_s / DAY_S
+    config = parse_config(
+        Table(
+            {
+                "controller": {"tick": "10 s"},
+                "control": {"mode": "auto", "deadline": f"{duration_s:g} s", "pressure_floor": f"{FLOOR_PA:g} Pa"},
+            },
+            "bench",
+        ),
+        Path.cwd(),
+    )
+    energy_wh = 1280.0 * days / 7.0
+    battery = replace(config.battery, capacity_ah=energy_wh / config.battery.nominal_v)
+    return replace(config, battery=battery, power_path=replace(config.power_path, store_energy_wh=energy_wh))
+
+
+def onsets(scenario: Scenario) -> dict[str, list[float]]:
+    """When each kind of disturbance starts (seconds from the start)."""
+    return {
+        "stall": [start for start, _ in scenario.fan_stalls],
+        "door": [start for start, _ in scenario.door_openings],
+        "shunt": [start for start, _ in scenario.shunt_dropouts],
+        "pressure": [start for start, _ in scenario.pressure_dropouts],
+    }
+
+
+def report_times(events: list[Event], report: str) -> list[float]:
+    """When the controller reported this (seconds from the start)."""
+    if report == "door_open":
+        chosen = [e for e in events if e.kind is EventKind.DOOR_OPEN]
+    else:
+        kind = AlertKind(report)
+        chosen = [e for e in events if e.kind is EventKind.ALERT_RAISED and e.alert_kind is kind]
+    return [(e.timestamp_utc - START).total_seconds() for e in chosen]
+
+
+def latency(onset_s: float, times: list[float], before_s: float) -> float | None:
+    """Seconds from the onset to the first report after it (None when none came before `before_s`)."""
+    after = [t for t in times if onset_s <= t < before_s]
+    return min(after) - onset_s if after else None
+
+
+async def run_case(case: Case, duration_s: float) -> dict[str, object]:
+    """One run and its figures."""
+    room = SimRoom(case.room_c_cfm, 0.65, 1.0)
+    scenario = parse_scenario(case.scenario, duration_s)
+    simulation = Simulation(
+        config=bench_config(duration_s),
+        room=room,
+        scenario=scenario,
+        duration_s=duration_s,
+        speed=None,
+        seed=7,
+        start_utc=START,
+        keep_events=True,
+    )
+    truth = Truth(FLOOR_PA, room)
+    summary = await simulation.run(observe=truth.observe)
+    assert simulation.daemon is not None
+    events = simulation.daemon.totals.events
+    starts = onsets(scenario)
+    latencies: dict[str, list[float | None]] = {}
+    for onset, report in case.reports:
+        times = report_times(events, report)
+        edges = [*starts[onset], duration_s]
+        latencies[f"{onset} -> {report}"] = [latency(t, times, edges[i + 1]) for i, t in enumerate(starts[onset])]
+    return {
+        "case": case.label,
+        "latency_s": latencies,
+        "pressure_low_raised": len(report_times(events, "pressure_low")),
+        "below_floor_reported_pct": summary.below_floor_pct,
+        "below_floor_true_pct": 100.0 * truth.below_static / max(1, truth.ticks),
+        "below_floor_true_with_wind_pct": 100.0 * truth.below_windy / max(1, truth.ticks),
+        "clean_air_ft3": summary.clean_air_ft3,
+        "average_cfm": summary.average_cfm,
+        "bound_cfm": summary.bound_cfm,
+        "ratio_to_bound": summary.ratio_to_bound,
+        "deadline_met": summary.deadline_met,
+    }
+
+
+def _fmt(value: object) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_fmt(v) for v in value) + "]"
+    return str(value)
+
+
+def render(row: dict[str, object]) -> str:
+    """One case as a few lines."""
+    lines = [f"{row['case']}:"]
+    latencies = row["latency_s"]
+    assert isinstance(latencies, dict)
+    for name, values in latencies.items():
+        lines.append(f"  latency {name}: {_fmt(values)} s")
+    lines.append(f"  pressure_low raised: {row['pressure_low_raised']}")
+    lines.append(
+        f"  below floor: reported {_fmt(row['below_floor_reported_pct'])} %, true {_fmt(row['below_floor_true_pct'])} %"
+        f" (with wind {_fmt(row['below_floor_true_with_wind_pct'])} %)"
+    )
+    lines.append(
+        f"  clean air: {_fmt(row['average_cfm'])} CFM average against a bound of {_fmt(row['bound_cfm'])} CFM"
+        f" (ratio {_fmt(row['ratio_to_bound'])}); deadline met: {row['deadline_met']}"
+    )
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    """Run every case and print its figures."""
+    duration_s = 6 * 3600.0 if "--quick" in argv else 2 * DAY_S
+    for case in CASES:
+        print(render(asyncio.run(run_case(case, duration_s))), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
