@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.clock import SimulatedClock
+from controller.clock import Clock
 from controller.commands import parse_command
 from controller.snapshot import AlertKind, EventKind, Mode
 from drivers.base import DriverStats, FanReading, PressureReading, ShuntReading
@@ -296,7 +296,7 @@ class _WholeWattShunt:
 
     stats = DriverStats()
 
-    def __init__(self, clock: SimulatedClock) -> None:
+    def __init__(self, clock: Clock) -> None:
         self.clock = clock
 
     async def start(self) -> None:
@@ -312,7 +312,7 @@ class _WholeWattShunt:
 class _SteadyPressure:
     stats = DriverStats()
 
-    def __init__(self, clock: SimulatedClock) -> None:
+    def __init__(self, clock: Clock) -> None:
         self.clock = clock
 
     async def start(self) -> None:
@@ -342,6 +342,7 @@ class _SilentFan:
 
 
 async def test_measured_power_comes_from_volts_times_amps_not_whole_watts() -> None:
+    from controller.clock import SimulatedClock
     from controller.commands import CommandBus
     from controller.daemon import Daemon
     from controller.daemon_settings import DaemonSettings
