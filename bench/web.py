@@ -152,9 +152,11 @@ async def run(url: str, clients: int, duration_s: float, pid: int | None = None)
 
 def report(figures: dict[str, object]) -> None:
     """Print the figures as a small table."""
+    loop_cpu_share = figures["loop_cpu_share"]
+    assert isinstance(loop_cpu_share, float)
     print(
         f"{figures['clients']} concurrent clients, {figures['duration_s']:g} s per endpoint, loop running "
-        f"(it uses {100 * float(figures['loop_cpu_share']):.0f} % of a core alone; "
+        f"(it uses {100 * loop_cpu_share:.0f} % of a core alone; "
         f"machine load average {figures['load_average']:.1f})"
     )
     for name in ("healthz", "state"):

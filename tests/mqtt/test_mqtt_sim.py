@@ -13,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -81,7 +82,7 @@ async def test_sim_commands_and_last_will_on_kill(broker: Mosquitto, tmp_path: P
         Watcher(broker.port, [f"{base}/#"]) as watcher,
         sim(tmp_path, "--speed", "20", "--duration", "7 days", "--mqtt", broker.url, "--id", "killed") as process,
     ):
-        def state() -> dict[str, object]:
+        def state() -> dict[str, Any]:
             messages = watcher.on(f"{base}/state")
             return json.loads(messages[-1].payload) if messages else {}
 
@@ -94,11 +95,11 @@ async def test_sim_commands_and_last_will_on_kill(broker: Mosquitto, tmp_path: P
             await watcher.wait_for(lambda: state().get("mode") == "eco", timeout_s=30)
             await client.publish(f"{base}/set/speed", b"ludicrous", qos=1)
             errors = await watcher.wait_for(lambda: watcher.on(f"{base}/error"), timeout_s=30)
-        error = json.loads(errors[0].payload)  # type: ignore[index]
+        error = json.loads(errors[0].payload)
         assert "'ludicrous'" in error["message"]
         assert "percentage from 0 to 100" in error["message"]
         await watcher.wait_for(
-            lambda: (state().get("last_command") or {}).get("command") == "speed", timeout_s=30  # type: ignore[union-attr]
+            lambda: (state().get("last_command") or {}).get("command") == "speed", timeout_s=30
         )
 
         os.kill(process.pid, signal.SIGKILL)

@@ -140,7 +140,7 @@ def test_memory_history_averages_per_bucket_and_stays_bounded() -> None:
         memory.add(make_snapshot(tick, step_s=1.0))
     rows = memory.samples(START_UTC, START_UTC + timedelta(hours=3), max_points=1000)
     assert 60 <= len(rows) <= 61  # only the last hour is kept
-    assert rows[0]["timestamp_utc"] >= (START_UTC + timedelta(hours=2, minutes=-1)).isoformat()
+    assert str(rows[0]["timestamp_utc"]) >= (START_UTC + timedelta(hours=2, minutes=-1)).isoformat()
     assert set(rows[0]) == {"timestamp_utc"} | {m.key for m in METRICS if m.recorded}
     # Each point is the mean of its minute (fan power cycles over 7 ticks, so minutes differ).
     minute_start = START_UTC + timedelta(hours=2, minutes=30)
