@@ -138,8 +138,13 @@ async def per_tick(port: int, ticks: int) -> dict[str, float]:
         wall_s = (time.perf_counter() - wall) / ticks
         cpu_s = (time.process_time() - cpu) / ticks
         messages = (stats.published - published) / ticks
-    return {"codec_s": codec_s, "raw_publish_s": raw_s, "tick_wall_s": wall_s, "tick_cpu_s": cpu_s,
-            "messages_per_tick": messages}
+    return {
+        "codec_s": codec_s,
+        "raw_publish_s": raw_s,
+        "tick_wall_s": wall_s,
+        "tick_cpu_s": cpu_s,
+        "messages_per_tick": messages,
+    }
 
 
 async def alert_latency(port: int, count: int) -> dict[str, float]:
@@ -172,22 +177,33 @@ async def alert_latency(port: int, count: int) -> dict[str, float]:
         return latencies
 
     async with aiomqtt.Client("127.0.0.1", port) as client:
+
         async def raw(i: int, key: str) -> None:
             await client.publish("bench/raw-alert", f'{{"message":"{key}"}}'.encode(), qos=1)
 
         baseline = await measure("bench/raw-alert", raw)
 
     async with running_sink(port) as (hub, _sink):
+
         async def via_sink(i: int, key: str) -> None:
-            event = Event(EventKind.ALERT_RAISED, key, T0, Severity.WARNING, AlertKind.BATTERY_LOW_SOC,
-                          {"value": 29.0, "threshold": 30.0})
+            event = Event(
+                EventKind.ALERT_RAISED,
+                key,
+                T0,
+                Severity.WARNING,
+                AlertKind.BATTERY_LOW_SOC,
+                {"value": 29.0, "threshold": 30.0},
+            )
             alert = Alert(AlertKind.BATTERY_LOW_SOC, Severity.WARNING, key, T0, {"value": 29.0})
             hub.publish(snapshot(i, events=(event,), alerts=(alert,)))
 
         sink_latencies = await measure("cleanroom/bench/alert", via_sink)
-    return {"baseline_median_s": statistics.median(baseline), "median_s": statistics.median(sink_latencies),
-            "p95_s": sorted(sink_latencies)[int(0.95 * (len(sink_latencies) - 1))],
-            "max_s": max(sink_latencies)}
+    return {
+        "baseline_median_s": statistics.median(baseline),
+        "median_s": statistics.median(sink_latencies),
+        "p95_s": sorted(sink_latencies)[int(0.95 * (len(sink_latencies) - 1))],
+        "max_s": max(sink_latencies),
+    }
 
 
 async def main(ticks: int, alerts: int) -> dict[str, dict[str, float]]:
@@ -195,19 +211,29 @@ async def main(ticks: int, alerts: int) -> dict[str, dict[str, float]]:
         tick = await per_tick(port, ticks)
         latency = await alert_latency(port, alerts)
     us = 1e6
-    print(f"MQTT publish cost per tick ({ticks} ticks, every value changing, {tick['messages_per_tick']:.1f} "
-          "messages per tick):")
+    print(
+        f"MQTT publish cost per tick ({ticks} ticks, every value changing, {tick['messages_per_tick']:.1f} "
+        "messages per tick):"
+    )
     print(f"  sink, wall time       {tick['tick_wall_s'] * us:9.1f} us/tick")
     print(f"  sink, CPU time        {tick['tick_cpu_s'] * us:9.1f} us/tick")
-    print(f"  payload codecs alone  {tick['codec_s'] * us:9.1f} us/tick  "
-          f"({tick['codec_s'] / tick['tick_cpu_s']:.0%} of the sink's CPU)")
-    print(f"  baseline: one bare QoS 0 publish {tick['raw_publish_s'] * us:9.1f} us "
-          f"-> a tick costs {tick['tick_wall_s'] / tick['raw_publish_s']:.1f} bare publishes")
+    print(
+        f"  payload codecs alone  {tick['codec_s'] * us:9.1f} us/tick  "
+        f"({tick['codec_s'] / tick['tick_cpu_s']:.0%} of the sink's CPU)"
+    )
+    print(
+        f"  baseline: one bare QoS 0 publish {tick['raw_publish_s'] * us:9.1f} us "
+        f"-> a tick costs {tick['tick_wall_s'] / tick['raw_publish_s']:.1f} bare publishes"
+    )
     print(f"End-to-end alert latency ({alerts} alerts, hub.publish -> subscriber on <base>/alert, QoS 1):")
-    print(f"  median {latency['median_s'] * 1e3:.2f} ms, p95 {latency['p95_s'] * 1e3:.2f} ms, "
-          f"max {latency['max_s'] * 1e3:.2f} ms")
-    print(f"  baseline: bare QoS 1 publish -> receive median {latency['baseline_median_s'] * 1e3:.2f} ms "
-          f"(sink/baseline {latency['median_s'] / latency['baseline_median_s']:.2f}x)")
+    print(
+        f"  median {latency['median_s'] * 1e3:.2f} ms, p95 {latency['p95_s'] * 1e3:.2f} ms, "
+        f"max {latency['max_s'] * 1e3:.2f} ms"
+    )
+    print(
+        f"  baseline: bare QoS 1 publish -> receive median {latency['baseline_median_s'] * 1e3:.2f} ms "
+        f"(sink/baseline {latency['median_s'] / latency['baseline_median_s']:.2f}x)"
+    )
     return {"tick": tick, "latency": latency}
 
 

@@ -185,7 +185,7 @@ def create_app(context: WebContext) -> FastAPI:
         authorize(credentials, "commands")
 
     async def require_read_token(credentials: Credentials) -> None:
-        authorize(credentials, "reads (this controller has read_access = \"token\")")
+        authorize(credentials, 'reads (this controller has read_access = "token")')
 
     protected_read = section.read_access is ReadAccess.TOKEN
     read_deps = [Depends(require_read_token)] if protected_read else []
@@ -245,8 +245,13 @@ def create_app(context: WebContext) -> FastAPI:
             read_access=section.read_access.value,
             metrics=[
                 MetricInfo(
-                    key=m.key, label=m.label, unit=m.unit, device_class=m.device_class,
-                    state_class=m.state_class, precision=m.precision, recorded=m.recorded,
+                    key=m.key,
+                    label=m.label,
+                    unit=m.unit,
+                    device_class=m.device_class,
+                    state_class=m.state_class,
+                    precision=m.precision,
+                    recorded=m.recorded,
                 )
                 for m in METRICS
             ],
@@ -316,9 +321,7 @@ def create_app(context: WebContext) -> FastAPI:
             stamps.append(_aware(stamp if isinstance(stamp, datetime) else datetime.fromisoformat(str(stamp))))
             for key in keys:
                 value = row.get(key)
-                series[key].append(
-                    float(value) if isinstance(value, int | float) and math.isfinite(value) else None
-                )
+                series[key].append(float(value) if isinstance(value, int | float) and math.isfinite(value) else None)
         return HistoryModel(
             controller_id=context.controller_id,
             source=source,

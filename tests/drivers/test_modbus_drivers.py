@@ -253,9 +253,10 @@ _WORD = st.integers(0, 0xFFFF)
 @given(st.sampled_from(sorted(SHUNT_PRESETS)), st.data())
 def test_fuzz_any_register_contents_give_values_or_register_errors(preset: str, data: st.DataObject) -> None:
     shunt_map, _ = SHUNT_PRESETS[preset]()
-    spans = {span: data.draw(st.lists(_WORD, min_size=span.count, max_size=span.count)) for span in plan_reads(
-        list(shunt_map.registers.values())
-    )}
+    spans = {
+        span: data.draw(st.lists(_WORD, min_size=span.count, max_size=span.count))
+        for span in plan_reads(list(shunt_map.registers.values()))
+    }
     try:
         values = shunt_values(shunt_map, spans)
     except RegisterError:

@@ -30,9 +30,11 @@ def _wall_with_ntp_step(boot: datetime) -> object:
 def _rows(url: str, table: Table, controller_id: str) -> list[dict[str, Any]]:
     engine = create_engine(url)
     with engine.connect() as connection:
-        rows = connection.execute(
-            select(table).where(table.c.controller_id == controller_id).order_by(table.c.id)
-        ).mappings().all()
+        rows = (
+            connection.execute(select(table).where(table.c.controller_id == controller_id).order_by(table.c.id))
+            .mappings()
+            .all()
+        )
     engine.dispose()
     return [dict(r) for r in rows]
 

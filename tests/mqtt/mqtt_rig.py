@@ -64,8 +64,11 @@ class Mosquitto:
         lines = [f"user {getpass.getuser()}", f"listener {self.port} 127.0.0.1", f"log_dest file {self.log}"]
         if self.tls:
             self._make_certificates()
-            lines += [f"cafile {self.ca_file}", f"certfile {self.directory / 'server.pem'}",
-                      f"keyfile {self.directory / 'server.key'}"]
+            lines += [
+                f"cafile {self.ca_file}",
+                f"certfile {self.directory / 'server.pem'}",
+                f"keyfile {self.directory / 'server.key'}",
+            ]
         if self.persist:
             lines += ["persistence true", f"persistence_location {self.directory}/"]
         else:
@@ -90,14 +93,59 @@ class Mosquitto:
         d = self.directory
         ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
         quiet = {"check": True, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-        subprocess.run(["openssl", "req", "-x509", *ec, "-keyout", str(d / "ca.key"), "-out", str(self.ca_file),
-                        "-days", "2", "-subj", "/CN=cleanroom test CA"], **quiet)  # type: ignore[call-overload]
-        subprocess.run(["openssl", "req", *ec, "-keyout", str(d / "server.key"), "-out", str(d / "server.csr"),
-                        "-subj", "/CN=127.0.0.1"], **quiet)  # type: ignore[call-overload]
+        subprocess.run(
+            [
+                "openssl",
+                "req",
+                "-x509",
+                *ec,
+                "-keyout",
+                str(d / "ca.key"),
+                "-out",
+                str(self.ca_file),
+                "-days",
+                "2",
+                "-subj",
+                "/CN=cleanroom test CA",
+            ],
+            **quiet,
+        )  # type: ignore[call-overload]
+        subprocess.run(
+            [
+                "openssl",
+                "req",
+                *ec,
+                "-keyout",
+                str(d / "server.key"),
+                "-out",
+                str(d / "server.csr"),
+                "-subj",
+                "/CN=127.0.0.1",
+            ],
+            **quiet,
+        )  # type: ignore[call-overload]
         (d / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
-        subprocess.run(["openssl", "x509", "-req", "-in", str(d / "server.csr"), "-CA", str(self.ca_file),
-                        "-CAkey", str(d / "ca.key"), "-CAcreateserial", "-out", str(d / "server.pem"), "-days", "2",
-                        "-extfile", str(d / "san.ext")], **quiet)  # type: ignore[call-overload]
+        subprocess.run(
+            [
+                "openssl",
+                "x509",
+                "-req",
+                "-in",
+                str(d / "server.csr"),
+                "-CA",
+                str(self.ca_file),
+                "-CAkey",
+                str(d / "ca.key"),
+                "-CAcreateserial",
+                "-out",
+                str(d / "server.pem"),
+                "-days",
+                "2",
+                "-extfile",
+                str(d / "san.ext"),
+            ],
+            **quiet,
+        )  # type: ignore[call-overload]
 
     def start(self) -> None:
         conf = self._write_config()
@@ -184,9 +232,11 @@ class Watcher:
             timeout_s=timeout_s,
             interval_s=0.2,
             wake=self._changed,
-            what=lambda: "condition on the received messages (topics: "
-            + ", ".join(sorted({m.topic for m in self.messages}))
-            + ")",
+            what=lambda: (
+                "condition on the received messages (topics: "
+                + ", ".join(sorted({m.topic for m in self.messages}))
+                + ")"
+            ),
         )
 
 
@@ -268,19 +318,37 @@ class FakeLoop:
         update = update_alerts(
             self.alert_state,
             AlertInputs(
-                now_utc=now_utc, monotonic_s=now_s, soc_pct=self.soc_pct, runtime_left_s=runtime_s,
-                charging=False, deadline_shortfall_s=None, pressure_pa=7.4, pressure_floor_pa=self.floor_pa,
-                pressure_cap_pa=self.pressure_cap_pa, door_open=False, shunt_stale=False, pressure_stale=False,
-                fan_stalled=False, fan_fault=False,
+                now_utc=now_utc,
+                monotonic_s=now_s,
+                soc_pct=self.soc_pct,
+                runtime_left_s=runtime_s,
+                charging=False,
+                deadline_shortfall_s=None,
+                pressure_pa=7.4,
+                pressure_floor_pa=self.floor_pa,
+                pressure_cap_pa=self.pressure_cap_pa,
+                door_open=False,
+                shunt_stale=False,
+                pressure_stale=False,
+                fan_stalled=False,
+                fan_fault=False,
             ),
             self.alerts_config,
         )
         self.alert_state = update.state
         self.events.extend(update.events)
         snapshot = make_snapshot(
-            now_s, controller_id=self.controller_id, timestamp_utc=now_utc, soc_pct=self.soc_pct, mode=self.mode,
-            fan_command_pct=self.speed_pct, pressure_floor_pa=self.floor_pa, pressure_setpoint_pa=self.setpoint_pa,
-            runtime_plan_s=runtime_s, alerts=update.active, events=update.events,
+            now_s,
+            controller_id=self.controller_id,
+            timestamp_utc=now_utc,
+            soc_pct=self.soc_pct,
+            mode=self.mode,
+            fan_command_pct=self.speed_pct,
+            pressure_floor_pa=self.floor_pa,
+            pressure_setpoint_pa=self.setpoint_pa,
+            runtime_plan_s=runtime_s,
+            alerts=update.active,
+            events=update.events,
         )
         self.hub.publish(snapshot)
         return snapshot

@@ -226,7 +226,8 @@ async def test_alerts_over_a_battery_drain(broker: Mosquitto) -> None:
             await rig.tick()
         raised = [e for e in rig.loop.events if e.kind is EventKind.ALERT_RAISED]
         assert {(e.alert_kind, e.severity.value) for e in raised} >= {
-            (AlertKind.BATTERY_LOW_SOC, "warning"), (AlertKind.BATTERY_LOW_SOC, "critical"),
+            (AlertKind.BATTERY_LOW_SOC, "warning"),
+            (AlertKind.BATTERY_LOW_SOC, "critical"),
         }
         await watcher.wait_for(lambda: len(watcher.on("cleanroom/room1/alert")) >= len(rig.loop.events))
         received = [json.loads(m.payload) for m in watcher.on("cleanroom/room1/alert")]

@@ -27,24 +27,40 @@ def test_http_defaults() -> None:
     section = parse_http(Table({}, "cleanroom.toml", "http."))
     assert section == HttpSection()
     assert (section.host, section.port, section.read_access, section.max_clients) == (
-        "0.0.0.0", 8080, ReadAccess.OPEN, 8,
+        "0.0.0.0",
+        8080,
+        ReadAccess.OPEN,
+        8,
     )
 
 
 def test_http_every_key() -> None:
     table = Table(
         {
-            "listen": "[::1]:9000", "enabled": False, "read_access": "token", "max_clients": 3,
-            "cors_origins": ["http://ha.local:8123/", "*"], "push_interval": "2 s", "memory_history": "12 h",
-            "memory_resolution": "30 s", "command_timeout": "5 s",
+            "listen": "[::1]:9000",
+            "enabled": False,
+            "read_access": "token",
+            "max_clients": 3,
+            "cors_origins": ["http://ha.local:8123/", "*"],
+            "push_interval": "2 s",
+            "memory_history": "12 h",
+            "memory_resolution": "30 s",
+            "command_timeout": "5 s",
         },
         "cleanroom.toml",
         "http.",
     )
     assert parse_http(table) == HttpSection(
-        host="::1", port=9000, enabled=False, read_access=ReadAccess.TOKEN, max_clients=3,
-        cors_origins=("http://ha.local:8123", "*"), push_interval_s=2.0, memory_history_s=43200.0,
-        memory_resolution_s=30.0, command_timeout_s=5.0,
+        host="::1",
+        port=9000,
+        enabled=False,
+        read_access=ReadAccess.TOKEN,
+        max_clients=3,
+        cors_origins=("http://ha.local:8123", "*"),
+        push_interval_s=2.0,
+        memory_history_s=43200.0,
+        memory_resolution_s=30.0,
+        command_timeout_s=5.0,
     )
 
 

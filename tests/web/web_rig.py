@@ -82,7 +82,10 @@ def make_snapshot(
 
 
 LOW_PRESSURE = Alert(
-    AlertKind.PRESSURE_LOW, Severity.WARNING, "room pressure 2.0 Pa is below the 5 Pa floor", START_UTC,
+    AlertKind.PRESSURE_LOW,
+    Severity.WARNING,
+    "room pressure 2.0 Pa is below the 5 Pa floor",
+    START_UTC,
     {"pressure_pa": 2.0, "floor_pa": 5.0},
 )
 
@@ -129,8 +132,14 @@ class FakeLoop:
             if not pending.result.done():
                 pending.result.set_result(CommandResult(True, message))
         snapshot = make_snapshot(
-            self.tick_count, step_s=self.step_s, mode=self.mode, alerts=self.alerts, events=tuple(events),
-            speed_pct=self.speed_pct, pressure_floor_pa=self.floor_pa, deadline_utc=self.deadline_utc,
+            self.tick_count,
+            step_s=self.step_s,
+            mode=self.mode,
+            alerts=self.alerts,
+            events=tuple(events),
+            speed_pct=self.speed_pct,
+            pressure_floor_pa=self.floor_pa,
+            deadline_utc=self.deadline_utc,
         )
         self.hub.publish(snapshot)
         for observe in self.observers:
