@@ -21,24 +21,24 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
-from pathlib import Path
+from functools import partial
+from typing import TypeVar
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from controller.clock import SimulatedClock
+from controller.commands import CommandBus
+from controller.history import HistorySection, build_recorder
+from controller.history.database import Batch, HistoryStore, create_history_engine
+from controller.history.reader import HistoryReader
+from controller.history.rows import MinuteAggregator, metric_values, sample_row
+from controller.history.schema import samples
+from controller.hub import SnapshotHub
+from controller.sim.snapshots import DISCHARGE_START_UTC as START
+from controller.sim.snapshots import discharging_snapshot as snapshot
 
-from controller.clock import SimulatedClock  # noqa: E402
-from controller.commands import CommandBus  # noqa: E402
-from controller.history import HistorySection, build_recorder  # noqa: E402
-from controller.history.database import Batch, HistoryStore, create_history_engine  # noqa: E402
-from controller.history.reader import HistoryReader  # noqa: E402
-from controller.history.rows import MinuteAggregator, metric_values, sample_row  # noqa: E402
-from controller.history.schema import samples  # noqa: E402
-from controller.hub import SnapshotHub  # noqa: E402
-from tests.history.history_helpers import START  # noqa: E402
-from tests.history.history_helpers import make_snapshot as snapshot  # noqa: E402
+T = TypeVar("T")
 
 
 def _write_bytes() -> int:
@@ -202,8 +202,8 @@ def _query(store: HistoryStore, days: float) -> None:
     for label, span in (("1 h", timedelta(hours=1)), ("24 h", timedelta(days=1)), ("7 days", timedelta(days=7)),
                         (f"{days:g} days", timedelta(days=days))):  # fmt: skip
         start = end - span
-        reader_s, points = _best(lambda s=start: reader.samples("bench", s, end))
-        raw_s, rows = _best(lambda s=start: _raw_rows(store, s, end))
+        reader_s, points = _best(partial(reader.samples, "bench", start, end))
+        raw_s, rows = _best(partial(_raw_rows, store, start, end))
         print(
             f"  {label:>8}: reader {reader_s * 1e3:8.1f} ms ({len(points):4d} points)"
             f"   full-rate {raw_s * 1e3:8.1f} ms ({rows:6d} rows)   x{raw_s / reader_s:.1f}"
@@ -227,15 +227,14 @@ def _raw_rows(store: HistoryStore, start: datetime, end: datetime) -> int:
     return len(rows)
 
 
-def _best(work: object, repeat: int = 3) -> tuple[float, object]:
-    assert callable(work)
-    best = float("inf")
-    result: object = None
+def _best(work: Callable[[], T], repeat: int = 3) -> tuple[float, T]:
+    """The fastest of `repeat` runs, and the last run's result."""
+    timings: list[float] = []
     for _ in range(repeat):
         started = time.perf_counter()
         result = work()
-        best = min(best, time.perf_counter() - started)
-    return best, result
+        timings.append(time.perf_counter() - started)
+    return min(timings), result
 
 
 def main() -> None:
