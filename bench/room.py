@@ -27,7 +27,8 @@ from pathlib import Path
 from controller.config.loader import Config, parse_config
 from controller.config.reader import Table
 from controller.sim.plant import PlantState, RoomParams, static_pressure_pa
-from controller.sim.run import SimRoom, Simulation
+from controller.sim.rig import SimRoom
+from controller.sim.run import Simulation
 from controller.sim.scenario import Scenario, parse_scenario
 from controller.snapshot import AlertKind, Event, EventKind
 

@@ -3,7 +3,7 @@ snapshot and the effects the shell carries out. Every decision the loop makes li
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from controller.alerts import AlertInputs, AlertState, AlertUpdate, update_alerts
@@ -107,25 +107,10 @@ def step(settings: DaemonSettings, state: ControlState, inputs: StepInputs) -> S
         message = f"controller {settings.controller_id} started in {setpoints.mode.value} mode"
         events.append(Event(EventKind.STARTED, message, now_utc))
 
-    room = read_room(
-        settings, state.pressure, state.room, inputs, dt_s=dt, command_pct=state.command_pct,
-        steady_s=now_s - state.command_since_s,
-    )  # fmt: skip
-    stalled = room.fan_stopped
-    applied = settings.fan.curve.point_at(state.command_pct)
-    applied_flow = 0.0 if stalled else applied.flow_cfm
-    modelled_w = settings.path.source_power_w(0.0 if stalled else applied.power_w)
-    battery = read_battery(
-        settings, setpoints.battery, state.energy, inputs.shunt, now_s=now_s, now_utc=now_utc, dt_s=dt,
-        modelled_w=modelled_w, correct_power=not stalled,
-    )  # fmt: skip
+    seen = _observe(settings, state, setpoints, inputs, dt)
+    battery, room, stalled = seen.battery, seen.room, seen.stalled
     setpoints = replace(setpoints, battery=battery.belief)
-    if room.door_detected and room.raw_pa is not None:
-        message = (
-            f"door opened: pressure fell to {room.raw_pa:.1f} Pa with the fan's flow unchanged; pressure alarms "
-            f"held until it returns, at most {settings.control.door_hold_s:g} s"
-        )
-        events.append(Event(EventKind.DOOR_OPEN, message, now_utc))
+    events += seen.events
     if replan_due(planning, now_s, settings.control.replan_interval_s):
         planning, plan_events = replan(
             settings, planning, setpoints, room_c_cfm=room.room.c_cfm, power_ratio=battery.energy.power_ratio,
@@ -151,7 +136,7 @@ def step(settings: DaemonSettings, state: ControlState, inputs: StepInputs) -> S
     effects, shutdown_done, last_save_s = _effects(settings, state, setpoints.battery, battery.charging, now_s, now_utc)
     events += inputs.shell_events
 
-    totals = _count(state.totals, settings, setpoints, battery, room, applied_flow, dt)
+    totals = _count(state.totals, settings, setpoints, battery, room, seen.applied_flow_cfm, dt)
     new_state = ControlState(
         setpoints=setpoints,
         energy=battery.energy,
@@ -170,6 +155,42 @@ def step(settings: DaemonSettings, state: ControlState, inputs: StepInputs) -> S
     )
     snapshot = _snapshot(settings, inputs, new_state, battery, room, ahead, alerts, decision, stalled, tuple(events))
     return StepResult(new_state, command, snapshot, results, effects)
+
+
+@dataclass(frozen=True, slots=True)
+class _Observation:
+    """This tick's readings, judged: the battery, the room, the fan, and the flow that ran since the last tick."""
+
+    battery: BatteryView
+    room: RoomView
+    stalled: bool
+    applied_flow_cfm: float
+    events: tuple[Event, ...]
+
+
+def _observe(
+    settings: DaemonSettings, state: ControlState, setpoints: Setpoints, inputs: StepInputs, dt: float
+) -> _Observation:
+    now_s = inputs.now_s
+    room = read_room(
+        settings, state.pressure, state.room, inputs, dt_s=dt, command_pct=state.command_pct,
+        steady_s=now_s - state.command_since_s,
+    )  # fmt: skip
+    stalled = room.fan_stopped
+    applied = settings.fan.curve.point_at(state.command_pct)
+    applied_flow = 0.0 if stalled else applied.flow_cfm
+    battery = read_battery(
+        settings, setpoints.battery, state.energy, inputs.shunt, now_s=now_s, now_utc=inputs.now_utc, dt_s=dt,
+        modelled_w=settings.path.source_power_w(0.0 if stalled else applied.power_w), correct_power=not stalled,
+    )  # fmt: skip
+    events: tuple[Event, ...] = ()
+    if room.door_detected and room.raw_pa is not None:
+        message = (
+            f"door opened: pressure fell to {room.raw_pa:.1f} Pa with the fan's flow unchanged; pressure alarms "
+            f"held until it returns, at most {settings.control.door_hold_s:g} s"
+        )
+        events = (Event(EventKind.DOOR_OPEN, message, inputs.now_utc),)
+    return _Observation(battery, room, stalled, applied_flow, events)
 
 
 def _decide(
@@ -288,7 +309,6 @@ def _snapshot(
 ) -> Snapshot:
     now_s, now_utc, setpoints = inputs.now_s, inputs.now_utc, state.setpoints
     point = settings.fan.curve.point_at(state.command_pct)
-    ratio = battery.energy.power_ratio
     return Snapshot(
         controller_id=settings.controller_id,
         timestamp_utc=now_utc,
@@ -321,15 +341,7 @@ def _snapshot(
         shunt_status=inputs.shunt_status if battery.fresh else "stale",
         pressure_status=inputs.pressure_status if room.fresh else "stale",
         fan_status="stalled" if stalled else inputs.fan_status,
-        time_to_soc_s=time_to_soc_s(
-            setpoints.battery.soc_pct,
-            settings.control.soc_points_pct,
-            settings.battery.capacity_ah,
-            battery.energy.voltage_eff_v,
-            ahead.plan_power_w / ratio if ahead.plan_power_w else None,
-            ratio,
-            battery.charging,
-        ),
+        time_to_soc_s=_time_to_soc(settings, setpoints, battery, ahead),
         alerts=alerts.active,
         events=events,
         reason=decision.reason,
@@ -338,4 +350,19 @@ def _snapshot(
         room_condition_reason=room.verdict.reason,
         room_c_cfm=state.room.c_cfm,
         room_c_uncertainty_pct=state.room.uncertainty_pct,
+    )
+
+
+def _time_to_soc(
+    settings: DaemonSettings, setpoints: Setpoints, battery: BatteryView, ahead: Outlook
+) -> tuple[tuple[float, float | None], ...]:
+    ratio = battery.energy.power_ratio
+    return time_to_soc_s(
+        setpoints.battery.soc_pct,
+        settings.control.soc_points_pct,
+        settings.battery.capacity_ah,
+        battery.energy.voltage_eff_v,
+        ahead.plan_power_w / ratio if ahead.plan_power_w else None,
+        ratio,
+        battery.charging,
     )

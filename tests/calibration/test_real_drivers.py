@@ -20,7 +20,7 @@ from controller.models.fan import load_curve_csv
 from drivers.fakes.modbus import ModbusFake
 from drivers.fakes.sysfs_pwm import PwmSysfsFake
 from drivers.fakes.vedirect import VEDirectFake
-from drivers.vedirect.codec import battery_monitor_blocks
+from drivers.vedirect.encoder import battery_monitor_blocks
 
 CLEANROOM = Path(sys.executable).with_name("cleanroom")
 FAN_CSV = "setting,watts,cfm\n20%,1.0,40\n50%,3.0,100\n80%,8.0,160\n100%,13.0,200\n"
@@ -35,6 +35,38 @@ class Bench:
     pressure: ModbusFake
     pwm: PwmSysfsFake
     config: Path
+
+
+def _write_config(tmp_path: Path, shunt: VEDirectFake, pressure: ModbusFake, pwm: PwmSysfsFake) -> Path:
+    """The fan curve and a configuration whose [devices] are the three fakes."""
+    (tmp_path / "fan.csv").write_text(FAN_CSV)
+    config = tmp_path / "cleanroom.toml"
+    config.write_text(
+        f"""
+[fan]
+curve = "fan.csv"
+safe_speed = "60 %"
+[control]
+stale_after = "1 s"
+[devices.shunt]
+driver = "vedirect"
+port = "{shunt.port}"
+[devices.pressure]
+driver = "modbus"
+preset = "generic-rs485"
+transport = "tcp"
+host = "127.0.0.1"
+tcp_port = {pressure.tcp_port}
+poll_interval = "0.1 s"
+[devices.fan]
+driver = "pwm"
+channel = 0
+sysfs_root = "{pwm.root}"
+tach = "{pwm.tach_path}"
+""",
+        encoding="utf-8",
+    )
+    return config
 
 
 @contextlib.asynccontextmanager
@@ -63,33 +95,7 @@ async def bench(tmp_path: Path) -> AsyncIterator[Bench]:
     await shunt.start()
     await pressure.start()
     await pwm.start()
-    (tmp_path / "fan.csv").write_text(FAN_CSV)
-    config = tmp_path / "cleanroom.toml"
-    config.write_text(
-        f"""
-[fan]
-curve = "fan.csv"
-safe_speed = "60 %"
-[control]
-stale_after = "1 s"
-[devices.shunt]
-driver = "vedirect"
-port = "{shunt.port}"
-[devices.pressure]
-driver = "modbus"
-preset = "generic-rs485"
-transport = "tcp"
-host = "127.0.0.1"
-tcp_port = {pressure.tcp_port}
-poll_interval = "0.1 s"
-[devices.fan]
-driver = "pwm"
-channel = 0
-sysfs_root = "{pwm.root}"
-tach = "{pwm.tach_path}"
-""",
-        encoding="utf-8",
-    )
+    config = _write_config(tmp_path, shunt, pressure, pwm)
     physics = asyncio.create_task(room())
     try:
         yield Bench(shunt, pressure, pwm, config)

@@ -36,7 +36,12 @@ class Run:
 
 
 def settings(mode: str = "manual") -> DaemonSettings:
-    control = {"mode": mode, "manual_speed": "34 %", "pressure_floor": "2.5 Pa", "pressure_setpoint": "5 Pa"}
+    control: dict[str, object] = {
+        "mode": mode,
+        "manual_speed": "34 %",
+        "pressure_floor": "2.5 Pa",
+        "pressure_setpoint": "5 Pa",
+    }
     return settings_for({"control": control, "controller": {"tick": "1 s"}})
 
 
