@@ -34,5 +34,5 @@ def test_short_door_openings_raise_no_pressure_alarm_and_are_counted_below_the_f
     assert all(t is not None and t <= 20.0 for t in latencies["door -> door_open"])
     assert row["pressure_low_raised"] == 0
     assert isinstance(row["below_floor_reported_pct"], float)
-    assert isinstance(row["below_floor_true_pct"], float)
-    assert row["below_floor_reported_pct"] >= 0.5 * row["below_floor_true_pct"]
+    assert isinstance(row["below_floor_true_filtered_pct"], float)
+    assert row["below_floor_reported_pct"] >= 0.5 * row["below_floor_true_filtered_pct"]
