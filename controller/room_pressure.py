@@ -357,8 +357,11 @@ def update_room(
         stall = StallEvidence.POWER
     running = (reading.tach_present and not reading.tach_stalled) or power_low is False
     if reading.raw_pa is None:
+        collapse = state.collapse
+        if collapse is not None and stall is not None:
+            collapse = replace(collapse, door=False)
+        state = replace(state, low_power_since_s=low_since, collapse=collapse)
         held = state.door_open(now)
-        state = replace(state, low_power_since_s=low_since)
         condition = RoomCondition.FAN_STOPPED if stall else RoomCondition.UNKNOWN
         reason = (
             "no fresh pressure reading"

@@ -9,6 +9,8 @@ import statistics
 from dataclasses import dataclass, replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from controller.room_pressure import (
     RoomCondition,
@@ -220,3 +222,43 @@ def test_a_fan_ramping_down_is_not_a_door() -> None:
         opened.append(verdict.door_opened)
     assert not any(opened)
     assert replace(state).collapse is None
+
+
+readings = st.lists(
+    st.tuples(st.floats(0.5, 30.0), st.one_of(st.none(), st.floats(-20.0, 60.0)), st.booleans()),
+    min_size=1,
+    max_size=60,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(ticks=readings, flow=st.sampled_from([0.0, 57.0, 141.0, 413.0]))
+def test_the_filter_never_holds_and_a_hold_never_outlasts_door_hold(
+    ticks: list[tuple[float, float | None, bool]], flow: float
+) -> None:
+    state, curve = RoomPressureState(), RoomEstimate(39.0)
+    now, seen, opened_at = 0.0, [], None
+    for dt, raw, tach_stalled in ticks:
+        now += dt
+        reading = RoomReading(now, raw, flow, 4.12, tach_present=True, tach_stalled=tach_stalled, dt_s=dt)
+        state, curve, verdict = update_room(state, curve, reading, SETTINGS)
+        if raw is not None:
+            seen.append(raw)
+            assert verdict.pressure_pa is not None
+            assert min(seen) - 1e-9 <= verdict.pressure_pa <= max(seen) + 1e-9
+        if verdict.door_opened:
+            opened_at = now
+        if verdict.held:
+            assert opened_at is not None
+            assert now - opened_at < SETTINGS.door_hold_s
+            assert not verdict.fan_stopped
+        assert verdict.fan_stopped is (tach_stalled or verdict.stall is not None)
+
+
+def test_a_sustained_change_is_followed_within_a_few_filter_time_constants() -> None:
+    state, curve = RoomPressureState(), RoomEstimate(39.0)
+    for second in range(200):
+        raw = 8.0 if second < 100 else 3.0
+        state, curve, verdict = update_room(state, curve, RoomReading(float(second), raw, 141.0, 4.12), SETTINGS)
+        if second == 100 + 5 * SETTINGS.filter_s:
+            assert verdict.pressure_pa == pytest.approx(3.0, abs=0.05)
