@@ -44,6 +44,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _openssl(*args: str | Path) -> None:
+    subprocess.run(["openssl", *map(str, args)], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 class Mosquitto:
     """A real broker process for one test, on a free port of 127.0.0.1; restartable on the same port."""
 
@@ -92,60 +96,16 @@ class Mosquitto:
             return
         d = self.directory
         ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-        quiet = {"check": True, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-        subprocess.run(
-            [
-                "openssl",
-                "req",
-                "-x509",
-                *ec,
-                "-keyout",
-                str(d / "ca.key"),
-                "-out",
-                str(self.ca_file),
-                "-days",
-                "2",
-                "-subj",
-                "/CN=cleanroom test CA",
-            ],
-            **quiet,
-        )  # type: ignore[call-overload]
-        subprocess.run(
-            [
-                "openssl",
-                "req",
-                *ec,
-                "-keyout",
-                str(d / "server.key"),
-                "-out",
-                str(d / "server.csr"),
-                "-subj",
-                "/CN=127.0.0.1",
-            ],
-            **quiet,
-        )  # type: ignore[call-overload]
-        (d / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
-        subprocess.run(
-            [
-                "openssl",
-                "x509",
-                "-req",
-                "-in",
-                str(d / "server.csr"),
-                "-CA",
-                str(self.ca_file),
-                "-CAkey",
-                str(d / "ca.key"),
-                "-CAcreateserial",
-                "-out",
-                str(d / "server.pem"),
-                "-days",
-                "2",
-                "-extfile",
-                str(d / "san.ext"),
-            ],
-            **quiet,
-        )  # type: ignore[call-overload]
+        ca_key, server_key, csr, san = d / "ca.key", d / "server.key", d / "server.csr", d / "san.ext"
+        _openssl(
+            "req", "-x509", *ec, "-keyout", ca_key, "-out", self.ca_file, "-days", "2", "-subj", "/CN=cleanroom test CA"
+        )
+        _openssl("req", *ec, "-keyout", server_key, "-out", csr, "-subj", "/CN=127.0.0.1")
+        san.write_text("subjectAltName=IP:127.0.0.1\n")
+        _openssl(
+            "x509", "-req", "-in", csr, "-CA", self.ca_file, "-CAkey", ca_key, "-CAcreateserial",
+            "-out", d / "server.pem", "-days", "2", "-extfile", san,
+        )  # fmt: skip
 
     def start(self) -> None:
         conf = self._write_config()
@@ -318,37 +278,19 @@ class FakeLoop:
         update = update_alerts(
             self.alert_state,
             AlertInputs(
-                now_utc=now_utc,
-                monotonic_s=now_s,
-                soc_pct=self.soc_pct,
-                runtime_left_s=runtime_s,
-                charging=False,
-                deadline_shortfall_s=None,
-                pressure_pa=7.4,
-                pressure_floor_pa=self.floor_pa,
-                pressure_cap_pa=self.pressure_cap_pa,
-                door_open=False,
-                shunt_stale=False,
-                pressure_stale=False,
-                fan_stalled=False,
-                fan_fault=False,
+                now_utc=now_utc, monotonic_s=now_s, soc_pct=self.soc_pct, runtime_left_s=runtime_s,
+                charging=False, deadline_shortfall_s=None, pressure_pa=7.4, pressure_floor_pa=self.floor_pa,
+                pressure_cap_pa=self.pressure_cap_pa, door_open=False, shunt_stale=False, pressure_stale=False,
+                fan_stalled=False, fan_fault=False,
             ),
             self.alerts_config,
         )
         self.alert_state = update.state
         self.events.extend(update.events)
         snapshot = make_snapshot(
-            now_s,
-            controller_id=self.controller_id,
-            timestamp_utc=now_utc,
-            soc_pct=self.soc_pct,
-            mode=self.mode,
-            fan_command_pct=self.speed_pct,
-            pressure_floor_pa=self.floor_pa,
-            pressure_setpoint_pa=self.setpoint_pa,
-            runtime_plan_s=runtime_s,
-            alerts=update.active,
-            events=update.events,
+            now_s, controller_id=self.controller_id, timestamp_utc=now_utc, soc_pct=self.soc_pct, mode=self.mode,
+            fan_command_pct=self.speed_pct, pressure_floor_pa=self.floor_pa, pressure_setpoint_pa=self.setpoint_pa,
+            runtime_plan_s=runtime_s, alerts=update.active, events=update.events,
         )
         self.hub.publish(snapshot)
         return snapshot
