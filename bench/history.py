@@ -31,9 +31,10 @@ if str(ROOT) not in sys.path:
 
 from controller.clock import SimulatedClock  # noqa: E402
 from controller.commands import CommandBus  # noqa: E402
-from controller.history import HistorySection, build_recorder  # noqa: E402
+from controller.history.config import HistorySection  # noqa: E402
 from controller.history.database import Batch, HistoryStore, create_history_engine  # noqa: E402
 from controller.history.reader import HistoryReader  # noqa: E402
+from controller.history.recorder import build_recorder  # noqa: E402
 from controller.history.rows import MinuteAggregator, metric_values, sample_row  # noqa: E402
 from controller.history.schema import samples  # noqa: E402
 from controller.hub import SnapshotHub  # noqa: E402

@@ -29,8 +29,9 @@ import aiomqtt
 from controller.clock import SimulatedClock
 from controller.commands import CommandBus
 from controller.hub import SnapshotHub
-from controller.mqtt import MqttSection, build_mqtt_sink
+from controller.mqtt.config import MqttSection
 from controller.mqtt.payloads import alerts_payload, metric_payloads, state_payload
+from controller.mqtt.sink import build_mqtt_sink
 from controller.snapshot import Alert, AlertKind, Event, EventKind, Mode, Severity, Snapshot
 
 T0 = datetime(2026, 11, 22, 18, 0, tzinfo=UTC)

@@ -95,13 +95,13 @@ def build_sinks(choice: SinkChoice, config: Config, clock: Clock, state_dir: Pat
     sinks: list[Sink] = []
     reader = None
     if choice.db_enabled:
-        from controller.history import build_recorder
+        from controller.history.recorder import build_recorder
 
         recorder = build_recorder(choice.db_url, controller_id, config.history, clock, str(state_dir))
         reader = recorder.reader
         sinks.append(recorder)
     if choice.mqtt_url is not None:
-        from controller.mqtt import build_mqtt_sink
+        from controller.mqtt.sink import build_mqtt_sink
 
         sinks.append(build_mqtt_sink(choice.mqtt_url, controller_id, config.mqtt, clock))
     if choice.http is not None:

@@ -78,6 +78,7 @@ class PwmFan:
         sysfs_root: Path = SYSFS_PWM,
         clock: Callable[[], float] = time.monotonic,
         refresh_s: float = 1.0,
+        stale_after_s: float = 5.0,
         export_timeout_s: float = 2.0,
         name: str = "fan (PWM)",
     ) -> None:
@@ -90,7 +91,7 @@ class PwmFan:
         self._clock = clock
         self.refresh_s = refresh_s
         self._export_timeout_s = export_timeout_s
-        self._health = Health(name, log, clock, stale_after_s=max(5.0, 3 * refresh_s))
+        self._health = Health(name, log, clock, stale_after_s)
         self.stats: DriverStats = self._health.stats
         self._dir: Path | None = None
         self._software_inversion = inverted

@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from controller.commands import CommandBus
-from controller.history import Recorder
+from controller.history.recorder import Recorder
 from controller.hub import SnapshotHub
 from controller.snapshot import Event, Mode, Snapshot
 

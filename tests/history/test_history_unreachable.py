@@ -15,7 +15,9 @@ from sqlalchemy.engine import make_url
 
 from controller.clock import SimulatedClock
 from controller.commands import CommandBus
-from controller.history import HistorySection, HistoryUnavailable, build_recorder
+from controller.history.config import HistorySection
+from controller.history.reader import HistoryUnavailable
+from controller.history.recorder import build_recorder
 from controller.history.schema import samples
 from controller.hub import SnapshotHub
 from controller.snapshot import AlertKind
