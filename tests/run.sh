@@ -34,5 +34,7 @@ echo "== ruff"
 .venv/bin/ruff check controller drivers web tests bench
 echo "== mypy"
 .venv/bin/mypy controller drivers web
+echo "== import layers"
+.venv/bin/lint-imports
 echo "== pytest"
 exec .venv/bin/python -m pytest -n 2 -p no:cacheprovider "$@"
