@@ -18,7 +18,7 @@ from drivers.config import (
 )
 from drivers.modbus.devices import ModbusFan, ModbusPressureSensor, ModbusShunt
 from drivers.pwm import PwmFan
-from drivers.retry import Backoff
+from drivers.runtime import Backoff
 from drivers.sdp import SdpSensor, SMBus2Bus
 from drivers.vedirect.driver import VEDirectShunt
 

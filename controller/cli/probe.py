@@ -172,7 +172,7 @@ async def _probe_shunt(section: Any, timeout_s: float) -> tuple[dict[str, Any], 
     from controller.devices import build_shunt
     from drivers.config import VEDirectConfig
     from drivers.poller import PollingDriver
-    from drivers.retry import Backoff
+    from drivers.runtime import Backoff
     from drivers.vedirect.driver import VEDirectShunt
 
     config = section.shunt

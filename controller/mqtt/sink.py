@@ -26,10 +26,10 @@ from controller.commands import CommandBus, CommandResult
 from controller.errors import ConfigError
 from controller.hub import Delivery, SnapshotHub
 from controller.mqtt import payloads
-from controller.mqtt.backoff import backoff_delay
 from controller.mqtt.config import BrokerUrl, MqttSection, check_topic_level, parse_broker_url
 from controller.mqtt.payloads import Topics
 from controller.snapshot import Snapshot
+from drivers.runtime import backoff_delay
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import random
 from collections.abc import Callable
 from pathlib import Path
 
-from drivers.retry import Backoff
+from drivers.runtime import Backoff
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "vedirect"
 BMV700 = FIXTURES / "vedirect-bmv700.dump"

@@ -11,7 +11,6 @@ from controller.commands import SetMode, SetSpeed
 from controller.config.reader import Table
 from controller.errors import ConfigError
 from controller.metrics import METRICS
-from controller.mqtt.backoff import backoff_delay
 from controller.mqtt.config import MqttSection, parse_broker_url, parse_mqtt
 from controller.mqtt.payloads import (
     Topics,
@@ -22,6 +21,7 @@ from controller.mqtt.payloads import (
 )
 from controller.mqtt.sink import build_mqtt_sink
 from controller.snapshot import AlertKind, Mode
+from drivers.runtime import backoff_delay
 from tests.mqtt.mqtt_rig import make_snapshot
 
 

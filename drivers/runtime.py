@@ -1,0 +1,175 @@
+"""The runtime every driver, fake and sink shares: background tasks owned by one `asyncio.TaskGroup`,
+one backoff, and one retry policy that sorts device errors into the driver's Health.
+
+Generic on purpose (it imports nothing but drivers.base and drivers.health), so that the controller's
+shells (MQTT, the recorder) and the web sink use it too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+from drivers.base import DeviceTimeout, DeviceUnavailable, ProtocolError
+from drivers.health import Health
+
+T = TypeVar("T")
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Backoff:
+    """Capped exponential delays from an injected (seedable) random source.
+
+    Attempt n waits initial_s * factor**n, capped at max_s, scaled by 1 ± jitter; with `full_jitter`
+    ("full jitter", for many clients reconnecting to one restarted server) it waits a uniform time
+    between initial_s and that ceiling instead.
+    """
+
+    initial_s: float = 0.5
+    max_s: float = 30.0
+    factor: float = 2.0
+    jitter: float = 0.2
+    full_jitter: bool = False
+    rng: random.Random = field(default_factory=random.Random)
+    attempts: int = 0
+
+    def delay(self, attempt: int) -> float:
+        """The wait before attempt `attempt` (0-based), without counting it."""
+        ceiling = min(self.max_s, self.initial_s * self.factor ** min(attempt, 60))
+        if self.full_jitter:
+            return self.initial_s + self.rng.random() * max(0.0, ceiling - self.initial_s)
+        return max(0.0, ceiling * (1.0 + self.jitter * (2.0 * self.rng.random() - 1.0)))
+
+    def next_delay(self) -> float:
+        """The delay before the next attempt (and count the attempt)."""
+        delay = self.delay(self.attempts)
+        self.attempts += 1
+        return delay
+
+    def reset(self) -> None:
+        """Back to the shortest delay after a success."""
+        self.attempts = 0
+
+
+def backoff_delay(attempt: int, min_s: float, max_s: float, rng: random.Random) -> float:
+    """The full-jitter wait before reconnect attempt `attempt` (0-based), between min_s and
+    min(max_s, min_s * 2**attempt)."""
+    return Backoff(initial_s=min_s, max_s=max_s, full_jitter=True, rng=rng).delay(attempt)
+
+
+RETRYABLE: tuple[type[Exception], ...] = (DeviceTimeout, ProtocolError, DeviceUnavailable)
+"""The device errors an operation is retried after; anything else is a bug, logged with its traceback,
+counted as unavailable and retried all the same (a driver bug must not kill the daemon)."""
+
+
+@dataclass(slots=True)
+class RetryPolicy:
+    """Up to `retries` more attempts after the first, `backoff` between them; each failure lands in Health
+    by its class: a timeout, a corrupt message, or an unavailable device (which also runs `on_unavailable`,
+    e.g. closing the link so that the next attempt reconnects)."""
+
+    retries: int
+    backoff: Backoff
+
+    async def run(
+        self,
+        operation: Callable[[], Awaitable[T]],
+        health: Health,
+        on_unavailable: Callable[[], Awaitable[None]],
+    ) -> T | None:
+        """The operation's result, or None when every attempt failed (the reasons are in health.stats)."""
+        for attempt in range(self.retries + 1):
+            if attempt:
+                await asyncio.sleep(self.backoff.next_delay())
+            try:
+                result = await operation()
+            except DeviceTimeout as exc:
+                health.timeout(str(exc))
+            except ProtocolError as exc:
+                health.corrupt(str(exc))
+            except DeviceUnavailable as exc:
+                health.unavailable(str(exc))
+                await on_unavailable()
+            except Exception as exc:
+                health.unexpected(exc)
+                await on_unavailable()
+            else:
+                health.ok()
+                self.backoff.reset()
+                return result
+        return None
+
+
+class TaskOwner:
+    """A component's background tasks, run in one asyncio.TaskGroup: `open()` enters the group, `spawn()`
+    adds a task, `close()` cancels them and waits for them (the one place that does). A task that raises is
+    logged and ends alone; it never cancels its siblings or the task that opened the group."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._group: asyncio.TaskGroup | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def running(self) -> bool:
+        """Whether the group is open."""
+        return self._group is not None
+
+    async def open(self) -> None:
+        """Enter the task group (once; later calls do nothing)."""
+        if self._group is None:
+            group = asyncio.TaskGroup()
+            await group.__aenter__()
+            self._group = group
+
+    def spawn(self, work: Callable[[], Coroutine[Any, Any, None]], name: str | None = None) -> asyncio.Task[None]:
+        """Run `work()` in the group (which must be open)."""
+        if self._group is None:
+            raise RuntimeError(f"{self.name}: spawn() before open()")
+        task = self._group.create_task(self._guarded(work), name=name or self.name)
+        self._tasks.append(task)
+        return task
+
+    async def _guarded(self, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        try:
+            await work()
+        except Exception:
+            log.exception("%s: background task failed", self.name)
+
+    async def close(self) -> None:
+        """Cancel every task and wait until they have finished."""
+        group, self._group = self._group, None
+        if group is None:
+            return
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        await group.__aexit__(None, None, None)
+
+
+class Service:
+    """An async context manager over `start()` and `close()`: `async with driver: ...`."""
+
+    async def start(self) -> None:
+        """Open the device or connection and start the background work."""
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        """Stop the background work and release the device or connection."""
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
