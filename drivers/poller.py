@@ -54,7 +54,7 @@ class PollingDriver(Service, Generic[R]):
     async def start(self) -> None:
         """Start polling in the background."""
         if not self._tasks.running:
-            await self._tasks.open()
+            await self._tasks.start()
             self._tasks.spawn(self._run)
 
     async def close(self) -> None:

@@ -112,7 +112,7 @@ class PwmFan(Service):
             self._dir = None
             self._health.corrupt(str(exc))
         if not self._tasks.running:
-            await self._tasks.open()
+            await self._tasks.start()
             self._tasks.spawn(self._run)
 
     async def close(self) -> None:

@@ -8,6 +8,7 @@ shells (MQTT, the recorder) and the web sink use it too.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable, Coroutine
@@ -107,53 +108,6 @@ class RetryPolicy:
         return None
 
 
-class TaskOwner:
-    """A component's background tasks, run in one asyncio.TaskGroup: `open()` enters the group, `spawn()`
-    adds a task, `close()` cancels them and waits for them (the one place that does). A task that raises is
-    logged and ends alone; it never cancels its siblings or the task that opened the group."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self._group: asyncio.TaskGroup | None = None
-        self._tasks: list[asyncio.Task[None]] = []
-
-    @property
-    def running(self) -> bool:
-        """Whether the group is open."""
-        return self._group is not None
-
-    async def open(self) -> None:
-        """Enter the task group (once; later calls do nothing)."""
-        if self._group is None:
-            group = asyncio.TaskGroup()
-            await group.__aenter__()
-            self._group = group
-
-    def spawn(self, work: Callable[[], Coroutine[Any, Any, None]], name: str | None = None) -> asyncio.Task[None]:
-        """Run `work()` in the group (which must be open)."""
-        if self._group is None:
-            raise RuntimeError(f"{self.name}: spawn() before open()")
-        task = self._group.create_task(self._guarded(work), name=name or self.name)
-        self._tasks.append(task)
-        return task
-
-    async def _guarded(self, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
-        try:
-            await work()
-        except Exception:
-            log.exception("%s: background task failed", self.name)
-
-    async def close(self) -> None:
-        """Cancel every task and wait until they have finished."""
-        group, self._group = self._group, None
-        if group is None:
-            return
-        tasks, self._tasks = self._tasks, []
-        for task in tasks:
-            task.cancel()
-        await group.__aexit__(None, None, None)
-
-
 class Service:
     """An async context manager over `start()` and `close()`: `async with driver: ...`."""
 
@@ -173,3 +127,83 @@ class Service:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.close()
+
+
+class TaskOwner(Service):
+    """A component's background tasks, run in one asyncio.TaskGroup: `start()` enters the group, `spawn()`
+    adds a task, `close()` cancels them and waits for them (the one place that does). A task that raises
+    ends alone (it never cancels its siblings or the task that started the group): its error is logged, or,
+    for a task spawned with `propagate=True`, raised by `close()` to the owner's supervisor."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._group: asyncio.TaskGroup | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._failures: list[Exception] = []
+
+    @property
+    def running(self) -> bool:
+        """Whether the group is open."""
+        return self._group is not None
+
+    async def start(self) -> None:
+        """Enter the task group (once; later calls do nothing)."""
+        if self._group is None:
+            group = asyncio.TaskGroup()
+            await group.__aenter__()
+            self._group = group
+
+    def spawn(
+        self, work: Callable[[], Coroutine[Any, Any, None]], name: str | None = None, *, propagate: bool = False
+    ) -> asyncio.Task[None]:
+        """Run `work()` in the group (which must be open)."""
+        if self._group is None:
+            raise RuntimeError(f"{self.name}: spawn() before start()")
+        task = self._group.create_task(self._guarded(work, propagate), name=name or self.name)
+        self._tasks.append(task)
+        task.add_done_callback(self._forget)
+        return task
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        with contextlib.suppress(ValueError):
+            self._tasks.remove(task)
+
+    async def _guarded(self, work: Callable[[], Coroutine[Any, Any, None]], propagate: bool) -> None:
+        try:
+            await work()
+        except Exception as exc:
+            if propagate:
+                self._failures.append(exc)
+            else:
+                log.exception("%s: background task failed", self.name)
+
+    async def wait(self, timeout_s: float | None = None) -> bool:
+        """Wait up to timeout_s for every task to end by itself; whether they all did."""
+        if not self._tasks:
+            return True
+        _done, pending = await asyncio.wait(list(self._tasks), timeout=timeout_s)
+        return not pending
+
+    async def close(self) -> None:
+        """Cancel every task and wait until they have finished; then raise the first error of a task spawned
+        with `propagate=True`."""
+        group, self._group = self._group, None
+        if group is None:
+            return
+        for task in list(self._tasks):
+            task.cancel()
+        await group.__aexit__(None, None, None)
+        failures, self._failures = self._failures, []
+        if failures:
+            raise failures[0]
+
+
+async def cancel_and_wait(task: asyncio.Task[Any], *, expected: tuple[type[Exception], ...] = ()) -> None:
+    """Cancel one task and wait until it has finished: its cancellation (and the `expected` errors it may end
+    with) stay here, anything else it raised propagates, and so does a cancellation of the caller."""
+    task.cancel()
+    await asyncio.wait([task])
+    if not task.cancelled():
+        error = task.exception()
+        if error is not None and not isinstance(error, expected):
+            raise error

@@ -151,7 +151,7 @@ class ModbusFake(Service):
         from pymodbus.framer import FramerType
         from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 
-        await self._tasks.open()
+        await self._tasks.start()
         if self.transport == "tcp":
             self._server = ModbusTcpServer(
                 self._device(), framer=FramerType.SOCKET, address=(self.host, self.tcp_port), trace_packet=self._trace

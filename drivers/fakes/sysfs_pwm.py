@@ -125,7 +125,7 @@ class PwmSysfsFake(Service):
                 await asyncio.sleep(interval_s)
 
         if not self._tasks.running:
-            await self._tasks.open()
+            await self._tasks.start()
             self._tasks.spawn(run)
 
     async def close(self) -> None:

@@ -72,7 +72,7 @@ class VEDirectFake(Service):
     async def start(self) -> None:
         """Start sending."""
         if not self._tasks.running:
-            await self._tasks.open()
+            await self._tasks.start()
             self._tasks.spawn(self._run)
 
     async def close(self) -> None:

@@ -165,7 +165,7 @@ class ModbusFan(Service):
     async def start(self) -> None:
         """Start the task that re-applies a command that failed and refreshes the read-back."""
         if not self._tasks.running:
-            await self._tasks.open()
+            await self._tasks.start()
             self._tasks.spawn(self._run)
 
     async def close(self) -> None:

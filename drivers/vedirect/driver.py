@@ -61,7 +61,7 @@ class VEDirectShunt(Service):
     async def start(self) -> None:
         """Start the background reader (opening the port happens there, with retries)."""
         if not self._tasks.running:
-            await self._tasks.open()
+            await self._tasks.start()
             self._task = self._tasks.spawn(self._run)
 
     async def close(self) -> None:
