@@ -184,6 +184,15 @@ class TaskOwner(Service):
         _done, pending = await asyncio.wait(list(self._tasks), timeout=timeout_s)
         return not pending
 
+    async def wait_for(
+        self, tasks: list[asyncio.Task[None]], timeout_s: float | None = None
+    ) -> set[asyncio.Task[None]]:
+        """Wait up to timeout_s for these tasks to end by themselves; the ones that did."""
+        if not tasks:
+            return set()
+        done, _pending = await asyncio.wait(tasks, timeout=timeout_s)
+        return done
+
     async def close(self) -> None:
         """Cancel every task and wait until they have finished; then raise the first error of a task spawned
         with `propagate=True`."""
