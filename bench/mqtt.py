@@ -33,6 +33,7 @@ from controller.mqtt.config import MqttSection
 from controller.mqtt.payloads import alerts_payload, metric_payloads, state_payload
 from controller.mqtt.sink import build_mqtt_sink
 from controller.snapshot import Alert, AlertKind, Event, EventKind, Mode, Severity, Snapshot
+from drivers.runtime import cancel_and_wait
 
 T0 = datetime(2026, 11, 22, 18, 0, tzinfo=UTC)
 
@@ -158,9 +159,7 @@ async def alert_latency(port: int, count: int) -> dict[str, float]:
             await wait_until(lambda key=key: key in received)
             latencies.append(received[key] - start)
             await asyncio.sleep(0.02)  # let the sink finish the tick (state, lists) so alerts do not queue
-        listener.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await listener
+        await cancel_and_wait(listener)
         return latencies
 
     async with aiomqtt.Client("127.0.0.1", port) as client:

@@ -20,6 +20,7 @@ from controller.models.fan import load_curve_csv
 from drivers.fakes.modbus import ModbusFake
 from drivers.fakes.sysfs_pwm import PwmSysfsFake
 from drivers.fakes.vedirect import VEDirectFake
+from drivers.runtime import cancel_and_wait
 from drivers.vedirect.codec import battery_monitor_blocks
 
 CLEANROOM = Path(sys.executable).with_name("cleanroom")
@@ -94,9 +95,7 @@ tach = "{pwm.tach_path}"
     try:
         yield Bench(shunt, pressure, pwm, config)
     finally:
-        physics.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await physics
+        await cancel_and_wait(physics)
         await shunt.close()
         await pressure.close()
         await pwm.close()

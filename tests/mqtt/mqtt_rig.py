@@ -32,6 +32,7 @@ from controller.commands import (
 )
 from controller.hub import SnapshotHub
 from controller.snapshot import Event, Mode, Snapshot
+from drivers.runtime import cancel_and_wait
 
 T0 = datetime(2026, 11, 22, 18, 0, tzinfo=UTC)
 
@@ -150,9 +151,7 @@ class Watcher:
 
     async def __aexit__(self, *exc: object) -> None:
         assert self._task is not None
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        await cancel_and_wait(self._task)
 
     async def _run(self) -> None:
         """Receive; when the broker goes away, reconnect (a persistent session resumes its queue)."""
