@@ -65,16 +65,13 @@ def backoff_delay(attempt: int, min_s: float, max_s: float, rng: random.Random) 
     return Backoff(initial_s=min_s, max_s=max_s, full_jitter=True, rng=rng).delay(attempt)
 
 
-RETRYABLE: tuple[type[Exception], ...] = (DeviceTimeout, ProtocolError, DeviceUnavailable)
-"""The device errors an operation is retried after; anything else is a bug, logged with its traceback,
-counted as unavailable and retried all the same (a driver bug must not kill the daemon)."""
-
-
 @dataclass(slots=True)
 class RetryPolicy:
-    """Up to `retries` more attempts after the first, `backoff` between them; each failure lands in Health
-    by its class: a timeout, a corrupt message, or an unavailable device (which also runs `on_unavailable`,
-    e.g. closing the link so that the next attempt reconnects)."""
+    """Up to `retries` more attempts after the first, `backoff` between them. Each failure lands in Health
+    by its class: DeviceTimeout is a timeout, ProtocolError a corrupt message, DeviceUnavailable an
+    unavailable device (which also runs `on_unavailable`, e.g. closing the link so that the next attempt
+    reconnects); any other exception is a driver bug, logged with its traceback, counted as unavailable
+    and retried all the same, because a driver bug must not kill the daemon."""
 
     retries: int
     backoff: Backoff
