@@ -32,6 +32,7 @@ from controller.commands import (
 from controller.hub import SnapshotHub
 from controller.sim.snapshots import SAMPLE_TIME_UTC, sample_snapshot
 from controller.snapshot import Event, Mode, Snapshot
+from drivers.runtime import cancel_and_wait
 from tests.eventually import eventually, eventually_sync
 
 T0 = SAMPLE_TIME_UTC
@@ -162,9 +163,7 @@ class Watcher:
 
     async def __aexit__(self, *exc: object) -> None:
         assert self._task is not None
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        await cancel_and_wait(self._task)
 
     async def _run(self) -> None:
         """Receive; when the broker goes away, reconnect (a persistent session resumes its queue)."""
@@ -278,19 +277,37 @@ class FakeLoop:
         update = update_alerts(
             self.alert_state,
             AlertInputs(
-                now_utc=now_utc, monotonic_s=now_s, soc_pct=self.soc_pct, runtime_left_s=runtime_s,
-                charging=False, deadline_shortfall_s=None, pressure_pa=7.4, pressure_floor_pa=self.floor_pa,
-                pressure_cap_pa=self.pressure_cap_pa, door_open=False, shunt_stale=False, pressure_stale=False,
-                fan_stalled=False, fan_fault=False,
+                now_utc=now_utc,
+                monotonic_s=now_s,
+                soc_pct=self.soc_pct,
+                runtime_left_s=runtime_s,
+                charging=False,
+                deadline_shortfall_s=None,
+                pressure_pa=7.4,
+                pressure_floor_pa=self.floor_pa,
+                pressure_cap_pa=self.pressure_cap_pa,
+                door_open=False,
+                shunt_stale=False,
+                pressure_stale=False,
+                fan_stalled=False,
+                fan_fault=False,
             ),
             self.alerts_config,
         )
         self.alert_state = update.state
         self.events.extend(update.events)
         snapshot = make_snapshot(
-            now_s, controller_id=self.controller_id, timestamp_utc=now_utc, soc_pct=self.soc_pct, mode=self.mode,
-            fan_command_pct=self.speed_pct, pressure_floor_pa=self.floor_pa, pressure_setpoint_pa=self.setpoint_pa,
-            runtime_plan_s=runtime_s, alerts=update.active, events=update.events,
+            now_s,
+            controller_id=self.controller_id,
+            timestamp_utc=now_utc,
+            soc_pct=self.soc_pct,
+            mode=self.mode,
+            fan_command_pct=self.speed_pct,
+            pressure_floor_pa=self.floor_pa,
+            pressure_setpoint_pa=self.setpoint_pa,
+            runtime_plan_s=runtime_s,
+            alerts=update.active,
+            events=update.events,
         )
         self.hub.publish(snapshot)
         return snapshot

@@ -132,8 +132,14 @@ class FakeLoop:
             if not pending.result.done():
                 pending.result.set_result(CommandResult(True, message))
         snapshot = make_snapshot(
-            self.tick_count, step_s=self.step_s, mode=self.mode, alerts=self.alerts, events=tuple(events),
-            speed_pct=self.speed_pct, pressure_floor_pa=self.floor_pa, deadline_utc=self.deadline_utc,
+            self.tick_count,
+            step_s=self.step_s,
+            mode=self.mode,
+            alerts=self.alerts,
+            events=tuple(events),
+            speed_pct=self.speed_pct,
+            pressure_floor_pa=self.floor_pa,
+            deadline_utc=self.deadline_utc,
         )
         self.hub.publish(snapshot)
         for observe in self.observers:
