@@ -29,9 +29,10 @@ from typing import TypeVar
 
 from controller.clock import SimulatedClock
 from controller.commands import CommandBus
-from controller.history import HistorySection, build_recorder
+from controller.history.config import HistorySection
 from controller.history.database import Batch, HistoryStore, create_history_engine
 from controller.history.reader import HistoryReader
+from controller.history.recorder import build_recorder
 from controller.history.rows import MinuteAggregator, metric_values, sample_row
 from controller.history.schema import samples
 from controller.hub import SnapshotHub

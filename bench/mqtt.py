@@ -29,10 +29,12 @@ import aiomqtt
 from controller.clock import SimulatedClock
 from controller.commands import CommandBus
 from controller.hub import SnapshotHub
-from controller.mqtt import MqttSection, MqttSink, build_mqtt_sink
+from controller.mqtt.config import MqttSection
 from controller.mqtt.payloads import alerts_payload, metric_payloads, state_payload
+from controller.mqtt.sink import MqttSink, build_mqtt_sink
 from controller.sim.snapshots import SAMPLE_TIME_UTC, sample_snapshot
 from controller.snapshot import Alert, AlertKind, Event, EventKind, Severity, Snapshot
+from drivers.runtime import cancel_and_wait
 
 T0 = SAMPLE_TIME_UTC
 
@@ -171,9 +173,7 @@ async def alert_latency(port: int, count: int) -> dict[str, float]:
             await wait_until(lambda: key in received)  # noqa: B023 (awaited here)
             latencies.append(received[key] - start)
             await asyncio.sleep(0.02)  # let the sink finish the tick (state, lists) so alerts do not queue
-        listener.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await listener
+        await cancel_and_wait(listener)
         return latencies
 
     async with aiomqtt.Client("127.0.0.1", port) as client:

@@ -14,6 +14,7 @@ import os
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from controller.clock import Clock
@@ -22,6 +23,7 @@ from controller.config.loader import Config
 from controller.daemon import Daemon, RunTotals
 from controller.errors import ConfigError
 from controller.hub import Sink, SnapshotHub
+from drivers.runtime import Backoff, TaskOwner
 
 log = logging.getLogger(__name__)
 
@@ -95,13 +97,13 @@ def build_sinks(choice: SinkChoice, config: Config, clock: Clock, state_dir: Pat
     sinks: list[Sink] = []
     reader = None
     if choice.db_enabled:
-        from controller.history import build_recorder
+        from controller.history.recorder import build_recorder
 
         recorder = build_recorder(choice.db_url, controller_id, config.history, clock, str(state_dir))
         reader = recorder.reader
         sinks.append(recorder)
     if choice.mqtt_url is not None:
-        from controller.mqtt import build_mqtt_sink
+        from controller.mqtt.sink import build_mqtt_sink
 
         sinks.append(build_mqtt_sink(choice.mqtt_url, controller_id, config.mqtt, clock))
     if choice.http is not None:
@@ -116,8 +118,9 @@ def build_sinks(choice: SinkChoice, config: Config, clock: Clock, state_dir: Pat
 
 
 async def _supervise(sink: Sink, hub: SnapshotHub, commands: CommandBus) -> None:
-    delay_s = 1.0
+    restarts = Backoff(initial_s=1.0, max_s=60.0, jitter=0.0)
     while True:
+        delay_s = restarts.delay(restarts.attempts)
         try:
             await sink.run(hub, commands)
             return
@@ -129,8 +132,7 @@ async def _supervise(sink: Sink, hub: SnapshotHub, commands: CommandBus) -> None
             log.exception("the %s sink failed; restarting it in %.0f s", sink.name, delay_s)
         if hub.closed:
             return
-        await asyncio.sleep(delay_s)
-        delay_s = min(60.0, delay_s * 2)
+        await asyncio.sleep(restarts.next_delay())
 
 
 async def serve(
@@ -147,22 +149,24 @@ async def serve(
     for signum in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
-    tasks = [
-        asyncio.create_task(_supervise(sink, daemon.hub, daemon.commands), name=f"sink-{sink.name}") for sink in sinks
-    ]
-    reporter = asyncio.create_task(_report(progress), name="progress") if progress else None
     try:
-        totals = await daemon.run(duration_s=duration_s, stop=stop, should_stop=should_stop)
+        async with TaskOwner("sinks") as owned:
+            supervised = [
+                owned.spawn(partial(_supervise, sink, daemon.hub, daemon.commands), f"sink-{sink.name}")
+                for sink in sinks
+            ]
+            reporter = owned.spawn(partial(_report, progress), "progress") if progress else None
+            try:
+                totals = await daemon.run(duration_s=duration_s, stop=stop, should_stop=should_stop)
+            finally:
+                if reporter is not None:
+                    reporter.cancel()
+                flushed = await owned.wait_for(supervised, SINK_FLUSH_TIMEOUT_S)
+                for task in set(supervised) - flushed:
+                    log.warning(
+                        "the %s did not finish within %.0f s; cancelling it", task.get_name(), SINK_FLUSH_TIMEOUT_S
+                    )
     finally:
-        if reporter is not None:
-            reporter.cancel()
-        _, pending = await asyncio.wait(tasks, timeout=SINK_FLUSH_TIMEOUT_S) if tasks else (set(), set())
-        for task in pending:
-            log.warning("the %s did not finish within %.0f s; cancelling it", task.get_name(), SINK_FLUSH_TIMEOUT_S)
-            task.cancel()
-        for task in pending:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
         for signum in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(signum)

@@ -64,6 +64,11 @@ class Health:
             self._log.error("%s: unavailable: %s", self.name, reason)
         self.stats.state = DeviceState.UNAVAILABLE
 
+    def unexpected(self, exc: Exception) -> None:
+        """A driver bug: logged with its traceback (call it from the except block), counted as unavailable."""
+        self._log.exception("%s: unexpected error", self.name)
+        self.unavailable(f"unexpected {type(exc).__name__}: {exc}")
+
     def reconnected(self) -> None:
         """A connection was (re)opened."""
         self.stats.reconnects += 1

@@ -5,19 +5,18 @@ errors into the DriverStats counters, keep the newest good reading, never let an
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
-from drivers.base import DeviceTimeout, DeviceUnavailable, DriverStats, ProtocolError
+from drivers.base import DriverStats
 from drivers.health import Health
-from drivers.retry import Backoff
+from drivers.runtime import Backoff, RetryPolicy, Service, TaskOwner
 
 R = TypeVar("R")
 
 
-class PollingDriver(Generic[R]):
+class PollingDriver(Service, Generic[R]):
     """Subclasses implement `_read()` (one reading, raising DeviceError subclasses) and `_disconnect()`."""
 
     def __init__(
@@ -36,10 +35,15 @@ class PollingDriver(Generic[R]):
         self._health = Health(name, logger, clock, stale_after_s)
         self.stats: DriverStats = self._health.stats
         self.interval_s = interval_s
-        self.retries = retries
-        self._backoff = backoff or Backoff()
+        self._retry = RetryPolicy(retries, backoff or Backoff())
+        self._backoff = self._retry.backoff
         self._latest: R | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._tasks = TaskOwner(name)
+
+    @property
+    def retries(self) -> int:
+        """Retries after a failed reading before the poll gives up until the next interval."""
+        return self._retry.retries
 
     async def _read(self) -> R:
         raise NotImplementedError
@@ -49,18 +53,14 @@ class PollingDriver(Generic[R]):
 
     async def start(self) -> None:
         """Start polling in the background."""
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name=self._health.name)
+        if not self._tasks.running:
+            await self._tasks.start()
+            self._tasks.spawn(self._run)
 
     async def close(self) -> None:
         """Stop polling and release the device."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        with contextlib.suppress(Exception):
-            await self._disconnect()
+        await self._tasks.close()
+        await self._safe_disconnect()
 
     def latest(self) -> R | None:
         """The newest valid reading, or None before the first one."""
@@ -69,29 +69,12 @@ class PollingDriver(Generic[R]):
 
     async def poll_once(self) -> R | None:
         """One reading with up to `retries` retries; None (and the reason in stats.last_error) on failure."""
-        for attempt in range(self.retries + 1):
-            if attempt:
-                await asyncio.sleep(self._backoff.next_delay())
-            try:
-                reading = await self._read()
-            except DeviceTimeout as exc:
-                self._health.timeout(str(exc))
-            except ProtocolError as exc:
-                self._health.corrupt(str(exc))
-            except DeviceUnavailable as exc:
-                self._health.unavailable(str(exc))
-                await self._safe_disconnect()
-            except Exception as exc:  # a driver bug must not kill the daemon; counted and retried
-                self._log.exception("%s: unexpected error", self._health.name)
-                self._health.unavailable(f"unexpected {type(exc).__name__}: {exc}")
-                await self._safe_disconnect()
-            else:
-                self._latest = reading
-                self._health.ok()
-                self._backoff.reset()
-                return reading
-        self._health.check_stale()
-        return None
+        reading = await self._retry.run(self._read, self._health, self._safe_disconnect)
+        if reading is None:
+            self._health.check_stale()
+            return None
+        self._latest = reading
+        return reading
 
     async def _safe_disconnect(self) -> None:
         try:

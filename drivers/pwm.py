@@ -11,7 +11,6 @@ revolution.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import errno
 import logging
 import os
@@ -23,6 +22,7 @@ from typing import Literal
 
 from drivers.base import DeviceUnavailable, DriverStats, FanReading, ProtocolError
 from drivers.health import Health
+from drivers.runtime import Service, TaskOwner
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def find_chip(chip: str, root: Path = SYSFS_PWM) -> Path:
     )
 
 
-class PwmFan:
+class PwmFan(Service):
     """A fan whose speed is a PWM duty cycle (100 % = full speed; `inverted` for an inverting driver stage)."""
 
     def __init__(
@@ -78,6 +78,7 @@ class PwmFan:
         sysfs_root: Path = SYSFS_PWM,
         clock: Callable[[], float] = time.monotonic,
         refresh_s: float = 1.0,
+        stale_after_s: float = 5.0,
         export_timeout_s: float = 2.0,
         name: str = "fan (PWM)",
     ) -> None:
@@ -90,7 +91,7 @@ class PwmFan:
         self._clock = clock
         self.refresh_s = refresh_s
         self._export_timeout_s = export_timeout_s
-        self._health = Health(name, log, clock, stale_after_s=max(5.0, 3 * refresh_s))
+        self._health = Health(name, log, clock, stale_after_s)
         self.stats: DriverStats = self._health.stats
         self._dir: Path | None = None
         self._software_inversion = inverted
@@ -99,7 +100,7 @@ class PwmFan:
         self._pulses: tuple[float, int] | None = None
         self._low_since: float | None = None
         self._stalled = False
-        self._task: asyncio.Task[None] | None = None
+        self._tasks = TaskOwner(name)
 
     async def start(self) -> None:
         """Export and configure the channel (retried by the refresh task if it fails now)."""
@@ -110,16 +111,13 @@ class PwmFan:
         except ProtocolError as exc:
             self._dir = None
             self._health.corrupt(str(exc))
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name=self._health.name)
+        if not self._tasks.running:
+            await self._tasks.start()
+            self._tasks.spawn(self._run)
 
     async def close(self) -> None:
         """Stop the refresh task; the channel keeps its duty (the kernel holds it)."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._tasks.close()
 
     def latest(self) -> FanReading | None:
         """The applied command and, with a tachometer, the measured speed."""
@@ -257,5 +255,4 @@ class PwmFan:
             try:
                 await self.refresh()
             except Exception as exc:  # a driver bug must not kill the daemon
-                log.exception("%s: unexpected error", self._health.name)
-                self._health.unavailable(f"unexpected {type(exc).__name__}: {exc}")
+                self._health.unexpected(exc)

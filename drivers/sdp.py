@@ -21,7 +21,7 @@ from typing import Protocol
 
 from drivers.base import DeviceTimeout, DeviceUnavailable, PressureReading, ProtocolError
 from drivers.poller import PollingDriver
-from drivers.retry import Backoff
+from drivers.runtime import Backoff
 
 log = logging.getLogger(__name__)
 

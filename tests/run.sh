@@ -35,5 +35,7 @@ echo "== ruff"
 .venv/bin/ruff format --check controller drivers web tests bench
 echo "== mypy"
 .venv/bin/mypy controller drivers web tests bench
+echo "== import layers"
+.venv/bin/lint-imports
 echo "== pytest"
 exec .venv/bin/python -m pytest -n 2 -p no:cacheprovider "$@"

@@ -14,6 +14,7 @@ import uvicorn
 from controller.commands import CommandBus
 from controller.errors import ConfigError
 from controller.hub import SnapshotHub
+from drivers.runtime import TaskOwner
 from web.app import create_app
 from web.config import HttpSection
 from web.context import HistoryReader, WebContext
@@ -107,19 +108,19 @@ class WebSink:
             timeout_graceful_shutdown=5,
         )
         server = _EmbeddedServer(config)
-        serving = asyncio.create_task(server.serve(sockets=[listener]), name="web-uvicorn")
-        serving.add_done_callback(lambda _task: subscription.close())
-        log.info("dashboard and API at %s/ (read access: %s)", self.url, self.section.read_access.value)
-        self.started.set()
-        try:
-            async for delivery in subscription:
-                memory.add(delivery.snapshot, delivery.events)
-        finally:
-            subscription.close()
-            server.should_exit = True
-            with contextlib.suppress(asyncio.CancelledError):
-                await serving
-            listener.close()
+        async with TaskOwner("web") as tasks:
+            serving = tasks.spawn(lambda: server.serve(sockets=[listener]), "web-uvicorn")
+            serving.add_done_callback(lambda _task: subscription.close())
+            log.info("dashboard and API at %s/ (read access: %s)", self.url, self.section.read_access.value)
+            self.started.set()
+            try:
+                async for delivery in subscription:
+                    memory.add(delivery.snapshot, delivery.events)
+            finally:
+                subscription.close()
+                server.should_exit = True
+                await tasks.wait()
+                listener.close()
 
 
 def build_web_sink(

@@ -103,9 +103,9 @@ def _number(value: float | None) -> float | None:
 def run(args: argparse.Namespace) -> int:
     """Handler of `cleanroom probe`."""
     from controller import units
+    from controller.config.devices import parse_devices
     from controller.config.reader import Table
     from controller.errors import ConfigError
-    from drivers.config import parse_devices
 
     data = _role_table(args)
     if "driver" not in data:
@@ -170,10 +170,10 @@ def _replay_capture(path: Path) -> tuple[dict[str, Any], str | None]:
 
 
 async def _probe_shunt(section: Any, timeout_s: float) -> tuple[dict[str, Any], str | None]:
+    from controller.devices import build_shunt
     from drivers.config import VEDirectConfig
-    from drivers.factory import build_shunt
     from drivers.poller import PollingDriver
-    from drivers.retry import Backoff
+    from drivers.runtime import Backoff
     from drivers.vedirect.driver import VEDirectShunt
 
     config = section.shunt
@@ -208,7 +208,7 @@ async def _probe_shunt(section: Any, timeout_s: float) -> tuple[dict[str, Any], 
 
 
 async def _probe_pressure(section: Any) -> tuple[dict[str, Any], str | None]:
-    from drivers.factory import build_pressure_sensor
+    from controller.devices import build_pressure_sensor
     from drivers.poller import PollingDriver
 
     sensor = build_pressure_sensor(section)
@@ -223,8 +223,8 @@ async def _probe_pressure(section: Any) -> tuple[dict[str, Any], str | None]:
 
 
 async def _probe_fan(section: Any, set_pct: float | None, timeout_s: float) -> tuple[dict[str, Any], str | None]:
+    from controller.devices import build_fan
     from controller.errors import ConfigError
-    from drivers.factory import build_fan
 
     if set_pct is None or not 0 <= set_pct <= 100:
         raise ConfigError("command line", "--set", set_pct, "the fan command to apply, in percent between 0 and 100")

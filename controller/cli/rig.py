@@ -70,7 +70,7 @@ def real_rig(config: Config) -> Rig:
     """The configured [devices] on the system clock (a "simulated" role is a ConfigError)."""
     from controller.calibration.session import Devices
     from controller.clock import SystemClock
-    from drivers.factory import build_fan, build_pressure_sensor, build_shunt
+    from controller.devices import build_fan, build_pressure_sensor, build_shunt
 
     clock = SystemClock()
     section = config.devices

@@ -29,9 +29,9 @@ async def _serve(args: argparse.Namespace) -> int:
     from controller.commands import CommandBus
     from controller.daemon import Daemon
     from controller.daemon_settings import DaemonSettings
+    from controller.devices import build_fan, build_pressure_sensor, build_shunt
     from controller.hub import SnapshotHub
     from controller.service import build_sinks, choose_sinks, serve, state_directory
-    from drivers.factory import build_fan, build_pressure_sensor, build_shunt
 
     config = load_config(Path(args.config))
     if args.id:

@@ -1,8 +1,9 @@
 """The configuration file: one TOML document, each section parsed by the component that owns it.
 
-Sections: [controller] here; the physics sections in controller.config.plant; [devices] in
-drivers.config; [mqtt], [http] and [history] in their own packages. Each parser takes a `Table` and
-returns a frozen dataclass; unknown keys are errors.
+This is the composition root's loader. Sections: [controller] here; the physics sections in
+controller.config.plant; [devices] in controller.config.devices (into drivers.config's parameters);
+[mqtt], [http] and [history] in their own packages. Each parser takes a `Table` and returns a frozen
+dataclass; unknown keys are errors.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from controller import units
 from controller.alerts import AlertsSection, parse_alerts
 from controller.calibration.config import NO_CALIBRATION, CalibrationSection, apply_calibration, parse_calibration
 from controller.config.control import ControlSection, parse_control
+from controller.config.devices import parse_devices
 from controller.config.plant import (
     BatterySection,
     FanSection,
@@ -29,7 +31,7 @@ from controller.errors import ConfigError
 from controller.history.config import HistorySection, parse_history
 from controller.models.power_path import PowerPath
 from controller.mqtt.config import MqttSection, parse_mqtt
-from drivers.config import DevicesSection, parse_devices
+from drivers.config import DevicesSection
 from web.config import HttpSection, parse_http
 
 DEFAULT_STATE_DIR = "/var/lib/cleanroom"

@@ -14,11 +14,13 @@ import logging
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from controller.clock import Clock
 from controller.commands import CommandBus
 from controller.hub import Delivery, SnapshotHub
 from controller.snapshot import AlertKind, Event, EventKind, Severity
+from drivers.runtime import TaskOwner
 
 from .config import HistorySection
 from .database import Batch, HistoryStore, Repair, create_history_engine, redacted, resolve_url
@@ -104,23 +106,24 @@ class Recorder:
         self._closing = False
         self._stop.clear()
         subscription = hub.subscribe(self.name, coalesce=False, max_pending=self.section.buffer_rows)
-        writer = asyncio.create_task(self._write_loop(hub), name="history-writer")
-        try:
-            async for delivery in subscription:
-                self._take(delivery)
-                if self._handover_due(delivery.snapshot.monotonic_s):
-                    self._hand_over(delivery.snapshot.monotonic_s, hub)
-        finally:
-            subscription.close()
-            minute = self._aggregator.flush()
-            if minute is not None:
-                self._pending.minutes.append(minute)
-            self._hand_over(self._last_handover_s or 0.0, hub)
-            self._closing = True
-            self._wake.set()
-            self._stop.set()
-            await writer
-            await asyncio.to_thread(self.store.close)
+        async with TaskOwner("history") as tasks:
+            tasks.spawn(partial(self._write_loop, hub), "history-writer", propagate=True)
+            try:
+                async for delivery in subscription:
+                    self._take(delivery)
+                    if self._handover_due(delivery.snapshot.monotonic_s):
+                        self._hand_over(delivery.snapshot.monotonic_s, hub)
+            finally:
+                subscription.close()
+                minute = self._aggregator.flush()
+                if minute is not None:
+                    self._pending.minutes.append(minute)
+                self._hand_over(self._last_handover_s or 0.0, hub)
+                self._closing = True
+                self._wake.set()
+                self._stop.set()
+                await tasks.wait()
+                await asyncio.to_thread(self.store.close)
 
     def _take(self, delivery: Delivery) -> None:
         snapshot = delivery.snapshot

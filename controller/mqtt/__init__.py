@@ -1,6 +1,5 @@
-"""MQTT: retained state and per-value topics, alerts, commands and Home Assistant discovery."""
+"""MQTT: retained state and per-value topics, alerts, commands and Home Assistant discovery.
 
-from controller.mqtt.config import BrokerUrl, MqttSection, parse_broker_url, parse_mqtt
-from controller.mqtt.sink import MqttSink, build_mqtt_sink
-
-__all__ = ["BrokerUrl", "MqttSection", "MqttSink", "build_mqtt_sink", "parse_broker_url", "parse_mqtt"]
+The sink lives in controller.mqtt.sink and the [mqtt] section in controller.mqtt.config; nothing is
+re-exported here, so that reading the configuration does not import aiomqtt.
+"""

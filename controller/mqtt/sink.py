@@ -17,6 +17,7 @@ import socket
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import aiomqtt
@@ -26,10 +27,10 @@ from controller.commands import CommandBus, CommandResult
 from controller.errors import ConfigError
 from controller.hub import Delivery, SnapshotHub
 from controller.mqtt import payloads
-from controller.mqtt.backoff import backoff_delay
 from controller.mqtt.config import BrokerUrl, MqttSection, check_topic_level, parse_broker_url
 from controller.mqtt.payloads import Topics
 from controller.snapshot import Snapshot
+from drivers.runtime import Backoff, TaskOwner, cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,7 @@ class MqttSink:
         self.client_id = section.client_id or f"cleanroom-{controller_id}"
         self.stats = MqttStats()
         self._rng = rng or random.Random()
+        self._backoff = Backoff(section.reconnect_min_s, section.reconnect_max_s, full_jitter=True, rng=self._rng)
         self._version = _version()
         self._outbox: deque[Outgoing] = deque()
         self._latest: Snapshot | None = None
@@ -108,7 +110,7 @@ class MqttSink:
         self._last_command: dict[str, object] | None = None
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
-        self._command_tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskOwner("mqtt")
         self._warned = False
 
     # --- the hub side -------------------------------------------------------------------------
@@ -117,31 +119,20 @@ class MqttSink:
         """Publish until the hub closes, then deliver what is queued (bounded by flush_timeout) and
         announce `offline`."""
         subscription = hub.subscribe(self.name, coalesce=True)
-        connection = asyncio.create_task(self._connection_loop(commands), name="mqtt-connection")
-
-        def on_connection_end(task: asyncio.Task[None]) -> None:
-            # a bug in the connection task ends the subscription, so that run() raises it to its supervisor
-            if not task.cancelled() and task.exception() is not None:
-                subscription.close()
-
-        connection.add_done_callback(on_connection_end)
-        try:
-            async for delivery in subscription:
-                self._take(delivery)
-        finally:
-            subscription.close()
-            self._stopping.set()
-            self._wake.set()
+        async with self._tasks as tasks:
+            connected = tasks.spawn(partial(self._connection_loop, commands), "mqtt-connection", propagate=True)
+            # the connection ends only when stopping, or by a bug, which then ends run() too: close() raises it
+            connected.add_done_callback(lambda _task: subscription.close())
             try:
-                await asyncio.wait_for(asyncio.shield(connection), self.section.flush_timeout_s)
-            except TimeoutError:
-                connection.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await connection
-            for task in list(self._command_tasks):
-                task.cancel()
-            if self._outbox:
-                log.warning("MQTT stopped with %d undelivered events", len(self._outbox))
+                async for delivery in subscription:
+                    self._take(delivery)
+            finally:
+                subscription.close()
+                self._stopping.set()
+                self._wake.set()
+                await asyncio.wait([connected], timeout=self.section.flush_timeout_s)
+                if self._outbox:
+                    log.warning("MQTT stopped with %d undelivered events", len(self._outbox))
 
     def _take(self, delivery: Delivery) -> None:
         self._latest = delivery.snapshot
@@ -215,7 +206,7 @@ class MqttSink:
                     log.debug("MQTT reconnect attempt %d failed: %s", attempt, exc)
             finally:
                 self.stats.connected = False
-            delay = backoff_delay(attempt, self.section.reconnect_min_s, self.section.reconnect_max_s, self._rng)
+            delay = self._backoff.delay(attempt)
             attempt += 1
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), delay)
@@ -243,9 +234,7 @@ class MqttSink:
                     receiver.result()
                     raise aiomqtt.MqttError("the message stream ended")
         finally:
-            receiver.cancel()
-            with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
-                await receiver
+            await cancel_and_wait(receiver, expected=(aiomqtt.MqttError,))
 
     async def _flush(self, client: aiomqtt.Client) -> None:
         """Deliver queued events (oldest first, QoS 1, removed only once acknowledged), then
@@ -317,9 +306,7 @@ class MqttSink:
             if message.retain:
                 log.warning("ignoring a retained command on %s (commands must not be retained)", topic)
                 continue
-            task = asyncio.create_task(self._command(commands, name, body), name=f"mqtt-command-{name}")
-            self._command_tasks.add(task)
-            task.add_done_callback(self._command_tasks.discard)
+            self._tasks.spawn(partial(self._command, commands, name, body), f"mqtt-command-{name}")
 
     async def _command(self, commands: CommandBus, name: str, body: bytes) -> None:
         """Validate, hand to the loop, and acknowledge in state; a rejection also goes to the error topic."""

@@ -19,11 +19,12 @@ from typing import Any, Literal
 from drivers.fakes.pty import FakeSerialLine
 from drivers.modbus.maps import ShuntMap
 from drivers.modbus.registers import Register, encode
+from drivers.runtime import Service, TaskOwner
 
 Block = Literal["holding", "input"]
 
 
-class ModbusFake:
+class ModbusFake(Service):
     """A pymodbus server holding `holding` and `input` registers for one device id."""
 
     def __init__(
@@ -58,6 +59,7 @@ class ModbusFake:
         self._server_line: FakeSerialLine | None = None
         self.client_line: FakeSerialLine | None = None
         self._relaying: list[int] = []
+        self._tasks = TaskOwner("modbus fake")
 
     @property
     def port(self) -> str:
@@ -149,6 +151,7 @@ class ModbusFake:
         from pymodbus.framer import FramerType
         from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 
+        await self._tasks.start()
         if self.transport == "tcp":
             self._server = ModbusTcpServer(
                 self._device(), framer=FramerType.SOCKET, address=(self.host, self.tcp_port), trace_packet=self._trace
@@ -209,7 +212,7 @@ class ModbusFake:
             assert self.client_line is not None
             self.client_line.unplug()
         else:
-            asyncio.get_running_loop().create_task(self._server.shutdown())
+            self._tasks.spawn(self._server.shutdown, "modbus fake: gateway goes away")
 
     async def replug(self) -> None:
         """Bring the device back (RTU: as a new tty number behind the same stable link)."""
@@ -224,6 +227,7 @@ class ModbusFake:
 
     async def close(self) -> None:
         """Stop everything."""
+        await self._tasks.close()
         if self.transport == "rtu" and self._relaying:
             self._stop_relay()
         if self._server is not None:

@@ -12,8 +12,10 @@ import os
 import shutil
 from pathlib import Path
 
+from drivers.runtime import Service, TaskOwner
 
-class PwmSysfsFake:
+
+class PwmSysfsFake(Service):
     """`root` plays /sys/class/pwm with one chip whose `device` link names `device_name`."""
 
     def __init__(
@@ -47,7 +49,7 @@ class PwmSysfsFake:
         self.violations: list[str] = []
         self.exports = 0
         self._pulses = 0.0
-        self._task: asyncio.Task[None] | None = None
+        self._tasks = TaskOwner("pwm sysfs fake")
 
     def channel(self, n: int) -> Path:
         """The folder of channel n."""
@@ -122,13 +124,10 @@ class PwmSysfsFake:
                 self.step(interval_s)
                 await asyncio.sleep(interval_s)
 
-        if self._task is None:
-            self._task = asyncio.create_task(run(), name="pwm sysfs fake")
+        if not self._tasks.running:
+            await self._tasks.start()
+            self._tasks.spawn(run)
 
     async def close(self) -> None:
         """Stop the model."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._tasks.close()

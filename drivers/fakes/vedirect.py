@@ -5,12 +5,12 @@ main + history pair per second; faster for tests), with switchable faults.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from drivers.fakes.pty import FakeSerialLine
+from drivers.runtime import Service, TaskOwner
 from drivers.vedirect.codec import battery_monitor_blocks
 
 
@@ -40,7 +40,7 @@ def constant(voltage_v: float = 13.2, current_a: float = -4.0, soc_pct: float = 
     )
 
 
-class VEDirectFake:
+class VEDirectFake(Service):
     """Writes blocks from `source` to a pty every `interval_s`; fault switches below."""
 
     def __init__(
@@ -55,7 +55,7 @@ class VEDirectFake:
         self.interval_s = interval_s
         self.line = FakeSerialLine(link)
         self._rng = random.Random(seed)
-        self._task: asyncio.Task[None] | None = None
+        self._tasks = TaskOwner("vedirect fake")
         self._pending_garbage = bytearray()
         self._bad_checksums = 0
         self._flips = 0
@@ -71,16 +71,13 @@ class VEDirectFake:
 
     async def start(self) -> None:
         """Start sending."""
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="vedirect fake")
+        if not self._tasks.running:
+            await self._tasks.start()
+            self._tasks.spawn(self._run)
 
     async def close(self) -> None:
         """Stop and remove the pty."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._tasks.close()
         self.line.close()
 
     def _count(self, fault: str) -> None:

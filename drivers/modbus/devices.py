@@ -11,8 +11,6 @@ from pathlib import Path
 
 from drivers.base import (
     DeviceError,
-    DeviceTimeout,
-    DeviceUnavailable,
     DriverStats,
     FanReading,
     PressureReading,
@@ -35,7 +33,7 @@ from drivers.modbus.maps import (
 )
 from drivers.modbus.registers import Register, decode
 from drivers.poller import PollingDriver
-from drivers.retry import Backoff
+from drivers.runtime import Backoff, RetryPolicy, Service, TaskOwner
 from drivers.serialport import BY_ID
 
 log = logging.getLogger(__name__)
@@ -124,7 +122,7 @@ class ModbusPressureSensor(PollingDriver[PressureReading]):
         await self.link.close()
 
 
-class ModbusFan:
+class ModbusFan(Service):
     """A fan driven by a Modbus analogue output module or a Modbus-controlled DC supply.
 
     set_command writes the output (and the enable register, if mapped) with retries, then reads the
@@ -150,28 +148,29 @@ class ModbusFan:
         self._clock = clock
         self._health = Health(name, log, clock, stale_after_s)
         self.stats: DriverStats = self._health.stats
-        self.retries = retries
+        self._retry = RetryPolicy(retries, backoff or Backoff())
+        self._backoff = self._retry.backoff
         self.refresh_s = refresh_s
-        self._backoff = backoff or Backoff()
         self._wanted: float | None = None
         self._latest: FanReading | None = None
-        self._applied = asyncio.Event()
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._tasks = TaskOwner(name)
         self._lock = asyncio.Lock()
+
+    @property
+    def retries(self) -> int:
+        """Retries of a write before set_command leaves the command to the background task."""
+        return self._retry.retries
 
     async def start(self) -> None:
         """Start the task that re-applies a command that failed and refreshes the read-back."""
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name=self._health.name)
+        if not self._tasks.running:
+            await self._tasks.start()
+            self._tasks.spawn(self._run)
 
     async def close(self) -> None:
         """Stop the task and close the link (the output keeps its last value)."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._tasks.close()
         await self.link.close()
 
     def latest(self) -> FanReading | None:
@@ -190,28 +189,11 @@ class ModbusFan:
             wanted = self._wanted
             if wanted is None:
                 return True
-            for attempt in range(self.retries + 1):
-                if attempt:
-                    await asyncio.sleep(self._backoff.next_delay())
-                try:
-                    confirmed = await self._write_and_confirm(wanted)
-                except DeviceTimeout as exc:
-                    self._health.timeout(str(exc))
-                except ProtocolError as exc:
-                    self._health.corrupt(str(exc))
-                except DeviceUnavailable as exc:
-                    self._health.unavailable(str(exc))
-                    await self.link.close()
-                except Exception as exc:  # a driver bug must not kill the daemon
-                    log.exception("%s: unexpected error", self._health.name)
-                    self._health.unavailable(f"unexpected {type(exc).__name__}: {exc}")
-                    await self.link.close()
-                else:
-                    self._latest = FanReading(self._clock(), confirmed)
-                    self._health.ok()
-                    self._backoff.reset()
-                    return True
-            return False
+            confirmed = await self._retry.run(lambda: self._write_and_confirm(wanted), self._health, self.link.close)
+            if confirmed is None:
+                return False
+            self._latest = FanReading(self._clock(), confirmed)
+            return True
 
     async def _write_and_confirm(self, pct: float) -> float:
         fan_map = self.map

@@ -33,6 +33,24 @@ PRESSURE_UNIT_CODES_GENERIC: Mapping[int, str] = {
 }
 """Unit register codes of the common RS485 pressure transmitter family (Lobaro pressure sensor pages)."""
 
+PA_PER_UNIT_GENERIC: Mapping[str, float] = {
+    "MPa": 1e6,
+    "kPa": 1000.0,
+    "Pa": 1.0,
+    "bar": 1e5,
+    "mbar": 100.0,
+    "kgf/cm**2": 98066.5,
+    "psi": 6894.7572931683635,
+    "mH2O": 9806.65,
+    "mmH2O": 9.80665,
+}
+"""Pa per one of each unit in PRESSURE_UNIT_CODES_GENERIC (pint's values; a test checks them against pint)."""
+
+
+def generic_pressure_unit_factors() -> dict[int, float]:
+    """Pa per unit for each code of the generic RS485 transmitter's unit register."""
+    return {code: PA_PER_UNIT_GENERIC[unit] for code, unit in PRESSURE_UNIT_CODES_GENERIC.items()}
+
 
 @dataclass(frozen=True, slots=True)
 class ShuntMap:

@@ -7,8 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from controller import units
-from drivers.modbus.maps import PRESSURE_UNIT_CODES_GENERIC, FanMap, PressureMap, ShuntMap
+from drivers.modbus.maps import FanMap, PressureMap, ShuntMap, generic_pressure_unit_factors
 from drivers.modbus.registers import Function, Register, RegisterType, WordOrder
 
 
@@ -22,20 +21,22 @@ class LineDefaults:
     device_id: int = 1
 
 
-def unit_factor(unit: str, kind: units.Kind) -> float:
-    """SI units per one `unit` (e.g. 0.001 for "mV" as a voltage)."""
-    if kind is units.FRACTION and unit in ("%", "percent"):
-        return 1.0
-    if kind is units.DIMENSIONLESS or unit == "":
-        return 1.0
-    if kind is units.TEMPERATURE:
-        return 1.0
-    return units.parse(f"1 {unit}", kind)
+SI_PER_UNIT: Mapping[str, float] = {
+    "V": 1.0,
+    "A": 1.0,
+    "W": 1.0,
+    "Wh": 1.0,
+    "Ah": 1.0,
+    "%": 1.0,
+    "degC": 1.0,
+    "inWC": 249.08890999999997,
+}
+"""Internal units (see SHUNT_UNITS) per one unit the presets use; the configuration's own units are
+converted with pint at the composition root, and a test checks this table against pint."""
 
 
 def reg(
     address: int,
-    kind: units.Kind,
     unit: str,
     *,
     function: Function = "holding",
@@ -43,21 +44,22 @@ def reg(
     word_order: WordOrder = "big",
     scale: float = 1.0,
 ) -> Register:
-    """A Register whose factor is scale times the unit's factor to the kind's SI unit."""
-    return Register(address, function, type, word_order, scale, unit, scale * unit_factor(unit, kind))
+    """A Register whose factor is scale times the unit's factor to its quantity's internal unit."""
+    return Register(address, function, type, word_order, scale, unit, scale * SI_PER_UNIT[unit])
 
 
-SHUNT_KINDS: Mapping[str, units.Kind] = {
-    "voltage_v": units.VOLTAGE,
-    "current_a": units.CURRENT,
-    "power_w": units.POWER,
-    "soc_pct": units.FRACTION,
-    "consumed_ah": units.CHARGE,
-    "remaining_ah": units.CHARGE,
-    "capacity_ah": units.CHARGE,
-    "energy_wh": units.ENERGY,
-    "temperature_c": units.TEMPERATURE,
+SHUNT_UNITS: Mapping[str, str] = {
+    "voltage_v": "V",
+    "current_a": "A",
+    "power_w": "W",
+    "soc_pct": "%",
+    "consumed_ah": "Ah",
+    "remaining_ah": "Ah",
+    "capacity_ah": "Ah",
+    "energy_wh": "Wh",
+    "temperature_c": "degC",
 }
+"""The internal unit of each battery-monitor value (the one its name ends in)."""
 
 
 def _pzem017() -> tuple[ShuntMap, LineDefaults]:
@@ -66,12 +68,10 @@ def _pzem017() -> tuple[ShuntMap, LineDefaults]:
     return (
         ShuntMap(
             {
-                "voltage_v": reg(0x0000, units.VOLTAGE, "V", function="input", scale=0.01),
-                "current_a": reg(0x0001, units.CURRENT, "A", function="input", scale=0.01),
-                "power_w": reg(
-                    0x0002, units.POWER, "W", function="input", type="uint32", word_order="little", scale=0.1
-                ),
-                "energy_wh": reg(0x0004, units.ENERGY, "Wh", function="input", type="uint32", word_order="little"),
+                "voltage_v": reg(0x0000, "V", function="input", scale=0.01),
+                "current_a": reg(0x0001, "A", function="input", scale=0.01),
+                "power_w": reg(0x0002, "W", function="input", type="uint32", word_order="little", scale=0.1),
+                "energy_wh": reg(0x0004, "Wh", function="input", type="uint32", word_order="little"),
             }
         ),
         LineDefaults(9600, "N", 2, 1),
@@ -83,10 +83,10 @@ def _renogy_battery() -> tuple[ShuntMap, LineDefaults]:
     return (
         ShuntMap(
             {
-                "current_a": reg(5042, units.CURRENT, "A", type="int16", scale=0.01),
-                "voltage_v": reg(5043, units.VOLTAGE, "V", scale=0.1),
-                "remaining_ah": reg(5044, units.CHARGE, "Ah", type="uint32", scale=0.001),
-                "capacity_ah": reg(5046, units.CHARGE, "Ah", type="uint32", scale=0.001),
+                "current_a": reg(5042, "A", type="int16", scale=0.01),
+                "voltage_v": reg(5043, "V", scale=0.1),
+                "remaining_ah": reg(5044, "Ah", type="uint32", scale=0.001),
+                "capacity_ah": reg(5046, "Ah", type="uint32", scale=0.001),
             }
         ),
         LineDefaults(9600, "N", 1, 48),
@@ -99,11 +99,9 @@ def _epever_tracer() -> tuple[ShuntMap, LineDefaults]:
     return (
         ShuntMap(
             {
-                "voltage_v": reg(0x331A, units.VOLTAGE, "V", function="input", scale=0.01),
-                "current_a": reg(
-                    0x331B, units.CURRENT, "A", function="input", type="int32", word_order="little", scale=0.01
-                ),
-                "soc_pct": reg(0x311A, units.FRACTION, "%", function="input"),
+                "voltage_v": reg(0x331A, "V", function="input", scale=0.01),
+                "current_a": reg(0x331B, "A", function="input", type="int32", word_order="little", scale=0.01),
+                "soc_pct": reg(0x311A, "%", function="input"),
             }
         ),
         LineDefaults(115200, "N", 1, 1),
@@ -119,13 +117,12 @@ SHUNT_PRESETS = {
 
 def _generic_rs485_pressure() -> tuple[PressureMap, LineDefaults]:
     """The common RS485 pressure transmitter (Lobaro pages): 0x0002 unit code, 0x0003 decimals, 0x0004 value."""
-    factors = {code: units.parse(f"1 {unit}", units.PRESSURE) for code, unit in PRESSURE_UNIT_CODES_GENERIC.items()}
     return (
         PressureMap(
             value=Register(0x0004, "holding", "int16", "big", 1.0, "", 1.0),
             decimals_register=Register(0x0003, "holding", "uint16"),
             unit_register=Register(0x0002, "holding", "uint16"),
-            unit_factors=factors,
+            unit_factors=generic_pressure_unit_factors(),
         ),
         LineDefaults(9600, "N", 1, 1),
     )
@@ -135,7 +132,7 @@ def _dwyer_ms2() -> tuple[PressureMap, LineDefaults]:
     """Dwyer MS2-M: register 0001 (address 0) is the pressure in 0.001 inWC (user manual, appendix II);
     factory id 127; check the baud rate on the device's menu."""
     return (
-        PressureMap(value=reg(0x0000, units.PRESSURE, "inWC", type="int16", scale=0.001)),
+        PressureMap(value=reg(0x0000, "inWC", type="int16", scale=0.001)),
         LineDefaults(9600, "N", 1, 127),
     )
 

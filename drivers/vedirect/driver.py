@@ -12,7 +12,7 @@ from typing import Any
 
 from drivers.base import DeviceUnavailable, DriverStats, ShuntReading
 from drivers.health import Health
-from drivers.retry import Backoff
+from drivers.runtime import Backoff, Service, TaskOwner
 from drivers.serialport import BY_ID, open_serial, resolve_port
 from drivers.vedirect.codec import Block, BlockParser, ReadingAssembler, VEDirectError
 
@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 BAUDRATE = 19200
 
 
-class VEDirectShunt:
+class VEDirectShunt(Service):
     """A Victron battery monitor on a serial port (VE.Direct-USB cable or a UART).
 
     The port is resolved again at every reconnect (see drivers.serialport). Corrupt blocks are rejected
@@ -52,6 +52,7 @@ class VEDirectShunt:
         self._by_id_dir = by_id_dir
         self._latest: ShuntReading | None = None
         self._assembler = ReadingAssembler()
+        self._tasks = TaskOwner(f"vedirect {port}")
         self._task: asyncio.Task[None] | None = None
         self._opened_once = False
         self._new_reading = asyncio.Event()
@@ -59,16 +60,14 @@ class VEDirectShunt:
 
     async def start(self) -> None:
         """Start the background reader (opening the port happens there, with retries)."""
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name=f"vedirect {self.port}")
+        if not self._tasks.running:
+            await self._tasks.start()
+            self._task = self._tasks.spawn(self._run)
 
     async def close(self) -> None:
         """Stop reading and close the port."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        self._task = None
+        await self._tasks.close()
 
     def latest(self) -> ShuntReading | None:
         """The newest valid reading, or None before the first one."""
@@ -92,8 +91,7 @@ class VEDirectShunt:
             except DeviceUnavailable as exc:
                 self._health.unavailable(str(exc))
             except Exception as exc:  # a driver bug must not kill the daemon; counted and retried
-                log.exception("%s: unexpected error", self._health.name)
-                self._health.unavailable(f"unexpected {type(exc).__name__}: {exc}")
+                self._health.unexpected(exc)
             await asyncio.sleep(self._backoff.next_delay())
 
     async def _session(self) -> None:

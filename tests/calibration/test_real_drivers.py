@@ -20,6 +20,7 @@ from controller.models.fan import load_curve_csv
 from drivers.fakes.modbus import ModbusFake
 from drivers.fakes.sysfs_pwm import PwmSysfsFake
 from drivers.fakes.vedirect import VEDirectFake
+from drivers.runtime import cancel_and_wait
 from drivers.vedirect.encoder import battery_monitor_blocks
 
 CLEANROOM = Path(sys.executable).with_name("cleanroom")
@@ -100,9 +101,7 @@ async def bench(tmp_path: Path) -> AsyncIterator[Bench]:
     try:
         yield Bench(shunt, pressure, pwm, config)
     finally:
-        physics.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await physics
+        await cancel_and_wait(physics)
         await shunt.close()
         await pressure.close()
         await pwm.close()

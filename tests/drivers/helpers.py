@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from drivers.retry import Backoff
+from drivers.runtime import Backoff
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "vedirect"
 BMV700 = FIXTURES / "vedirect-bmv700.dump"

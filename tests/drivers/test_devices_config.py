@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
 import pytest
 
+from controller.config.devices import parse_devices
 from controller.config.reader import Table
+from controller.devices import build_fan, build_pressure_sensor, build_shunt
 from controller.errors import ConfigError
 from drivers.config import (
     DevicesSection,
@@ -19,15 +23,14 @@ from drivers.config import (
     SdpConfig,
     Simulated,
     VEDirectConfig,
-    parse_devices,
 )
-from drivers.factory import build_fan, build_pressure_sensor, build_shunt
 from drivers.modbus.devices import ModbusFan, ModbusPressureSensor, ModbusShunt
 from drivers.pwm import PwmFan
 from drivers.sdp import SdpSensor
 from drivers.vedirect.driver import VEDirectShunt
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "config.example.toml"
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "deploy" / "config.example.toml"
 
 
 def _parse(text: str) -> DevicesSection:
@@ -181,3 +184,21 @@ def test_probe_help_names_every_shipped_preset(capsys: pytest.CaptureFixture[str
     text = re.sub(r"-\s+", "-", capsys.readouterr().out)  # argparse wraps lines at hyphens
     for name in (*SHUNT_PRESETS, *PRESSURE_PRESETS, *FAN_PRESETS):
         assert name in text
+
+
+def test_the_drivers_unit_tables_agree_with_pint() -> None:
+    from controller import units
+    from drivers.modbus.maps import PA_PER_UNIT_GENERIC
+    from drivers.modbus.presets import SI_PER_UNIT
+
+    for unit, pa in PA_PER_UNIT_GENERIC.items():
+        assert pa == pytest.approx(units.parse(f"1 {unit}", units.PRESSURE), rel=1e-12), unit
+    kinds = {"V": units.VOLTAGE, "A": units.CURRENT, "W": units.POWER, "Wh": units.ENERGY, "Ah": units.CHARGE}
+    for unit, kind in kinds.items():
+        assert SI_PER_UNIT[unit] == units.parse(f"1 {unit}", kind), unit
+    assert SI_PER_UNIT["inWC"] == pytest.approx(units.parse("1 inWC", units.PRESSURE), rel=1e-12)
+
+
+def test_presets_load_without_pint() -> None:
+    code = "import sys, drivers.modbus.presets, drivers.factory; sys.exit('pint' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False, cwd=REPO).returncode == 0

@@ -13,7 +13,8 @@ from dataclasses import replace
 
 from controller.clock import SimulatedClock
 from controller.commands import CommandBus
-from controller.history import HistorySection, build_recorder
+from controller.history.config import HistorySection
+from controller.history.recorder import build_recorder
 from controller.hub import SnapshotHub
 from tests.history.history_helpers import START, make_snapshot
 

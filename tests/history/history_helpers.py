@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from controller.commands import CommandBus
-from controller.history import Recorder
+from controller.history.recorder import Recorder
 from controller.hub import SnapshotHub
 from controller.sim.snapshots import DISCHARGE_START_UTC, discharging_snapshot
 from controller.snapshot import Event, Snapshot

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import Table, create_engine, select
 
 from controller.clock import SimulatedClock
-from controller.history import HistorySection, build_recorder
+from controller.history.config import HistorySection
+from controller.history.recorder import build_recorder
 from controller.history.rows import epoch_minute
 from controller.history.schema import samples, samples_1m
 from controller.history.timeline import Timeline, place

@@ -6,7 +6,7 @@ import pytest
 
 from controller.config.reader import Table
 from controller.errors import ConfigError
-from controller.history import HistorySection, parse_history
+from controller.history.config import HistorySection, parse_history
 
 
 def test_defaults() -> None:

@@ -11,7 +11,8 @@ from sqlalchemy import Table, create_engine, func, select, text
 
 from controller.clock import SimulatedClock
 from controller.commands import CommandBus
-from controller.history import HistorySection, build_recorder
+from controller.history.config import HistorySection
+from controller.history.recorder import build_recorder
 from controller.history.schema import config_changes, events, samples, samples_1m
 from controller.hub import SnapshotHub
 from controller.snapshot import AlertKind, Event, EventKind, Mode, Severity

@@ -9,7 +9,8 @@ from datetime import timedelta
 from sqlalchemy import create_engine, func, select
 
 from controller.clock import SimulatedClock
-from controller.history import HistorySection, build_recorder
+from controller.history.config import HistorySection
+from controller.history.recorder import build_recorder
 from controller.history.schema import samples, samples_1m
 from controller.snapshot import Event, EventKind
 from tests.history.history_helpers import START, record, series

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import socket
 from dataclasses import replace
@@ -15,10 +14,13 @@ from sqlalchemy.engine import make_url
 
 from controller.clock import SimulatedClock
 from controller.commands import CommandBus
-from controller.history import HistorySection, HistoryUnavailable, build_recorder
+from controller.history.config import HistorySection
+from controller.history.reader import HistoryUnavailable
+from controller.history.recorder import build_recorder
 from controller.history.schema import samples
 from controller.hub import SnapshotHub
 from controller.snapshot import AlertKind
+from drivers.runtime import cancel_and_wait
 from tests.eventually import eventually
 from tests.history.history_helpers import START, series
 
@@ -46,11 +48,8 @@ class TcpRelay:
         if self.server is not None:
             self.server.close()
             await self.server.wait_closed()
-        for task in self.tasks:
-            task.cancel()
         for task in list(self.tasks):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         up_reader, up_writer = await asyncio.open_connection(*self.target)

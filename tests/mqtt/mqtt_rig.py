@@ -32,6 +32,7 @@ from controller.commands import (
 from controller.hub import SnapshotHub
 from controller.sim.snapshots import SAMPLE_TIME_UTC, sample_snapshot
 from controller.snapshot import Event, Mode, Snapshot
+from drivers.runtime import cancel_and_wait
 from tests.eventually import eventually, eventually_sync
 
 T0 = SAMPLE_TIME_UTC
@@ -42,6 +43,10 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _openssl(*args: str | Path) -> None:
+    subprocess.run(["openssl", *map(str, args)], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 class Mosquitto:
@@ -92,60 +97,16 @@ class Mosquitto:
             return
         d = self.directory
         ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-        quiet = {"check": True, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-        subprocess.run(
-            [
-                "openssl",
-                "req",
-                "-x509",
-                *ec,
-                "-keyout",
-                str(d / "ca.key"),
-                "-out",
-                str(self.ca_file),
-                "-days",
-                "2",
-                "-subj",
-                "/CN=cleanroom test CA",
-            ],
-            **quiet,
-        )  # type: ignore[call-overload]
-        subprocess.run(
-            [
-                "openssl",
-                "req",
-                *ec,
-                "-keyout",
-                str(d / "server.key"),
-                "-out",
-                str(d / "server.csr"),
-                "-subj",
-                "/CN=127.0.0.1",
-            ],
-            **quiet,
-        )  # type: ignore[call-overload]
-        (d / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
-        subprocess.run(
-            [
-                "openssl",
-                "x509",
-                "-req",
-                "-in",
-                str(d / "server.csr"),
-                "-CA",
-                str(self.ca_file),
-                "-CAkey",
-                str(d / "ca.key"),
-                "-CAcreateserial",
-                "-out",
-                str(d / "server.pem"),
-                "-days",
-                "2",
-                "-extfile",
-                str(d / "san.ext"),
-            ],
-            **quiet,
-        )  # type: ignore[call-overload]
+        ca_key, server_key, csr, san = d / "ca.key", d / "server.key", d / "server.csr", d / "san.ext"
+        _openssl(
+            "req", "-x509", *ec, "-keyout", ca_key, "-out", self.ca_file, "-days", "2", "-subj", "/CN=cleanroom test CA"
+        )
+        _openssl("req", *ec, "-keyout", server_key, "-out", csr, "-subj", "/CN=127.0.0.1")
+        san.write_text("subjectAltName=IP:127.0.0.1\n")
+        _openssl(
+            "x509", "-req", "-in", csr, "-CA", self.ca_file, "-CAkey", ca_key, "-CAcreateserial",
+            "-out", d / "server.pem", "-days", "2", "-extfile", san,
+        )  # fmt: skip
 
     def start(self) -> None:
         conf = self._write_config()
@@ -202,9 +163,7 @@ class Watcher:
 
     async def __aexit__(self, *exc: object) -> None:
         assert self._task is not None
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        await cancel_and_wait(self._task)
 
     async def _run(self) -> None:
         """Receive; when the broker goes away, reconnect (a persistent session resumes its queue)."""

@@ -19,7 +19,8 @@ from controller.clock import SimulatedClock
 from controller.commands import CommandBus
 from controller.hub import SnapshotHub
 from controller.metrics import METRICS
-from controller.mqtt import MqttSection, MqttSink, build_mqtt_sink
+from controller.mqtt.config import MqttSection
+from controller.mqtt.sink import MqttSink, build_mqtt_sink
 from controller.snapshot import AlertKind, EventKind
 from tests.eventually import eventually
 from tests.mqtt.mqtt_rig import T0, FakeLoop, Mosquitto, Watcher, get_retained

@@ -11,8 +11,7 @@ from controller.commands import SetMode, SetSpeed
 from controller.config.reader import Table
 from controller.errors import ConfigError
 from controller.metrics import METRICS
-from controller.mqtt import MqttSection, build_mqtt_sink, parse_broker_url, parse_mqtt
-from controller.mqtt.backoff import backoff_delay
+from controller.mqtt.config import MqttSection, parse_broker_url, parse_mqtt
 from controller.mqtt.payloads import (
     Topics,
     discovery_messages,
@@ -20,7 +19,9 @@ from controller.mqtt.payloads import (
     parse_command_message,
     state_payload,
 )
+from controller.mqtt.sink import build_mqtt_sink
 from controller.snapshot import AlertKind, Mode
+from drivers.runtime import backoff_delay
 from tests.mqtt.mqtt_rig import make_snapshot
 
 
