@@ -30,7 +30,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from controller.clock import SimulatedClock  # noqa: E402
-from controller.commands import CommandBus  # noqa: E402
+from controller.command_bus import CommandBus  # noqa: E402
 from controller.history import HistorySection, build_recorder  # noqa: E402
 from controller.history.database import Batch, HistoryStore, create_history_engine  # noqa: E402
 from controller.history.reader import HistoryReader  # noqa: E402

@@ -16,9 +16,7 @@ from datetime import datetime
 from controller.alerts import AlertInputs, AlertState, update_alerts
 from controller.battery import BatteryState, FullDetection, update_battery
 from controller.clock import Clock
-from controller.commands import (
-    CommandBus,
-)
+from controller.command_bus import CommandBus
 from controller.daemon_settings import DaemonSettings
 from controller.estimators import (
     EnergyState,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from controller.clock import Clock
-from controller.commands import CommandBus
+from controller.command_bus import CommandBus
 from controller.config.loader import Config
 from controller.daemon import Daemon, RunTotals
 from controller.errors import ConfigError

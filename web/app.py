@@ -245,7 +245,7 @@ def create_app(context: WebContext) -> FastAPI:
             read_access=section.read_access.value,
             metrics=[
                 MetricInfo(
-                    key=m.key, label=m.label, unit=m.unit, device_class=m.device_class,
+                    key=m.key, label=m.label, unit=m.unit.home_assistant, device_class=m.device_class,
                     state_class=m.state_class, precision=m.precision, recorded=m.recorded,
                 )
                 for m in METRICS

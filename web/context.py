@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Literal, Protocol
 
 from controller.clock import Clock, SystemClock
-from controller.commands import CommandBus
+from controller.command_bus import CommandBus
 from controller.hub import SnapshotHub
 from controller.snapshot import Snapshot
 from web.config import HttpSection

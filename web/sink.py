@@ -11,7 +11,7 @@ from typing import cast
 
 import uvicorn
 
-from controller.commands import CommandBus
+from controller.command_bus import CommandBus
 from controller.errors import ConfigError
 from controller.hub import SnapshotHub
 from web.app import create_app

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from controller.clock import Clock
-from controller.commands import CommandBus
+from controller.command_bus import CommandBus
 from controller.hub import Delivery, SnapshotHub
 from controller.snapshot import AlertKind, Event, EventKind, Severity
 

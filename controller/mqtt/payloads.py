@@ -19,7 +19,7 @@ OFFLINE = b"offline"
 FAN_COMMAND = "fan"
 """The Home Assistant fan's on/off topic: ON returns to automatic control, OFF sets the speed to 0 %."""
 
-UNITS: dict[str, str | None] = {m.key: m.unit for m in METRICS}
+UNITS: dict[str, str | None] = {m.key: m.unit.home_assistant for m in METRICS}
 
 
 @dataclass(frozen=True, slots=True)

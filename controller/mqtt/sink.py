@@ -22,7 +22,8 @@ from pathlib import Path
 import aiomqtt
 
 from controller.clock import Clock
-from controller.commands import CommandBus, CommandResult
+from controller.command_bus import CommandBus
+from controller.commands import CommandResult
 from controller.errors import ConfigError
 from controller.hub import Delivery, SnapshotHub
 from controller.mqtt import payloads

@@ -291,7 +291,7 @@ async def test_a_run_stopped_before_the_deadline_is_compared_over_the_time_it_ra
 
 async def test_measured_power_comes_from_volts_times_amps_not_whole_watts() -> None:
     from controller.clock import SimulatedClock
-    from controller.commands import CommandBus
+    from controller.command_bus import CommandBus
     from controller.daemon import Daemon
     from controller.daemon_settings import DaemonSettings
     from controller.hub import SnapshotHub

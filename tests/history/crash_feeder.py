@@ -12,7 +12,7 @@ import sys
 from dataclasses import replace
 
 from controller.clock import SimulatedClock
-from controller.commands import CommandBus
+from controller.command_bus import CommandBus
 from controller.history import HistorySection, build_recorder
 from controller.hub import SnapshotHub
 from tests.history.history_helpers import START, make_snapshot

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from controller.commands import CommandBus
+from controller.command_bus import CommandBus
 from controller.history import Recorder
 from controller.hub import SnapshotHub
 from controller.snapshot import Event, Mode, Snapshot

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 
 from controller.clock import SimulatedClock
-from controller.commands import CommandBus
+from controller.command_bus import CommandBus
 from controller.history import HistorySection, build_recorder
 from controller.history.schema import config_changes, events, samples, samples_1m
 from controller.hub import SnapshotHub

@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import make_url
 
 from controller.clock import SimulatedClock
-from controller.commands import CommandBus
+from controller.command_bus import CommandBus
 from controller.history import HistorySection, HistoryUnavailable, build_recorder
 from controller.history.schema import samples
 from controller.hub import SnapshotHub

@@ -20,8 +20,8 @@ import aiomqtt
 
 from controller.alerts import AlertInputs, AlertsSection, AlertState, update_alerts
 from controller.clock import SimulatedClock
+from controller.command_bus import CommandBus
 from controller.commands import (
-    CommandBus,
     CommandResult,
     SetDeadline,
     SetMode,

@@ -15,7 +15,7 @@ import pytest
 
 from controller.alerts import AlertsSection
 from controller.clock import SimulatedClock
-from controller.commands import CommandBus
+from controller.command_bus import CommandBus
 from controller.hub import SnapshotHub
 from controller.metrics import METRICS
 from controller.mqtt import MqttSection, MqttSink, build_mqtt_sink
