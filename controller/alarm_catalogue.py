@@ -85,6 +85,13 @@ class AlertsSection:
     levels: Mapping[str, float] = field(default_factory=_default_levels)
     latch_battery: bool = True
 
+    def with_levels(self, **levels: float) -> AlertsSection:
+        """A copy with some levels changed, by suffixed name: `with_levels(battery_delay_s=2.0)`."""
+        unknown = set(levels) - set(self.levels)
+        if unknown:
+            raise TypeError(f"unknown [alerts] levels {sorted(unknown)}")
+        return AlertsSection({**self.levels, **levels}, self.latch_battery)
+
     def value(self, key: str) -> float:
         """The value of one `[alerts]` key, in the key's internal unit."""
         return self.levels[ALERT_KEYS_BY_KEY[key].name]

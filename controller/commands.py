@@ -120,6 +120,8 @@ class Setting:
     options: tuple[str, ...] = ()
     state_field: str | None = None
     entity: Literal["number", "select"] | None = None
+    device_class: str | None = None
+    icon: str | None = None
 
     def range(self, limits: CommandLimits) -> tuple[float, float] | None:
         """The inclusive range of a numeric setting, given the configuration."""
@@ -215,6 +217,7 @@ SETTINGS: tuple[Setting, ...] = (
         options=_MODES,
         state_field="mode",
         entity="select",
+        icon="mdi:tune-variant",
     ),
     Setting(
         CommandName.SPEED,
@@ -240,6 +243,7 @@ SETTINGS: tuple[Setting, ...] = (
         SetPressureSetpoint,
         state_field="pressure_setpoint_pa",
         entity="number",
+        device_class="pressure",
     ),
     Setting(
         CommandName.PRESSURE_FLOOR,
@@ -253,6 +257,7 @@ SETTINGS: tuple[Setting, ...] = (
         SetPressureFloor,
         state_field="pressure_floor_pa",
         entity="number",
+        device_class="pressure",
     ),
     Setting(
         CommandName.DEADLINE,

@@ -391,7 +391,7 @@ def create_app(context: WebContext) -> FastAPI:
 
     async def submit(name: CommandName, raw: object, request: Request) -> CommandResponse:
         try:
-            command = parse_command(name.value, raw, source="http")
+            command = parse_command(name.value, raw, source="http", limits=context.limits)
         except ConfigError as exc:
             raise Problem(400, str(exc), exc.key, exc.value, exc.expected) from exc
         peer = request.client.host if request.client is not None else "unknown"

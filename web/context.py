@@ -10,6 +10,7 @@ from typing import Literal, Protocol
 
 from controller.clock import Clock, SystemClock
 from controller.command_bus import CommandBus
+from controller.commands import CommandLimits
 from controller.hub import SnapshotHub
 from controller.snapshot import Snapshot
 from web.config import HttpSection
@@ -48,6 +49,7 @@ class WebContext:
     tokens: TokenStore
     memory: MemoryHistory
     history: HistoryReader | None = None
+    limits: CommandLimits = field(default_factory=CommandLimits)
     clock: Clock = field(default_factory=SystemClock)
     live_clients: int = 0
     history_failing: bool = False

@@ -12,6 +12,7 @@ from typing import cast
 import uvicorn
 
 from controller.command_bus import CommandBus
+from controller.commands import CommandLimits
 from controller.errors import ConfigError
 from controller.hub import SnapshotHub
 from web.app import create_app
@@ -64,6 +65,7 @@ class WebSink:
         section: HttpSection,
         state_dir: str,
         history: HistoryReader | None = None,
+        limits: CommandLimits | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -71,6 +73,7 @@ class WebSink:
         self.section = section
         self.state_dir = state_dir
         self.history = history
+        self.limits = limits or CommandLimits()
         self.started = asyncio.Event()
         self.context: WebContext | None = None
 
@@ -96,6 +99,7 @@ class WebSink:
             tokens=tokens,
             memory=memory,
             history=self.history,
+            limits=self.limits,
         )
         self.context = context
         config = uvicorn.Config(
@@ -123,7 +127,14 @@ class WebSink:
 
 
 def build_web_sink(
-    host: str, port: int, controller_id: str, section: HttpSection, state_dir: str, history: object | None
+    host: str,
+    port: int,
+    controller_id: str,
+    section: HttpSection,
+    state_dir: str,
+    history: object | None,
+    limits: CommandLimits | None = None,
 ) -> WebSink:
-    """The sink the daemon runs in its TaskGroup: `await sink.run(hub, commands)`."""
-    return WebSink(host, port, controller_id, section, state_dir, cast(HistoryReader | None, history))
+    """The sink the daemon runs in its TaskGroup: `await sink.run(hub, commands)`; commands are checked
+    against the ranges `limits` give (the configuration's)."""
+    return WebSink(host, port, controller_id, section, state_dir, cast(HistoryReader | None, history), limits)
