@@ -7,19 +7,19 @@ import asyncio
 import json
 import signal
 import sys
-import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from controller import units
+from controller.cli.calibrate_output import ProgressLine, json_result
 from controller.cli.flags import quantity_flag
+from controller.cli.rig import Rig, real_rig, simulated_rig
 from controller.errors import MISSING_VALUE, ConfigError
 
 if TYPE_CHECKING:
     from controller.calibration.model import Calibration
-    from controller.calibration.session import CalibrationSession, Devices, Progress, SessionSettings
-    from controller.clock import Clock
+    from controller.calibration.session import CalibrationSession, SessionSettings
     from controller.config.loader import Config
 
 EPILOG = """\
@@ -85,70 +85,6 @@ def session_settings(args: argparse.Namespace, config: Config) -> SessionSetting
     )
 
 
-@dataclass(slots=True)
-class Rig:
-    """The devices to calibrate with and the clock they run on."""
-
-    devices: Devices
-    clock: Clock
-
-
-def simulated_rig(args: argparse.Namespace, config: Config) -> Rig:
-    """A simulated plant built from the configuration, in a room with the --sim-room-* leakage."""
-    from datetime import UTC, datetime
-
-    from controller.calibration.session import Devices
-    from controller.clock import SimulatedClock
-    from controller.config.plant import RoomSection
-    from controller.sim.devices import simulated_devices
-    from controller.sim.from_config import plant_params
-    from controller.sim.scenario import parse_scenario
-
-    room = RoomSection(
-        leakage_c_cfm=quantity_flag("--sim-room-c", args.sim_room_c, units.FLOW, 0.1, 1e5)
-        if args.sim_room_c
-        else config.room.leakage_c_cfm,
-        leakage_n=quantity_flag("--sim-room-n", args.sim_room_n, units.DIMENSIONLESS, 0.4, 1.0)
-        if args.sim_room_n
-        else config.room.leakage_n,
-    )
-    path = config.power_path
-    if args.sim_standing_draw is not None:
-        draw = quantity_flag("--sim-standing-draw", args.sim_standing_draw, units.POWER, 0.0, 100.0)
-        path = replace(path, standing_w=0.0).with_controller(draw, 1.0)
-    params = plant_params(
-        config.battery,
-        config.fan,
-        room,
-        path,
-        initial_soc_pct=quantity_flag("--sim-soc", args.sim_soc, units.FRACTION, 0.0, 100.0),
-        wind_rms_pa=quantity_flag("--sim-wind", args.sim_wind, units.PRESSURE, 0.0, 50.0),
-    )
-    scenario = parse_scenario(args.sim_scenario, 86400.0, source="--sim-scenario")
-    speed = quantity_flag("--sim-speed", args.sim_speed, units.DIMENSIONLESS, 0.01, 1e6) if args.sim_speed else None
-    clock = SimulatedClock(datetime.now(UTC).replace(microsecond=0), speed)
-    built = simulated_devices(params, scenario, clock, seed=args.seed, pressure_noise_pa=0.05)
-    return Rig(Devices(built.shunt, built.pressure, built.fan), clock)
-
-
-def real_rig(config: Config) -> Rig:
-    """The configured [devices] on the system clock (a "simulated" role is a ConfigError)."""
-    from controller.calibration.session import Devices
-    from controller.clock import SystemClock
-    from drivers.factory import build_fan, build_pressure_sensor, build_shunt
-
-    clock = SystemClock()
-    section = config.devices
-    return Rig(
-        Devices(
-            shunt=build_shunt(section, clock=clock.monotonic),
-            pressure=build_pressure_sensor(section, clock=clock.monotonic),
-            fan=build_fan(section, clock=clock.monotonic),
-        ),
-        clock,
-    )
-
-
 def starting_calibration(args: argparse.Namespace, config: Config, rig: Rig, partial: Path) -> Calibration:
     """A fresh calibration for the configured fan, or the saved partial one with --resume."""
     from controller.calibration import store
@@ -192,93 +128,6 @@ def starting_calibration(args: argparse.Namespace, config: Config, rig: Rig, par
     )
 
 
-class ProgressLine:
-    """Progress on standard error: one line per phase (and a refreshed line on a terminal)."""
-
-    def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet
-        self.tty = sys.stderr.isatty()
-        self.last: tuple[int, str] | None = None
-        self.last_refresh = 0.0
-
-    def __call__(self, progress: Progress) -> None:
-        if self.quiet:
-            return
-        key = (progress.step, progress.phase)
-        changed = key != self.last
-        now = time.monotonic()
-        if not changed and not (self.tty and now - self.last_refresh >= 0.2):
-            return
-        self.last = key
-        self.last_refresh = now
-        line = describe_progress(progress)
-        if self.tty:
-            sys.stderr.write(("\n" if changed and progress.phase == "settling" else "") + f"\r{line}\033[K")
-        else:
-            sys.stderr.write(line + "\n")
-        sys.stderr.flush()
-
-    def done(self) -> None:
-        if self.tty and not self.quiet:
-            sys.stderr.write("\n")
-
-
-def describe_progress(progress: Progress) -> str:
-    """One line: which step, which setting, settling or measuring and how it goes."""
-    where = (
-        "baseline (fan off)"
-        if progress.step == 0
-        else f"step {progress.step} of {progress.total}: setting {progress.setting} ({progress.command_pct:.4g} %)"
-    )
-    text = f"{where}: {progress.phase} {progress.elapsed_s:.0f} s"
-    settling = progress.settling
-    if settling is not None and settling.power_drift_w is not None:
-        text += f", power drift {settling.power_drift_w:.3f}/{settling.power_allowed_w:.3f} W"
-        if settling.pressure_drift_pa is not None:
-            text += f", pressure drift {settling.pressure_drift_pa:.2f}/{settling.pressure_allowed_pa:.2f} Pa"
-    elif settling is not None:
-        text += " (filling the window)"
-    stats = progress.stats
-    if stats is not None:
-        text += (
-            f", {stats.power.value:.3f} ± {stats.power.stderr:.3f} W"
-            f", {stats.pressure.value:.2f} ± {stats.pressure.stderr:.2f} Pa"
-        )
-    return text
-
-
-def json_result(calibration: Calibration, output: Path, report: dict[str, object]) -> dict[str, object]:
-    """The `--json` object."""
-    room = calibration.room
-    assert room is not None
-    return {
-        "file": str(output),
-        "baseline_w": calibration.baseline.power_w if calibration.baseline else None,
-        "fan": [
-            {
-                "setting": s.setting,
-                "command": s.command_pct,
-                "power_w": s.source_w,
-                "fan_w": s.fan_w,
-                "cfm": s.rated_flow_cfm,
-                "pressure_pa": s.pressure_pa,
-                "pressure_stderr_pa": s.pressure_stderr_pa,
-                "rpm": s.rpm,
-                "settled": s.settled,
-            }
-            for s in calibration.steps
-        ],
-        "room": {
-            "c": room.c_cfm,
-            "n": room.n,
-            "steps_used": room.steps_used,
-            "min_pressure_pa": room.min_pressure_pa,
-            "rms_log_residual": room.rms_log_residual,
-        },
-        "report": report,
-    }
-
-
 async def _calibrate(session: CalibrationSession, terminated: list[bool]) -> Calibration:
     """Run the session; SIGTERM cancels it like Ctrl-C (the session makes the fan safe and saves) and is
     noted in `terminated`."""
@@ -297,21 +146,22 @@ async def _calibrate(session: CalibrationSession, terminated: list[bool]) -> Cal
         loop.remove_signal_handler(signal.SIGTERM)
 
 
+def output_path(args: argparse.Namespace) -> Path:
+    """--output, else calibration.json beside --config, else in the working directory."""
+    if args.output:
+        return Path(args.output)
+    if args.config:
+        return Path(args.config).resolve().parent / "calibration.json"
+    return Path("calibration.json")
+
+
 def run(args: argparse.Namespace) -> int:
     """Calibrate, write the file, print the report."""
     from controller.calibration import store
-    from controller.calibration.config import apply_calibration, section_from
-    from controller.calibration.fit import FitError
-    from controller.calibration.report import build_report, render
-    from controller.calibration.session import CalibrationAborted, CalibrationSession
+    from controller.calibration.session import CalibrationSession
 
     config = load_configuration(args)
-    if args.output:
-        output = Path(args.output)
-    elif args.config:
-        output = Path(args.config).resolve().parent / "calibration.json"
-    else:
-        output = Path("calibration.json")
+    output = output_path(args)
     partial = partial_path(output)
     target_pa = (
         quantity_flag("--target-pressure", args.target_pressure, units.PRESSURE, 0.0, 1000.0)
@@ -331,6 +181,20 @@ def run(args: argparse.Namespace) -> int:
     session = CalibrationSession(
         rig.devices, rig.clock, settings, calibration, save=lambda c: store.save(partial, c), progress=progress
     )
+    result = _run_session(session, settings, partial, progress)
+    if isinstance(result, int):
+        return result
+    _write_and_report(args, config, rig, result, output, target_pa)
+    return 0
+
+
+def _run_session(
+    session: CalibrationSession, settings: SessionSettings, partial: Path, progress: ProgressLine
+) -> Calibration | int:
+    """The finished calibration, or the exit status after saying why the run stopped early."""
+    from controller.calibration.fit import FitError
+    from controller.calibration.session import CalibrationAborted
+
     terminated: list[bool] = []
     try:
         result = asyncio.run(_calibrate(session, terminated))
@@ -356,8 +220,19 @@ def run(args: argparse.Namespace) -> int:
         )
         return 3
     progress.done()
+    return result
+
+
+def _write_and_report(
+    args: argparse.Namespace, config: Config, rig: Rig, result: Calibration, output: Path, target_pa: float
+) -> None:
+    """Write the calibration file, drop the partial one and print the report (or the --json object)."""
+    from controller.calibration import store
+    from controller.calibration.config import apply_calibration, section_from
+    from controller.calibration.report import build_report, render
+
     store.save(output, result)
-    partial.unlink(missing_ok=True)
+    partial_path(output).unlink(missing_ok=True)
     section = section_from(result, str(output))
     fan, _, path = apply_calibration(section, config.fan, config.room, config.power_path)
     soc = rig.devices.shunt.latest()
@@ -367,7 +242,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(render(report, result))
         print(f'\nWritten to {output}. Use it with, in the configuration file:\n\n[calibration]\nfile = "{output}"')
-    return 0
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -382,6 +256,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    _add_run_arguments(parser)
+    _add_timing_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    _add_simulation_arguments(parser.add_argument_group("simulation"))
+    parser.set_defaults(handler=run)
+
+
+def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where from, where to, and when to refuse or leave a step out."""
     parser.add_argument("--config", metavar="FILE", help="configuration file (its [devices], [fan], [battery])")
     parser.add_argument(
         "--output", metavar="FILE", help="calibration file to write (default: calibration.json beside --config)"
@@ -401,6 +285,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="PRESSURE",
         help="steps below this pressure stay out of the leakage fit (default: %(default)s)",
     )
+
+
+def _add_timing_arguments(parser: argparse.ArgumentParser) -> None:
+    """How often to sample, how long to wait for settling and how long to average."""
     parser.add_argument(
         "--sample-interval", default="1 s", metavar="DURATION", help="sampling period (default: %(default)s)"
     )
@@ -428,9 +316,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="DURATION",
         help="...and at most this long when the pressure is noisy (default: %(default)s)",
     )
-    parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
-    parser.add_argument("--quiet", action="store_true", help="no progress lines")
-    sim = parser.add_argument_group("simulation")
+
+
+def _add_simulation_arguments(sim: argparse._ArgumentGroup) -> None:
+    """The --sim plant: its room, wind, battery, standing draw, faults, pace and noise seed."""
     sim.add_argument("--sim", action="store_true", help="calibrate the simulated plant instead of the real devices")
     sim.add_argument("--sim-room-c", metavar="FLOW", help="simulated room's leakage C, CFM at 1 Pa (default: [room])")
     sim.add_argument("--sim-room-n", metavar="N", help="simulated room's leakage exponent (default: [room])")
@@ -455,4 +344,3 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="simulated time runs FACTOR times real time (default: as fast as possible)",
     )
     sim.add_argument("--seed", type=int, default=0, help="random seed of the wind and sensor noise (default: 0)")
-    parser.set_defaults(handler=run)

@@ -148,7 +148,8 @@ def _shunt_dict(reading: Any) -> dict[str, Any]:
 
 
 def _replay_capture(path: Path) -> tuple[dict[str, Any], str | None]:
-    from drivers.vedirect.codec import Block, BlockParser, ReadingAssembler, VEDirectError
+    from drivers.vedirect.decoder import ReadingAssembler
+    from drivers.vedirect.framer import Block, BlockParser, VEDirectError
 
     parser = BlockParser()
     assembler = ReadingAssembler()

@@ -13,6 +13,7 @@ from pathlib import Path
 from controller import units
 from controller.cli.flags import quantity_flag
 from controller.cli.plan import battery_energy_wh
+from controller.cli.rig import sim_room
 from controller.config.loader import Config, load_config, parse_config
 from controller.config.reader import Table
 from controller.models.fan import load_curve_file
@@ -78,7 +79,7 @@ def sim_config(args: argparse.Namespace) -> Config:
 def run(args: argparse.Namespace) -> int:
     """Run the simulation and print the summary."""
     from controller.service import build_sinks, choose_sinks, state_directory
-    from controller.sim.run import SimRoom, Simulation
+    from controller.sim.run import Simulation
     from controller.sim.scenario import parse_scenario
 
     config = sim_config(args)
@@ -90,11 +91,7 @@ def run(args: argparse.Namespace) -> int:
     speed = None
     if not args.accelerated:
         speed = quantity_flag("--speed", args.speed, units.DIMENSIONLESS, 0.01, 1e6) if args.speed else 60.0
-    room = SimRoom(
-        quantity_flag("--room-c", args.room_c, units.FLOW, 0.1, 1e5) if args.room_c else config.room.leakage_c_cfm,
-        quantity_flag("--room-n", args.room_n, units.DIMENSIONLESS, 0.4, 1.0) if args.room_n else config.room.leakage_n,
-        quantity_flag("--wind", args.wind, units.PRESSURE, 0.0, 50.0) if args.wind else 1.0,
-    )
+    room = sim_room(config, args.room_c, args.room_n, args.wind, prefix="--")
     state_dir = state_directory(
         args, config, Path(os.environ.get("XDG_STATE_HOME", "~/.local/state")) / "cleanroom-sim"
     )

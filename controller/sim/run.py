@@ -5,32 +5,22 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from controller.clock import Clock, SimulatedClock
+from controller.clock import Clock
 from controller.command_bus import CommandBus
 from controller.config.loader import Config
 from controller.daemon import Daemon
 from controller.daemon_settings import DaemonSettings
 from controller.hub import Sink, SnapshotHub
 from controller.service import serve
-from controller.sim.devices import simulated_devices
-from controller.sim.from_config import plant_params
 from controller.sim.plant import PlantParams
+from controller.sim.rig import SimRoom, simulated_plant, simulated_rig
 from controller.sim.scenario import Scenario
 from controller.sim.summary import SimSummary, summarize
 from controller.units import format_duration
-
-
-@dataclass(frozen=True, slots=True)
-class SimRoom:
-    """The simulated room's truth (the controller starts from the configuration's belief)."""
-
-    leakage_c_cfm: float
-    leakage_n: float
-    wind_rms_pa: float = 1.0
 
 
 @dataclass(slots=True)
@@ -50,15 +40,15 @@ class Simulation:
 
     def plant_params(self) -> PlantParams:
         """The plant that matches the configuration, in the simulated room."""
-        config = self.config
-        room = replace(config.room, leakage_c_cfm=self.room.leakage_c_cfm, leakage_n=self.room.leakage_n)
-        return plant_params(config.battery, config.fan, room, config.power_path, wind_rms_pa=self.room.wind_rms_pa)
+        return simulated_plant(self.config, self.room)
 
     async def run(self, sinks: Callable[[Clock], list[Sink]] | None = None, progress: bool = False) -> SimSummary:
         """Run to the end (or until the BMS cuts the controller's power) and summarise. `sinks` builds the
         sinks on the simulation's clock."""
-        clock = SimulatedClock(self.start_utc, self.speed)
-        devices = simulated_devices(self.plant_params(), self.scenario, clock, seed=self.seed)
+        rig = simulated_rig(
+            self.plant_params(), self.scenario, start_utc=self.start_utc, speed=self.speed, seed=self.seed
+        )
+        clock, devices = rig.clock, rig.devices
         hub, commands = SnapshotHub(), CommandBus()
         daemon = Daemon(
             DaemonSettings.from_config(self.config, self.state_path),

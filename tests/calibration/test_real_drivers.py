@@ -20,7 +20,7 @@ from controller.models.fan import load_curve_csv
 from drivers.fakes.modbus import ModbusFake
 from drivers.fakes.sysfs_pwm import PwmSysfsFake
 from drivers.fakes.vedirect import VEDirectFake
-from drivers.vedirect.codec import battery_monitor_blocks
+from drivers.vedirect.encoder import battery_monitor_blocks
 
 CLEANROOM = Path(sys.executable).with_name("cleanroom")
 FAN_CSV = "setting,watts,cfm\n20%,1.0,40\n50%,3.0,100\n80%,8.0,160\n100%,13.0,200\n"

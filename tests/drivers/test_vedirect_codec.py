@@ -9,17 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from drivers.vedirect.codec import (
-    Block,
-    BlockParser,
-    ReadingAssembler,
-    VEDirectError,
-    battery_monitor_blocks,
-    decode_block,
-    encode_block,
-    parse_block,
-    split_blocks,
-)
+from drivers.vedirect.decoder import ReadingAssembler, decode_block
+from drivers.vedirect.encoder import battery_monitor_blocks, encode_block
+from drivers.vedirect.framer import Block, BlockParser, VEDirectError, parse_block, split_blocks
 from tests.drivers.helpers import BMV700, SMARTSHUNT
 
 
