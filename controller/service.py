@@ -110,7 +110,9 @@ def build_sinks(choice: SinkChoice, config: Config, clock: Clock, state_dir: Pat
         from web.sink import build_web_sink
 
         host, port = choice.http
-        sinks.append(build_web_sink(host, port, controller_id, config.http, str(state_dir), reader, limits))
+        sinks.append(
+            build_web_sink(host, port, controller_id, config.http, str(state_dir), reader, limits, config.alerts)
+        )
     watchdog = build_watchdog_sink(os.environ)  # systemd counts real seconds, even under the simulator
     if watchdog is not None:
         sinks.append(watchdog)

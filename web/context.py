@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
 
+from controller.alarm_catalogue import AlertsSection
 from controller.clock import Clock, SystemClock
 from controller.command_bus import CommandBus
 from controller.commands import CommandLimits
@@ -50,6 +51,7 @@ class WebContext:
     memory: MemoryHistory
     history: HistoryReader | None = None
     limits: CommandLimits = field(default_factory=CommandLimits)
+    alerts: AlertsSection = field(default_factory=AlertsSection)
     clock: Clock = field(default_factory=SystemClock)
     live_clients: int = 0
     history_failing: bool = False

@@ -11,6 +11,7 @@ from typing import cast
 
 import uvicorn
 
+from controller.alarm_catalogue import AlertsSection
 from controller.command_bus import CommandBus
 from controller.commands import CommandLimits
 from controller.errors import ConfigError
@@ -66,6 +67,7 @@ class WebSink:
         state_dir: str,
         history: HistoryReader | None = None,
         limits: CommandLimits | None = None,
+        alerts: AlertsSection | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -74,6 +76,7 @@ class WebSink:
         self.state_dir = state_dir
         self.history = history
         self.limits = limits or CommandLimits()
+        self.alerts = alerts or AlertsSection()
         self.started = asyncio.Event()
         self.context: WebContext | None = None
 
@@ -100,6 +103,7 @@ class WebSink:
             memory=memory,
             history=self.history,
             limits=self.limits,
+            alerts=self.alerts,
         )
         self.context = context
         config = uvicorn.Config(
@@ -134,7 +138,9 @@ def build_web_sink(
     state_dir: str,
     history: object | None,
     limits: CommandLimits | None = None,
+    alerts: AlertsSection | None = None,
 ) -> WebSink:
     """The sink the daemon runs in its TaskGroup: `await sink.run(hub, commands)`; commands are checked
-    against the ranges `limits` give (the configuration's)."""
-    return WebSink(host, port, controller_id, section, state_dir, cast(HistoryReader | None, history), limits)
+    against the ranges `limits` give, and `/api/meta` shows `alerts` levels (the configuration's)."""
+    history_reader = cast(HistoryReader | None, history)
+    return WebSink(host, port, controller_id, section, state_dir, history_reader, limits, alerts)
