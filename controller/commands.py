@@ -298,7 +298,8 @@ def parse_command(name: str, raw: object, source: str = "command", limits: Comma
 
 
 def command_value(command: Command) -> tuple[CommandName, float] | None:
-    """The setting a numeric command sets and its value (None for mode and deadline)."""
+    """The setting a numeric command sets and its value (None for a mode, a deadline at a given time or a
+    cleared deadline)."""
     if isinstance(command, SetSpeed):
         return CommandName.SPEED, command.speed_pct
     if isinstance(command, SetPressureSetpoint):
@@ -307,4 +308,6 @@ def command_value(command: Command) -> tuple[CommandName, float] | None:
         return CommandName.PRESSURE_FLOOR, command.pressure_pa
     if isinstance(command, SetSoc):
         return CommandName.SOC, command.soc_pct
+    if isinstance(command, SetDeadline) and command.in_s is not None:
+        return CommandName.DEADLINE, command.in_s
     return None
