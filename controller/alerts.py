@@ -19,17 +19,8 @@ from datetime import datetime
 from typing import Literal
 
 from controller import units
-from controller.alarm_catalogue import (
-    ALARMS,
-    BATTERY_KINDS,
-    REARM_MESSAGE,
-    AlarmRow,
-    AlertsSection,
-    Band,
-    Level,
-    Trips,
-    parse_alerts,
-)
+from controller.alarm_catalogue import ALARMS, BATTERY_KINDS, REARM_MESSAGE, AlarmRow, Band, Level, Trips
+from controller.alarm_config import AlertsSection, parse_alerts
 from controller.condition import Condition
 from controller.snapshot import Alert, AlertKind, Event, EventKind, Severity
 

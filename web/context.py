@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
 
-from controller.alarm_catalogue import AlertsSection
+from controller.alarm_config import AlertsSection
 from controller.clock import Clock, SystemClock
 from controller.command_bus import CommandBus
 from controller.commands import CommandLimits

@@ -3,7 +3,8 @@ from this controller's configuration."""
 
 from __future__ import annotations
 
-from controller.alarm_catalogue import ALARMS, AlarmRow, AlertsSection, Level
+from controller.alarm_catalogue import ALARMS, AlarmRow, Level
+from controller.alarm_config import AlertsSection
 from controller.commands import SETTINGS, CommandLimits, Setting
 from controller.metrics import METRICS, Metric
 from controller.snapshot import Mode

@@ -11,7 +11,7 @@ from typing import cast
 
 import uvicorn
 
-from controller.alarm_catalogue import AlertsSection
+from controller.alarm_config import AlertsSection
 from controller.command_bus import CommandBus
 from controller.commands import CommandLimits
 from controller.errors import ConfigError

@@ -11,15 +11,8 @@ from datetime import UTC, datetime
 import pytest
 
 from controller import units
-from controller.alarm_catalogue import (
-    ALARMS,
-    ALERT_KEYS,
-    ALERT_KEYS_BY_KEY,
-    AlarmRow,
-    AlertsSection,
-    Trips,
-    parse_alerts,
-)
+from controller.alarm_catalogue import ALARMS, AlarmRow, Trips
+from controller.alarm_config import ALERT_KEYS, ALERT_KEYS_BY_KEY, AlertsSection, parse_alerts
 from controller.alerts import AlertInputs
 from controller.battery import BatteryState
 from controller.commands import SETTINGS, CommandLimits, SetDeadline, Setting, parse_command

@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 from controller import units
-from controller.alarm_catalogue import ALARMS, AlertsSection
+from controller.alarm_catalogue import ALARMS
+from controller.alarm_config import AlertsSection
 from controller.command_bus import CommandBus
 from controller.commands import SETTINGS, CommandLimits, Setting
 from controller.hub import SnapshotHub
