@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import tomllib
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -66,6 +68,12 @@ def test_every_alerts_key_is_read_by_a_row_and_configurable() -> None:
     section = parse_alerts(Table(doubled, "test.toml", "alerts."))
     for key in doubled:
         assert section.value(key) == pytest.approx(ALERT_KEYS_BY_KEY[key].default * 2), key
+
+
+def test_the_example_configuration_documents_every_alerts_key() -> None:
+    example = tomllib.loads((Path(__file__).parents[2] / "deploy" / "config.example.toml").read_text())
+    assert set(example["alerts"]) == {k.key for k in ALERT_KEYS} | {"latch_battery"}
+    assert parse_alerts(Table(example["alerts"], "config.example.toml", "alerts.")) == AlertsSection()
 
 
 def test_pressure_high_has_its_own_delays() -> None:
