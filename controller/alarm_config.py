@@ -106,7 +106,7 @@ def parse_alerts(table: Table) -> AlertsSection:
 
 
 def _shown(key: str, value: float) -> str:
-    return f"{value:g} {ALERT_KEYS_BY_KEY[key].unit.symbol}"
+    return units.show_bound(value, ALERT_KEYS_BY_KEY[key].unit)
 
 
 def _check_levels(table: Table, section: AlertsSection) -> None:

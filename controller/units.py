@@ -86,9 +86,10 @@ def show(value: float, unit: Unit, digits: int = 1) -> str:
 def show_bound(value: float, unit: Unit) -> str:
     """A range end for people, without trailing zeros: '24.5 Pa', '100 %', '366 days'."""
     if unit is SECOND:
-        for seconds, name in ((86400.0, "days"), (3600.0, "h"), (60.0, "min")):
+        for seconds, name in ((86400.0, "day"), (3600.0, "h"), (60.0, "min")):
             if value >= seconds and value % seconds == 0:
-                return f"{value / seconds:g} {name}"
+                count = value / seconds
+                return f"{count:g} {name}{'s' if name == 'day' and count != 1 else ''}"
         return f"{value:g} s"
     return f"{value:g} {unit.symbol}"
 
