@@ -75,6 +75,10 @@ class AlertState:
         """The state of one alarm (idle and armed when never seen)."""
         return self.alarms.get(alarm_id, _IDLE)
 
+    def of(self, kind: AlertKind, severity: Severity) -> AlarmState:
+        """The state of one band of an alarm row: `of(AlertKind.BATTERY_LOW_SOC, Severity.CRITICAL)`."""
+        return self.alarm(alarm_id(kind, severity))
+
     def _worst(self, kinds: frozenset[AlertKind]) -> Severity | None:
         active = [a.active for a in self.alarms.values() if a.active is not None and a.active.kind in kinds]
         return max((a.severity for a in active), key=_SEVERITY_RANK.__getitem__, default=None)
@@ -123,9 +127,9 @@ class _Check:
     latching: bool = False
 
 
-def alarm_id(row: AlarmRow, band: Band) -> str:
-    """The state machine of one band of a row."""
-    return f"{row.kind.value}:{band.severity.value}"
+def alarm_id(kind: AlertKind, severity: Severity) -> str:
+    """The state machine of one band (severity) of an alarm row."""
+    return f"{kind.value}:{severity.value}"
 
 
 def _level(level: Level, inputs: AlertInputs, config: AlertsSection) -> float | None:
@@ -190,7 +194,7 @@ def _check(row: AlarmRow, band: Band, inputs: AlertInputs, config: AlertsSection
         "severity": band.severity.value,
     }
     return _Check(
-        alarm_id(row, band),
+        alarm_id(row.kind, band.severity),
         row.kind,
         band.severity,
         tripped,
@@ -209,7 +213,7 @@ def _condition_check(row: AlarmRow, band: Band, condition: Condition, config: Al
     values = {"value": 1.0 if condition.active else 0.0, **condition.values}
     words = {"message": condition.message}
     return _Check(
-        alarm_id(row, band),
+        alarm_id(row.kind, band.severity),
         row.kind,
         band.severity,
         condition.active,

@@ -1,0 +1,332 @@
+"""The control step: one pure function from the state and this tick's inputs to the fan command, the
+snapshot and the effects the shell carries out. Every decision the loop makes lives here or below."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from controller.alerts import AlertInputs, AlertState, AlertUpdate, update_alerts
+from controller.battery import BatteryState
+from controller.commands import CommandResult
+from controller.daemon_settings import DaemonSettings
+from controller.estimators import EnergyState, PressureState, RoomEstimate, time_to_soc_s
+from controller.policy import Decision, PolicyInputs, PolicyState, decide
+from controller.setpoints import Setpoints, apply_command
+from controller.snapshot import Event, EventKind, Mode, Severity, Snapshot
+from controller.step.planning import Outlook, outlook, replan, replan_due, smoothed_plan_power_w
+from controller.step.state import (
+    ControlState,
+    Effect,
+    PlanState,
+    RunShutdown,
+    SaveBattery,
+    SourcedCommand,
+    StepInputs,
+    StepResult,
+    Totals,
+)
+from controller.step.views import BatteryView, RoomView, read_battery, read_room
+
+
+def initial_state(
+    settings: DaemonSettings, now_s: float, now_utc: datetime, restored: BatteryState | None = None
+) -> ControlState:
+    """The state a run starts from: the configured mode and targets, the deadline on the monotonic clock,
+    and the battery belief restored from the last run (if any)."""
+    control = settings.control
+    deadline_s: float | None = None
+    if control.deadline_in_s is not None:
+        deadline_s = now_s + control.deadline_in_s
+    elif control.deadline_utc is not None:
+        deadline_s = now_s + (control.deadline_utc - now_utc).total_seconds()
+    setpoints = Setpoints(
+        control.mode,
+        control.manual_speed_pct,
+        control.pressure_setpoint_pa,
+        control.pressure_floor_pa,
+        deadline_s,
+        restored if restored is not None else BatteryState(),
+    )
+    return ControlState(
+        setpoints=setpoints,
+        energy=EnergyState(voltage_eff_v=settings.battery.nominal_v),
+        pressure=PressureState(),
+        room=RoomEstimate(settings.room.leakage_c_cfm),
+        policy=PolicyState(),
+        alerts=AlertState(),
+        planning=PlanState(),
+        command_since_s=now_s,
+    )
+
+
+def apply_commands(
+    setpoints: Setpoints,
+    commands: tuple[SourcedCommand, ...],
+    now_s: float,
+    now_utc: datetime,
+    cap_pa: float,
+) -> tuple[Setpoints, tuple[CommandResult, ...], list[Event]]:
+    """Apply the commands in order; each gets an answer and an event (a mode change gets one more)."""
+    results: list[CommandResult] = []
+    events: list[Event] = []
+    for sourced in commands:
+        before = setpoints.mode
+        setpoints, result = apply_command(setpoints, sourced.command, now_s, now_utc, cap_pa)
+        results.append(result)
+        events.append(
+            Event(
+                EventKind.COMMAND_ACCEPTED if result.accepted else EventKind.COMMAND_REJECTED,
+                f"{sourced.source}: {result.message}",
+                now_utc,
+                Severity.INFO if result.accepted else Severity.WARNING,
+                values={"source": sourced.source, "command": type(sourced.command).__name__},
+            )
+        )
+        if setpoints.mode is not before:
+            events.append(Event(EventKind.MODE_CHANGED, f"mode {before.value} -> {setpoints.mode.value}", now_utc))
+    return setpoints, tuple(results), events
+
+
+def fail_safe(command_pct: float, mode: Mode, failing: bool, safe_speed_pct: float) -> float:
+    """Software never leaves the fan off because something failed (manual mode is the user's own word)."""
+    if command_pct <= 0.0 and mode is not Mode.MANUAL and failing:
+        return safe_speed_pct
+    return command_pct
+
+
+def step(settings: DaemonSettings, state: ControlState, inputs: StepInputs) -> StepResult:
+    """One tick: commands, readings, estimates, (re-)plan, decide, alert, and the snapshot."""
+    now_s, now_utc = inputs.now_s, inputs.now_utc
+    dt = 0.0 if state.last_tick_s is None else max(0.0, now_s - state.last_tick_s)
+    cap_pa = settings.control.pressure_cap_pa
+    setpoints, results, events = apply_commands(state.setpoints, inputs.commands, now_s, now_utc, cap_pa)
+    planning = replace(state.planning, replan_now=True) if any(r.accepted for r in results) else state.planning
+    if state.totals.ticks == 0:
+        message = f"controller {settings.controller_id} started in {setpoints.mode.value} mode"
+        events.append(Event(EventKind.STARTED, message, now_utc))
+
+    stalled = inputs.fan is not None and inputs.fan.stalled
+    applied = settings.fan.curve.point_at(state.command_pct)
+    applied_flow = 0.0 if stalled else applied.flow_cfm
+    modelled_w = settings.path.source_power_w(applied.power_w)
+    battery = read_battery(
+        settings, setpoints.battery, state.energy, inputs.shunt, now_s=now_s, now_utc=now_utc, dt_s=dt,
+        modelled_w=modelled_w,
+    )  # fmt: skip
+    setpoints = replace(setpoints, battery=battery.belief)
+    room = read_room(
+        settings, state.pressure, state.room, inputs.pressure, now_s=now_s, dt_s=dt,
+        applied_flow_cfm=applied_flow, steady_s=now_s - state.command_since_s,
+    )  # fmt: skip
+    if room.door_detected and room.raw_pa is not None:
+        message = f"door opened: pressure fell to {room.raw_pa:.1f} Pa; alarms held"
+        events.append(Event(EventKind.DOOR_OPEN, message, now_utc))
+    if replan_due(planning, now_s, settings.control.replan_interval_s):
+        planning, plan_events = replan(
+            settings, planning, setpoints, room_c_cfm=room.room.c_cfm, power_ratio=battery.energy.power_ratio,
+            usable_wh=battery.usable_wh, now_s=now_s, now_utc=now_utc,
+        )  # fmt: skip
+        events += plan_events
+
+    decision = _decide(settings, state, setpoints, planning, room, dt, now_s, stalled)
+    failing = not battery.fresh or not room.fresh or stalled
+    command = fail_safe(decision.command_pct, setpoints.mode, failing, settings.fan.safe_speed_pct)
+    point = settings.fan.curve.point_at(command)
+    source_now_w = settings.path.source_power_w(point.power_w)
+    ratio = battery.energy.power_ratio
+    plan_power_w = smoothed_plan_power_w(settings, planning, state.plan_power_w, source_now_w, ratio, dt)
+    ahead = outlook(
+        planning, setpoints, plan_power_w=plan_power_w, source_now_w=source_now_w, power_ratio=ratio,
+        usable_wh=battery.usable_wh, charging=battery.charging, now_s=now_s,
+    )  # fmt: skip
+    alerts = update_alerts(
+        state.alerts, _alert_inputs(settings, inputs, setpoints, battery, room, ahead, stalled), settings.alerts
+    )
+    events += alerts.events
+    effects, shutdown_done, last_save_s = _effects(settings, state, setpoints.battery, battery.charging, now_s, now_utc)
+    events += inputs.shell_events
+
+    totals = _count(state.totals, settings, setpoints, battery, room, applied_flow, dt)
+    new_state = ControlState(
+        setpoints=setpoints,
+        energy=battery.energy,
+        pressure=room.filter_state,
+        room=room.room,
+        policy=decision.state,
+        alerts=alerts.state,
+        planning=planning,
+        command_pct=command,
+        command_since_s=now_s if command != state.command_pct else state.command_since_s,
+        plan_power_w=plan_power_w,
+        last_tick_s=now_s,
+        last_save_s=last_save_s,
+        shutdown_done=shutdown_done,
+        totals=totals,
+    )
+    snapshot = _snapshot(settings, inputs, new_state, battery, room, ahead, alerts, decision, stalled, tuple(events))
+    return StepResult(new_state, command, snapshot, results, effects)
+
+
+def _decide(
+    settings: DaemonSettings,
+    state: ControlState,
+    setpoints: Setpoints,
+    planning: PlanState,
+    room: RoomView,
+    dt: float,
+    now_s: float,
+    stalled: bool,
+) -> Decision:
+    inputs = PolicyInputs(
+        now_s=now_s,
+        dt_s=dt,
+        mode=setpoints.mode,
+        manual_speed_pct=setpoints.manual_speed_pct,
+        pressure_setpoint_pa=setpoints.setpoint_pa,
+        pressure_floor_pa=setpoints.floor_pa,
+        pressure_pa=room.pressure_pa,
+        door_open=room.door_open,
+        room_c_cfm=room.room.c_cfm,
+        plan=planning.plan,
+        plan_meets_deadline=planning.meets_deadline,
+        battery_critical=state.alerts.battery_level == "critical",
+        fan_stalled=stalled,
+        hold_floor=planning.holds_floor or planning.plan is None,
+    )
+    return decide(inputs, state.policy, settings.policy())
+
+
+def _alert_inputs(
+    settings: DaemonSettings,
+    inputs: StepInputs,
+    setpoints: Setpoints,
+    battery: BatteryView,
+    room: RoomView,
+    ahead: Outlook,
+    stalled: bool,
+) -> AlertInputs:
+    return AlertInputs(
+        now_utc=inputs.now_utc,
+        monotonic_s=inputs.now_s,
+        soc_pct=setpoints.battery.soc_pct,
+        runtime_left_s=ahead.runtime_plan_s,
+        charging=battery.charging,
+        deadline_shortfall_s=ahead.shortfall_s,
+        pressure_pa=room.pressure_pa,
+        pressure_floor_pa=setpoints.floor_pa if setpoints.mode is not Mode.MANUAL else None,
+        pressure_cap_pa=settings.control.pressure_cap_pa,
+        door_open=room.door_open,
+        shunt_stale=not battery.fresh,
+        pressure_stale=not room.fresh,
+        fan_stalled=stalled,
+        fan_fault=inputs.fan_status == "unavailable",
+        conditions=inputs.conditions,
+    )
+
+
+def _effects(
+    settings: DaemonSettings, state: ControlState, belief: BatteryState, charging: bool, now_s: float, now_utc: datetime
+) -> tuple[tuple[Effect, ...], bool, float | None]:
+    """The shutdown action (once, at the shutdown level, not while charging) and the periodic save of the
+    battery belief. Returns the effects, whether the shutdown has been asked for, and the last save time."""
+    control = settings.control
+    effects: list[Effect] = []
+    shutdown_done = state.shutdown_done
+    soc = belief.soc_pct
+    at_level = soc is not None and soc <= control.shutdown_soc_pct
+    if control.shutdown_command and not shutdown_done and at_level and not charging:
+        effects.append(RunShutdown(tuple(control.shutdown_command)))
+        shutdown_done = True
+    last_save_s = state.last_save_s
+    save_due = last_save_s is None or now_s - last_save_s >= control.state_save_interval_s
+    if settings.state_path is not None and soc is not None and save_due:
+        effects.append(SaveBattery(belief, now_utc))
+        last_save_s = now_s
+    return tuple(effects), shutdown_done, last_save_s
+
+
+def _count(
+    totals: Totals,
+    settings: DaemonSettings,
+    setpoints: Setpoints,
+    battery: BatteryView,
+    room: RoomView,
+    applied_flow_cfm: float,
+    dt: float,
+) -> Totals:
+    """Clean air from the flow that ran during the last interval; energy drawn; time below the floor."""
+    drawn = battery.draw_w * dt / 3600.0 if battery.draw_w is not None and battery.draw_w > 0 else 0.0
+    known = room.pressure_pa is not None
+    below = known and room.pressure_pa is not None and room.pressure_pa < setpoints.floor_pa
+    return Totals(
+        ticks=totals.ticks + 1,
+        elapsed_s=totals.elapsed_s + dt,
+        clean_air_ft3=totals.clean_air_ft3 + applied_flow_cfm * dt / 60.0,
+        below_floor_s=totals.below_floor_s + (dt if below and setpoints.mode is not Mode.MANUAL else 0.0),
+        pressure_known_s=totals.pressure_known_s + (dt if known else 0.0),
+        first_usable_wh=totals.first_usable_wh if totals.first_usable_wh is not None else battery.usable_wh,
+        energy_drawn_wh=totals.energy_drawn_wh + drawn,
+    )
+
+
+def _snapshot(
+    settings: DaemonSettings,
+    inputs: StepInputs,
+    state: ControlState,
+    battery: BatteryView,
+    room: RoomView,
+    ahead: Outlook,
+    alerts: AlertUpdate,
+    decision: Decision,
+    stalled: bool,
+    events: tuple[Event, ...],
+) -> Snapshot:
+    now_s, now_utc, setpoints = inputs.now_s, inputs.now_utc, state.setpoints
+    point = settings.fan.curve.point_at(state.command_pct)
+    ratio = battery.energy.power_ratio
+    return Snapshot(
+        controller_id=settings.controller_id,
+        timestamp_utc=now_utc,
+        monotonic_s=now_s,
+        mode=setpoints.mode,
+        voltage_v=battery.voltage_v,
+        current_a=battery.current_a,
+        power_w=None if battery.draw_w is None else -battery.draw_w,
+        soc_pct=setpoints.battery.soc_pct,
+        consumed_ah=battery.consumed_ah,
+        soc_synced=setpoints.battery.synced,
+        soc_sync_age_s=setpoints.battery.sync_age_s(now_utc),
+        charging=battery.charging,
+        energy_usable_wh=battery.usable_wh,
+        pressure_pa=room.pressure_pa,
+        pressure_raw_pa=room.raw_pa,
+        pressure_floor_pa=setpoints.floor_pa,
+        pressure_setpoint_pa=setpoints.setpoint_pa,
+        fan_command_pct=state.command_pct,
+        fan_setting=point.setting,
+        fan_rpm=inputs.fan.rpm if inputs.fan else None,
+        fan_power_w=point.power_w,
+        flow_cfm=0.0 if stalled else point.flow_cfm,
+        clean_air_ft3=state.totals.clean_air_ft3,
+        runtime_now_s=ahead.runtime_now_s,
+        runtime_plan_s=ahead.runtime_plan_s,
+        plan_power_w=ahead.plan_power_w,
+        deadline_utc=setpoints.deadline_utc(now_s, now_utc),
+        deadline_met=ahead.deadline_met,
+        shunt_status=inputs.shunt_status if battery.fresh else "stale",
+        pressure_status=inputs.pressure_status if room.fresh else "stale",
+        fan_status="stalled" if stalled else inputs.fan_status,
+        time_to_soc_s=time_to_soc_s(
+            setpoints.battery.soc_pct,
+            settings.control.soc_points_pct,
+            settings.battery.capacity_ah,
+            battery.energy.voltage_eff_v,
+            ahead.plan_power_w / ratio if ahead.plan_power_w else None,
+            ratio,
+            battery.charging,
+        ),
+        alerts=alerts.active,
+        events=events,
+        reason=decision.reason,
+    )

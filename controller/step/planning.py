@@ -1,0 +1,121 @@
+"""When and how the energy schedule is re-planned, and what the run can promise from it: runtime at the
+current speed and under the plan, the smoothed plan power, and whether the deadline is met."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from controller.daemon_settings import DaemonSettings
+from controller.estimators import ewma_alpha, flow_for_pressure, runtime_s
+from controller.planner import candidates_for, plan
+from controller.setpoints import Setpoints
+from controller.snapshot import Event, EventKind, Mode
+from controller.step.state import PlanState
+
+
+def replan_due(planning: PlanState, now_s: float, interval_s: float) -> bool:
+    """A command asked for it, there is no plan yet, or the re-plan interval has passed."""
+    return planning.replan_now or planning.planned_at_s is None or now_s - planning.planned_at_s >= interval_s
+
+
+def replan(
+    settings: DaemonSettings,
+    planning: PlanState,
+    setpoints: Setpoints,
+    *,
+    room_c_cfm: float,
+    power_ratio: float,
+    usable_wh: float | None,
+    now_s: float,
+    now_utc: datetime,
+) -> tuple[PlanState, tuple[Event, ...]]:
+    """Re-plan the energy schedule (runtime and auto modes) from what is left and the time to go."""
+    planning = replace(planning, planned_at_s=now_s, replan_now=False)
+    curve, n, control = settings.fan.curve, settings.room.leakage_n, settings.control
+    cap_cfm = flow_for_pressure(room_c_cfm, n, control.pressure_cap_pa)
+    deadline = setpoints.deadline_mono_s
+    remaining_s = None if deadline is None else deadline - now_s
+    mode = setpoints.mode
+    if mode not in (Mode.RUNTIME, Mode.AUTO) or usable_wh is None or remaining_s is None or remaining_s <= 0:
+        return replace(planning, plan=None, meets_deadline=False), ()
+    horizon_s = max(remaining_s, settings.tick_s)
+    energy_wh = usable_wh / power_ratio
+    floor_cfm = flow_for_pressure(room_c_cfm, n, setpoints.floor_pa) if mode is Mode.AUTO else 0.0
+    result = plan(
+        energy_wh, horizon_s, candidates_for(curve, min_flow_cfm=floor_cfm, max_flow_cfm=cap_cfm), settings.path
+    )
+    holds_floor = True
+    if not result.feasible and mode is Mode.AUTO and control.priority == "runtime":
+        result = plan(energy_wh, horizon_s, candidates_for(curve, max_flow_cfm=cap_cfm), settings.path)
+        holds_floor = False
+    before = planning.plan
+    changed = before is None or [s.point.setting for s in before.schedule] != [s.point.setting for s in result.schedule]
+    planning = replace(planning, plan=result, meets_deadline=result.feasible, holds_floor=holds_floor)
+    if not changed:
+        return planning, ()
+    phases = ", ".join(f"{s.point.setting} {100 * s.share:.0f} %" for s in result.schedule)
+    lasts = "lasts until the deadline" if result.feasible else "cannot last until the deadline"
+    event = Event(
+        EventKind.PLAN_UPDATED,
+        f"plan: {phases}, {result.average_cfm:.0f} CFM average, {lasts}",
+        now_utc,
+        values={"budget_w": round(result.budget_w, 3), "average_cfm": round(result.average_cfm, 1)},
+    )
+    return planning, (event,)
+
+
+@dataclass(frozen=True, slots=True)
+class Outlook:
+    """What the run can promise this tick."""
+
+    plan_power_w: float
+    runtime_now_s: float | None
+    runtime_plan_s: float | None
+    deadline_met: bool | None
+    shortfall_s: float | None
+
+
+def smoothed_plan_power_w(
+    settings: DaemonSettings,
+    planning: PlanState,
+    previous_w: float | None,
+    source_now_w: float,
+    power_ratio: float,
+    dt_s: float,
+) -> float:
+    """The plan's average draw on the store; without a plan, the draw now smoothed over a share period."""
+    if planning.plan is not None:
+        return planning.plan.average_source_w * power_ratio
+    start = previous_w if previous_w is not None else source_now_w
+    return start + ewma_alpha(dt_s, settings.control.share_period_s) * (source_now_w - start)
+
+
+def outlook(
+    planning: PlanState,
+    setpoints: Setpoints,
+    *,
+    plan_power_w: float,
+    source_now_w: float,
+    power_ratio: float,
+    usable_wh: float | None,
+    charging: bool,
+    now_s: float,
+) -> Outlook:
+    """Runtime at the current speed and under the plan; the deadline met or missed, and by how much."""
+    runtime_now = runtime_s(usable_wh, source_now_w, power_ratio, charging)
+    runtime_plan = runtime_s(usable_wh, plan_power_w / power_ratio, power_ratio, charging)
+    deadline = setpoints.deadline_mono_s
+    remaining_s = None if deadline is None else deadline - now_s
+    met: bool | None = None
+    shortfall: float | None = None
+    if remaining_s is not None and remaining_s > 0 and not charging:
+        if runtime_plan is not None:
+            shortfall = remaining_s - runtime_plan
+            met = shortfall <= 0
+        if planning.plan is not None and setpoints.mode is Mode.AUTO:
+            met = planning.meets_deadline
+            shortfall = None if planning.meets_deadline else remaining_s - planning.plan.lasts_s
+    if charging:
+        met = True if remaining_s is not None else None
+    return Outlook(plan_power_w, runtime_now, runtime_plan, met, shortfall)
