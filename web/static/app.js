@@ -219,6 +219,11 @@
       Object.assign($("speed-input"), { min: speed.min, max: speed.max, step: speed.step });
       $("speed-out").textContent = `${$("speed-input").value} ${speed.symbol}`;
     }
+    const floor = setting("pressure_floor");
+    if (floor) {
+      Object.assign($("floor-input"), { min: floor.min, max: floor.max, step: floor.step, title: floor.expected });
+      $("floor-unit").textContent = floor.symbol;
+    }
     const deadline = setting("deadline");
     if (deadline) $("deadline-input").title = deadline.expected;
     try { addEvents((await getJSON("api/events?limit=12")).events); } catch (err) { /* shown live */ }
@@ -257,6 +262,11 @@
   $("speed-input").addEventListener("input", () => {
     const speed = setting("speed");
     $("speed-out").textContent = `${$("speed-input").value} ${speed ? speed.symbol : ""}`;
+  });
+  $("floor-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const value = $("floor-input").value.trim();
+    if (value) command("api/commands/pressure_floor", { value: Number(value) }, "floor");
   });
   $("speed-form").addEventListener("submit", (e) => {
     e.preventDefault();
