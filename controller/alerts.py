@@ -63,6 +63,17 @@ class AlarmState:
 _IDLE = AlarmState()
 _SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
 _REARMING = frozenset(row.kind for row in ALARMS if row.rearms_latched)
+_QUANTITIES = frozenset(
+    name
+    for row in ALARMS
+    for name in (
+        row.watches if row.trips in (Trips.LOW, Trips.HIGH) else None,
+        row.shows,
+        *(level.input for band in row.bands for level in (band.set_level, band.clear_level)),
+    )
+    if name is not None
+)
+"""The numeric inputs the rows read (NaN in any of them means unknown)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,15 +320,7 @@ def update_alerts(state: AlertState, inputs: AlertInputs, config: AlertsSection)
 
 def _without_nan(inputs: AlertInputs) -> AlertInputs:
     """NaN means unknown (infinity is meaningful: a runtime of +inf while nothing is drawn)."""
-    fields = (
-        "soc_pct",
-        "runtime_left_s",
-        "deadline_shortfall_s",
-        "pressure_pa",
-        "pressure_floor_pa",
-        "pressure_cap_pa",
-    )
-    changes = {name: None for name in fields if (v := getattr(inputs, name)) is not None and math.isnan(v)}
+    changes = {name: None for name in _QUANTITIES if (v := getattr(inputs, name)) is not None and math.isnan(v)}
     return replace(inputs, **changes) if changes else inputs  # type: ignore[arg-type]
 
 
