@@ -63,6 +63,8 @@ class AlarmState:
 _IDLE = AlarmState()
 _SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
 _REARMING = frozenset(row.kind for row in ALARMS if row.rearms_latched)
+_ORDER = tuple(sorted(ALARMS, key=lambda row: not row.rearms_latched))
+"""Rows that re-arm latched alarms (charging) run first, so that the latched ones see this tick's answer."""
 _QUANTITIES = frozenset(
     name
     for row in ALARMS
@@ -240,7 +242,7 @@ def _condition_check(row: AlarmRow, band: Band, condition: Condition, config: Al
 def _checks(inputs: AlertInputs, config: AlertsSection) -> list[_Check]:
     """Every band of every row this tick, rows that re-arm latched alarms first."""
     checks: list[_Check] = []
-    for row in sorted(ALARMS, key=lambda r: not r.rearms_latched):
+    for row in _ORDER:
         for band in row.bands:
             if row.trips is not Trips.CONDITION:
                 checks.append(_check(row, band, inputs, config))
