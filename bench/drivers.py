@@ -25,8 +25,7 @@ from drivers.modbus.maps import ReadSpan, plan_reads, shunt_values
 from drivers.modbus.presets import SHUNT_PRESETS
 from drivers.modbus.registers import encode
 from drivers.retry import Backoff
-from drivers.vedirect.decoder import ReadingAssembler
-from drivers.vedirect.framer import Block, BlockParser, split_blocks
+from drivers.vedirect.codec import Block, BlockParser, ReadingAssembler, split_blocks
 
 CAPTURE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "vedirect" / "vedirect-bmv700.dump"
 

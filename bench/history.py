@@ -21,24 +21,24 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
-from pathlib import Path
+from functools import partial
+from typing import TypeVar
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from controller.clock import SimulatedClock
+from controller.command_bus import CommandBus
+from controller.history import HistorySection, build_recorder
+from controller.history.database import Batch, HistoryStore, create_history_engine
+from controller.history.reader import HistoryReader
+from controller.history.rows import MinuteAggregator, metric_values, sample_row
+from controller.history.schema import samples
+from controller.hub import SnapshotHub
+from controller.sim.snapshots import DISCHARGE_START_UTC as START
+from controller.sim.snapshots import discharging_snapshot as snapshot
 
-from controller.clock import SimulatedClock  # noqa: E402
-from controller.command_bus import CommandBus  # noqa: E402
-from controller.history import HistorySection, build_recorder  # noqa: E402
-from controller.history.database import Batch, HistoryStore, create_history_engine  # noqa: E402
-from controller.history.reader import HistoryReader  # noqa: E402
-from controller.history.rows import MinuteAggregator, metric_values, sample_row  # noqa: E402
-from controller.history.schema import samples  # noqa: E402
-from controller.hub import SnapshotHub  # noqa: E402
-from tests.history.history_helpers import START  # noqa: E402
-from tests.history.history_helpers import make_snapshot as snapshot  # noqa: E402
+T = TypeVar("T")
 
 
 def _write_bytes() -> int:
@@ -144,62 +144,70 @@ def insert_and_query(url: str | None, days: float, baseline_rows: int = 2000) ->
         store.prepare()
         with store.engine.begin() as connection:
             connection.execute(samples.delete().where(samples.c.controller_id == "bench"))
-        raw, minutes = month_rows(days)
-        engine = store.engine.dialect.name
-        print(f"== insert: {days:g} days = {len(raw)} full-rate rows + {len(minutes)} one-minute rows ({engine})")
-        batches = batches_of(raw, minutes, 30.0)
-        day_batches = batches[: min(len(batches), int(86400 / 30))]
-        day_rows = sum(len(b) for b in day_batches)
-        started = time.perf_counter()
-        for batch in day_batches:
-            store.write(batch)
-        batched_s = time.perf_counter() - started
-        per_row_batched = batched_s / day_rows
-        month_s = batched_s / (len(day_batches) * 30.0) * 30 * 86400
-        print(
-            f"  {len(day_batches) * 30 / 3600:g} h in 30 s batches ({len(day_batches)} commits, {day_rows} rows):"
-            f" {batched_s:7.2f} s, {per_row_batched * 1e6:7.1f} µs/row; a month: {month_s:.0f} s of database time"
-        )
-        rest = batches_of(
-            [r for b in batches[len(day_batches) :] for r in b.samples],
-            [r for b in batches[len(day_batches) :] for r in b.minutes],
-            3600.0,
-        )
-        started = time.perf_counter()
-        for batch in rest:
-            store.write(batch)
-        rest_s = time.perf_counter() - started
-        print(f"  the rest of the month in hourly batches ({len(rest)} commits): {rest_s:7.2f} s")
-
-        single = [Batch(samples=[replace_time(row, days)]) for row in raw[:baseline_rows]]
-        started = time.perf_counter()
-        for batch in single:
-            store.write(batch)
-        single_s = time.perf_counter() - started
-        per_row_single = single_s / len(single)
-        print(
-            f"  baseline, one commit per row ({len(single)} rows): {single_s:7.2f} s,"
-            f" {per_row_single * 1e6:7.1f} µs/row"
-            f" -> 30 s batches are x{per_row_single / per_row_batched:.1f} cheaper per row"
-        )
-
-        reader = HistoryReader(store.engine)
-        end = START + timedelta(days=days)
-        print("== query through HistoryReader (max 500 points) against reading the full-rate rows of the range")
-        for label, span in (("1 h", timedelta(hours=1)), ("24 h", timedelta(days=1)), ("7 days", timedelta(days=7)),
-                            (f"{days:g} days", timedelta(days=days))):  # fmt: skip
-            start = end - span
-            reader_s, points = _best(lambda s=start: reader.samples("bench", s, end))
-            raw_s, rows = _best(lambda s=start: _raw_rows(store, s, end))
-            print(
-                f"  {label:>8}: reader {reader_s * 1e3:8.1f} ms ({len(points):4d} points)"
-                f"   full-rate {raw_s * 1e3:8.1f} ms ({rows:6d} rows)   x{raw_s / reader_s:.1f}"
-            )
+        _insert(store, days, baseline_rows)
+        _query(store, days)
         if url:
             with store.engine.begin() as connection:
                 for table in ("samples", "samples_1m"):
                     connection.exec_driver_sql(f"DELETE FROM {table} WHERE controller_id = 'bench'")
         store.close()
+
+
+def _write_all(store: HistoryStore, batches: list[Batch]) -> float:
+    """Seconds to write the batches, one commit each."""
+    started = time.perf_counter()
+    for batch in batches:
+        store.write(batch)
+    return time.perf_counter() - started
+
+
+def _insert(store: HistoryStore, days: float, baseline_rows: int) -> None:
+    """A day in 30 s batches, the rest in hourly batches, and a baseline of one commit per row."""
+    raw, minutes = month_rows(days)
+    engine = store.engine.dialect.name
+    print(f"== insert: {days:g} days = {len(raw)} full-rate rows + {len(minutes)} one-minute rows ({engine})")
+    batches = batches_of(raw, minutes, 30.0)
+    day_batches = batches[: min(len(batches), int(86400 / 30))]
+    day_rows = sum(len(b) for b in day_batches)
+    batched_s = _write_all(store, day_batches)
+    per_row_batched = batched_s / day_rows
+    month_s = batched_s / (len(day_batches) * 30.0) * 30 * 86400
+    print(
+        f"  {len(day_batches) * 30 / 3600:g} h in 30 s batches ({len(day_batches)} commits, {day_rows} rows):"
+        f" {batched_s:7.2f} s, {per_row_batched * 1e6:7.1f} µs/row; a month: {month_s:.0f} s of database time"
+    )
+    rest = batches_of(
+        [r for b in batches[len(day_batches) :] for r in b.samples],
+        [r for b in batches[len(day_batches) :] for r in b.minutes],
+        3600.0,
+    )
+    rest_s = _write_all(store, rest)
+    print(f"  the rest of the month in hourly batches ({len(rest)} commits): {rest_s:7.2f} s")
+
+    single = [Batch(samples=[replace_time(row, days)]) for row in raw[:baseline_rows]]
+    single_s = _write_all(store, single)
+    per_row_single = single_s / len(single)
+    print(
+        f"  baseline, one commit per row ({len(single)} rows): {single_s:7.2f} s,"
+        f" {per_row_single * 1e6:7.1f} µs/row"
+        f" -> 30 s batches are x{per_row_single / per_row_batched:.1f} cheaper per row"
+    )
+
+
+def _query(store: HistoryStore, days: float) -> None:
+    """Reader queries over growing ranges against reading the full-rate rows of the same range."""
+    reader = HistoryReader(store.engine)
+    end = START + timedelta(days=days)
+    print("== query through HistoryReader (max 500 points) against reading the full-rate rows of the range")
+    for label, span in (("1 h", timedelta(hours=1)), ("24 h", timedelta(days=1)), ("7 days", timedelta(days=7)),
+                        (f"{days:g} days", timedelta(days=days))):  # fmt: skip
+        start = end - span
+        reader_s, points = _best(partial(reader.samples, "bench", start, end))
+        raw_s, rows = _best(partial(_raw_rows, store, start, end))
+        print(
+            f"  {label:>8}: reader {reader_s * 1e3:8.1f} ms ({len(points):4d} points)"
+            f"   full-rate {raw_s * 1e3:8.1f} ms ({rows:6d} rows)   x{raw_s / reader_s:.1f}"
+        )
 
 
 def replace_time(row: dict[str, object], days: float) -> dict[str, object]:
@@ -219,15 +227,14 @@ def _raw_rows(store: HistoryStore, start: datetime, end: datetime) -> int:
     return len(rows)
 
 
-def _best(work: object, repeat: int = 3) -> tuple[float, object]:
-    assert callable(work)
-    best = float("inf")
-    result: object = None
+def _best(work: Callable[[], T], repeat: int = 3) -> tuple[float, T]:
+    """The fastest of `repeat` runs, and the last run's result."""
+    timings: list[float] = []
     for _ in range(repeat):
         started = time.perf_counter()
         result = work()
-        best = min(best, time.perf_counter() - started)
-    return best, result
+        timings.append(time.perf_counter() - started)
+    return min(timings), result
 
 
 def main() -> None:

@@ -20,8 +20,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import aiomqtt
@@ -29,25 +29,34 @@ import aiomqtt
 from controller.clock import SimulatedClock
 from controller.command_bus import CommandBus
 from controller.hub import SnapshotHub
-from controller.mqtt import MqttSection, build_mqtt_sink
+from controller.mqtt import MqttSection, MqttSink, build_mqtt_sink
 from controller.mqtt.payloads import alerts_payload, metric_payloads, state_payload
-from controller.snapshot import Alert, AlertKind, Event, EventKind, Mode, Severity, Snapshot
+from controller.sim.snapshots import SAMPLE_TIME_UTC, sample_snapshot
+from controller.snapshot import Alert, AlertKind, Event, EventKind, Severity, Snapshot
 
-T0 = datetime(2026, 11, 22, 18, 0, tzinfo=UTC)
+T0 = SAMPLE_TIME_UTC
 
 
 def snapshot(i: int, events: tuple[Event, ...] = (), alerts: tuple[Alert, ...] = ()) -> Snapshot:
     """A plausible tick whose values change every tick (the worst case for per-value topics)."""
-    return Snapshot(
-        controller_id="bench", timestamp_utc=T0 + timedelta(seconds=i), monotonic_s=float(i), mode=Mode.AUTO,
-        voltage_v=13.1 + (i % 7) * 0.01, current_a=-0.6 - (i % 5) * 0.01, power_w=-8.0 - (i % 9) * 0.1,
-        soc_pct=83.0 - i * 0.001, consumed_ah=-16.8 - i * 0.0002, soc_synced=True, soc_sync_age_s=float(i),
-        charging=False, energy_usable_wh=937.0 - i * 0.002, pressure_pa=7.0 + (i % 11) * 0.1,
-        pressure_raw_pa=7.0 + (i % 13) * 0.1, pressure_floor_pa=5.0, pressure_setpoint_pa=8.0,
-        fan_command_pct=42.0, fan_setting="3", fan_rpm=None, fan_power_w=7.6, flow_cfm=190.0,
-        clean_air_ft3=11400.0 + i * 3.2, runtime_now_s=400000.0 - i, runtime_plan_s=600000.0 - i,
-        plan_power_w=5.58, deadline_utc=T0 + timedelta(days=7), deadline_met=True, shunt_status="ok",
-        pressure_status="ok", fan_status="ok", alerts=alerts, events=events,
+    return sample_snapshot(
+        controller_id="bench",
+        timestamp_utc=T0 + timedelta(seconds=i),
+        monotonic_s=float(i),
+        voltage_v=13.1 + (i % 7) * 0.01,
+        current_a=-0.6 - (i % 5) * 0.01,
+        power_w=-8.0 - (i % 9) * 0.1,
+        soc_pct=83.0 - i * 0.001,
+        consumed_ah=-16.8 - i * 0.0002,
+        soc_sync_age_s=float(i),
+        energy_usable_wh=937.0 - i * 0.002,
+        pressure_pa=7.0 + (i % 11) * 0.1,
+        pressure_raw_pa=7.0 + (i % 13) * 0.1,
+        clean_air_ft3=11400.0 + i * 3.2,
+        runtime_now_s=400000.0 - i,
+        runtime_plan_s=600000.0 - i,
+        alerts=alerts,
+        events=events,
     )
 
 
@@ -58,7 +67,7 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def mosquitto() -> contextlib.AbstractContextManager[int]:  # type: ignore[misc]
+def mosquitto() -> Iterator[int]:
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
         conf = Path(tmp) / "mosquitto.conf"
@@ -80,16 +89,16 @@ def mosquitto() -> contextlib.AbstractContextManager[int]:  # type: ignore[misc]
             process.wait(10)
 
 
-async def wait_until(predicate: object, timeout_s: float = 30.0) -> None:
+async def wait_until(predicate: Callable[[], object], timeout_s: float = 30.0) -> None:
     deadline = time.monotonic() + timeout_s
-    while not predicate():  # type: ignore[operator]
+    while not predicate():
         if time.monotonic() > deadline:
             raise TimeoutError("benchmark condition not reached")
         await asyncio.sleep(0)
 
 
 @contextlib.asynccontextmanager
-async def running_sink(port: int) -> AsyncIterator[tuple[SnapshotHub, object]]:
+async def running_sink(port: int) -> AsyncIterator[tuple[SnapshotHub, MqttSink]]:
     hub, commands = SnapshotHub(), CommandBus()
     section = MqttSection(publish_interval_s=0.0, discovery=False)
     sink = build_mqtt_sink(f"mqtt://127.0.0.1:{port}", "bench", section, SimulatedClock(T0))
@@ -119,18 +128,23 @@ async def per_tick(port: int, ticks: int) -> dict[str, float]:
         raw_s = (time.perf_counter() - start) / ticks
 
     async with running_sink(port) as (hub, sink):
-        stats = sink.stats  # type: ignore[attr-defined]
+        stats = sink.stats
         base = stats.state_published
         wall, cpu = time.perf_counter(), time.process_time()
         published = stats.published
         for i, s in enumerate(snapshots):
             hub.publish(s)
-            await wait_until(lambda i=i: stats.state_published >= base + i + 1)
+            await wait_until(lambda: stats.state_published >= base + i + 1)  # noqa: B023 (awaited here)
         wall_s = (time.perf_counter() - wall) / ticks
         cpu_s = (time.process_time() - cpu) / ticks
         messages = (stats.published - published) / ticks
-    return {"codec_s": codec_s, "raw_publish_s": raw_s, "tick_wall_s": wall_s, "tick_cpu_s": cpu_s,
-            "messages_per_tick": messages}
+    return {
+        "codec_s": codec_s,
+        "raw_publish_s": raw_s,
+        "tick_wall_s": wall_s,
+        "tick_cpu_s": cpu_s,
+        "messages_per_tick": messages,
+    }
 
 
 async def alert_latency(port: int, count: int) -> dict[str, float]:
@@ -145,7 +159,7 @@ async def alert_latency(port: int, count: int) -> dict[str, float]:
                 key = payload.split(b'"message":"', 1)[-1].split(b'"', 1)[0].decode()
                 received[key] = time.perf_counter()
 
-    async def measure(topic: str, send: object) -> list[float]:
+    async def measure(topic: str, send: Callable[[int, str], Awaitable[None]]) -> list[float]:
         ready = asyncio.Event()
         listener = asyncio.create_task(listen(topic, ready))
         await ready.wait()
@@ -153,8 +167,8 @@ async def alert_latency(port: int, count: int) -> dict[str, float]:
         for i in range(count):
             key = f"alert {topic} {i}"
             start = time.perf_counter()
-            await send(i, key)  # type: ignore[operator]
-            await wait_until(lambda key=key: key in received)
+            await send(i, key)
+            await wait_until(lambda: key in received)  # noqa: B023 (awaited here)
             latencies.append(received[key] - start)
             await asyncio.sleep(0.02)  # let the sink finish the tick (state, lists) so alerts do not queue
         listener.cancel()
@@ -163,22 +177,33 @@ async def alert_latency(port: int, count: int) -> dict[str, float]:
         return latencies
 
     async with aiomqtt.Client("127.0.0.1", port) as client:
+
         async def raw(i: int, key: str) -> None:
             await client.publish("bench/raw-alert", f'{{"message":"{key}"}}'.encode(), qos=1)
 
         baseline = await measure("bench/raw-alert", raw)
 
     async with running_sink(port) as (hub, _sink):
+
         async def via_sink(i: int, key: str) -> None:
-            event = Event(EventKind.ALERT_RAISED, key, T0, Severity.WARNING, AlertKind.BATTERY_LOW_SOC,
-                          {"value": 29.0, "threshold": 30.0})
+            event = Event(
+                EventKind.ALERT_RAISED,
+                key,
+                T0,
+                Severity.WARNING,
+                AlertKind.BATTERY_LOW_SOC,
+                {"value": 29.0, "threshold": 30.0},
+            )
             alert = Alert(AlertKind.BATTERY_LOW_SOC, Severity.WARNING, key, T0, {"value": 29.0})
             hub.publish(snapshot(i, events=(event,), alerts=(alert,)))
 
         sink_latencies = await measure("cleanroom/bench/alert", via_sink)
-    return {"baseline_median_s": statistics.median(baseline), "median_s": statistics.median(sink_latencies),
-            "p95_s": sorted(sink_latencies)[int(0.95 * (len(sink_latencies) - 1))],
-            "max_s": max(sink_latencies)}
+    return {
+        "baseline_median_s": statistics.median(baseline),
+        "median_s": statistics.median(sink_latencies),
+        "p95_s": sorted(sink_latencies)[int(0.95 * (len(sink_latencies) - 1))],
+        "max_s": max(sink_latencies),
+    }
 
 
 async def main(ticks: int, alerts: int) -> dict[str, dict[str, float]]:
@@ -186,19 +211,29 @@ async def main(ticks: int, alerts: int) -> dict[str, dict[str, float]]:
         tick = await per_tick(port, ticks)
         latency = await alert_latency(port, alerts)
     us = 1e6
-    print(f"MQTT publish cost per tick ({ticks} ticks, every value changing, {tick['messages_per_tick']:.1f} "
-          "messages per tick):")
+    print(
+        f"MQTT publish cost per tick ({ticks} ticks, every value changing, {tick['messages_per_tick']:.1f} "
+        "messages per tick):"
+    )
     print(f"  sink, wall time       {tick['tick_wall_s'] * us:9.1f} us/tick")
     print(f"  sink, CPU time        {tick['tick_cpu_s'] * us:9.1f} us/tick")
-    print(f"  payload codecs alone  {tick['codec_s'] * us:9.1f} us/tick  "
-          f"({tick['codec_s'] / tick['tick_cpu_s']:.0%} of the sink's CPU)")
-    print(f"  baseline: one bare QoS 0 publish {tick['raw_publish_s'] * us:9.1f} us "
-          f"-> a tick costs {tick['tick_wall_s'] / tick['raw_publish_s']:.1f} bare publishes")
+    print(
+        f"  payload codecs alone  {tick['codec_s'] * us:9.1f} us/tick  "
+        f"({tick['codec_s'] / tick['tick_cpu_s']:.0%} of the sink's CPU)"
+    )
+    print(
+        f"  baseline: one bare QoS 0 publish {tick['raw_publish_s'] * us:9.1f} us "
+        f"-> a tick costs {tick['tick_wall_s'] / tick['raw_publish_s']:.1f} bare publishes"
+    )
     print(f"End-to-end alert latency ({alerts} alerts, hub.publish -> subscriber on <base>/alert, QoS 1):")
-    print(f"  median {latency['median_s'] * 1e3:.2f} ms, p95 {latency['p95_s'] * 1e3:.2f} ms, "
-          f"max {latency['max_s'] * 1e3:.2f} ms")
-    print(f"  baseline: bare QoS 1 publish -> receive median {latency['baseline_median_s'] * 1e3:.2f} ms "
-          f"(sink/baseline {latency['median_s'] / latency['baseline_median_s']:.2f}x)")
+    print(
+        f"  median {latency['median_s'] * 1e3:.2f} ms, p95 {latency['p95_s'] * 1e3:.2f} ms, "
+        f"max {latency['max_s'] * 1e3:.2f} ms"
+    )
+    print(
+        f"  baseline: bare QoS 1 publish -> receive median {latency['baseline_median_s'] * 1e3:.2f} ms "
+        f"(sink/baseline {latency['median_s'] / latency['baseline_median_s']:.2f}x)"
+    )
     return {"tick": tick, "latency": latency}
 
 

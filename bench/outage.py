@@ -15,12 +15,14 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from controller.config.loader import parse_config
 from controller.config.reader import Table
-from controller.sim.run import SimRoom, Simulation
+from controller.sim.rig import SimRoom
+from controller.sim.run import Simulation
 from controller.sim.scenario import parse_scenario
 from controller.snapshot import Mode
 
@@ -62,7 +64,7 @@ def one_run(args: tuple[str, float | None, float, float]) -> dict[str, object]:
     return row
 
 
-def _formatter(row: dict[str, object]):  # type: ignore[no-untyped-def]
+def _formatter(row: dict[str, object]) -> Callable[[str, str], str]:
     def num(key: str, fmt: str) -> str:
         value = row[key]
         return format(value, fmt) if isinstance(value, float | int) and not isinstance(value, bool) else "—"
@@ -94,7 +96,7 @@ def main() -> None:
             f"{num('hours', '7.1f')} {row['deadline_met']!s:>5} {num('below_floor_pct', '8.2f')} "
             f"{num('ratio_to_bound', '7.4f')} {num('ratio_to_best_fixed', '11.3f')} {num('cpu_s', '6.1f')}"
         )
-    week_cpu = [float(r["cpu_s"]) for r in rows]  # type: ignore[arg-type]
+    week_cpu = [cpu_s for r in rows if isinstance(cpu_s := r["cpu_s"], float)]
     print(f"CPU per simulated run: min {min(week_cpu):.1f} s, max {max(week_cpu):.1f} s; wall {wall:.0f} s, 2 workers")
 
 

@@ -45,8 +45,20 @@ def simulator(speed: float) -> Iterator[tuple[str, int]]:
     """`cleanroom sim` serving on a free port; yields its base URL and process id."""
     with tempfile.TemporaryDirectory() as state_dir:
         command = [
-            str(Path(sys.executable).parent / "cleanroom"), "sim", "--http", "127.0.0.1:0", "--speed", f"{speed:g}",
-            "--state-dir", state_dir, "--mqtt", "none", "--db", "none", "--id", "bench",
+            str(Path(sys.executable).parent / "cleanroom"),
+            "sim",
+            "--http",
+            "127.0.0.1:0",
+            "--speed",
+            f"{speed:g}",
+            "--state-dir",
+            state_dir,
+            "--mqtt",
+            "none",
+            "--db",
+            "none",
+            "--id",
+            "bench",
         ]
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         assert process.stderr is not None
@@ -152,9 +164,11 @@ async def run(url: str, clients: int, duration_s: float, pid: int | None = None)
 
 def report(figures: dict[str, object]) -> None:
     """Print the figures as a small table."""
+    loop_cpu_share = figures["loop_cpu_share"]
+    assert isinstance(loop_cpu_share, float)
     print(
         f"{figures['clients']} concurrent clients, {figures['duration_s']:g} s per endpoint, loop running "
-        f"(it uses {100 * float(figures['loop_cpu_share']):.0f} % of a core alone; "
+        f"(it uses {100 * loop_cpu_share:.0f} % of a core alone; "
         f"machine load average {figures['load_average']:.1f})"
     )
     for name in ("healthz", "state"):
@@ -165,8 +179,10 @@ def report(figures: dict[str, object]) -> None:
             f"p50 {row['p50_ms']:6.2f} ms   p99 {row['p99_ms']:6.2f} ms   "
             f"server CPU {row['server_cpu_ms_per_request']:.2f} ms/req   errors {row['errors']:.0f}"
         )
-    print(f"  /api/state vs /healthz: {figures['state_vs_healthz_rps']:.2f}x the throughput, "
-          f"{figures['state_vs_healthz_p99']:.2f}x the p99 latency")
+    print(
+        f"  /api/state vs /healthz: {figures['state_vs_healthz_rps']:.2f}x the throughput, "
+        f"{figures['state_vs_healthz_p99']:.2f}x the p99 latency"
+    )
     state, baseline = figures["state"], figures["healthz"]
     assert isinstance(state, dict)
     assert isinstance(baseline, dict)

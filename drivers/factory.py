@@ -35,7 +35,7 @@ def _simulated(role: str, driver: str) -> ConfigError:
         SOURCE,
         f"devices.{role}.driver",
         driver,
-        "a hardware driver here; \"simulated\" devices are provided by `cleanroom sim`",
+        'a hardware driver here; "simulated" devices are provided by `cleanroom sim`',
     )
 
 

@@ -32,7 +32,8 @@ fi
 
 echo "== ruff"
 .venv/bin/ruff check controller drivers web tests bench
+.venv/bin/ruff format --check controller drivers web tests bench
 echo "== mypy"
-.venv/bin/mypy controller drivers web
+.venv/bin/mypy controller drivers web tests bench
 echo "== pytest"
 exec .venv/bin/python -m pytest -n 2 -p no:cacheprovider "$@"

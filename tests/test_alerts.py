@@ -205,8 +205,17 @@ def test_sink_conditions_become_alerts() -> None:
 def test_parse_alerts_defaults_and_units() -> None:
     assert parse_alerts(Table({}, "test.toml")) == AlertsSection()
     section = parse_alerts(
-        Table({"soc_warning": "40 %", "soc_warning_clear": "45 %", "runtime_warning": "2 days",
-               "runtime_warning_clear": "50 h", "pressure_low_delay": "2 min"}, "test.toml", "alerts.")
+        Table(
+            {
+                "soc_warning": "40 %",
+                "soc_warning_clear": "45 %",
+                "runtime_warning": "2 days",
+                "runtime_warning_clear": "50 h",
+                "pressure_low_delay": "2 min",
+            },
+            "test.toml",
+            "alerts.",
+        )
     )
     assert section.soc_warning_pct == 40.0
     assert section.runtime_warning_s == 172800.0
@@ -304,7 +313,13 @@ signal = st.one_of(st.none(), st.floats(min_value=-5.0, max_value=100.0))
 @given(
     st.lists(
         st.tuples(
-            signal, signal, st.booleans(), st.booleans(), st.booleans(), st.booleans(), st.booleans(),
+            signal,
+            signal,
+            st.booleans(),
+            st.booleans(),
+            st.booleans(),
+            st.booleans(),
+            st.booleans(),
             st.one_of(st.none(), st.floats(min_value=-7200.0, max_value=7200.0)),
             st.integers(min_value=1, max_value=120),
         ),
@@ -322,9 +337,17 @@ def test_every_raise_is_paired_with_a_clear_and_nothing_flaps(
         t += dt
         ticks.append(
             calm(
-                t, soc_pct=soc, runtime_left_s=None if soc is None else soc * 3600.0, charging=charging,
-                pressure_pa=pressure, door_open=door, shunt_stale=shunt_stale, fan_stalled=fan_stalled,
-                fan_fault=fan_fault, deadline_shortfall_s=shortfall, pressure_cap_pa=50.0,
+                t,
+                soc_pct=soc,
+                runtime_left_s=None if soc is None else soc * 3600.0,
+                charging=charging,
+                pressure_pa=pressure,
+                door_open=door,
+                shunt_stale=shunt_stale,
+                fan_stalled=fan_stalled,
+                fan_fault=fan_fault,
+                deadline_shortfall_s=shortfall,
+                pressure_cap_pa=50.0,
             )
         )
     recovery = [calm(t + s, charging=True) for s in range(5, 400, 5)]

@@ -32,9 +32,9 @@ class HistoryReader(Protocol):
         """Samples with `timestamp_utc` (ISO text) and metric keys, oldest first."""
         ...
 
-    def events(self, controller_id: str, start_utc: datetime, end_utc: datetime, limit: int = 200) -> list[
-        dict[str, object]
-    ]:
+    def events(
+        self, controller_id: str, start_utc: datetime, end_utc: datetime, limit: int = 200
+    ) -> list[dict[str, object]]:
         """Events as `Event.to_dict()`, oldest first."""
         ...
 
@@ -88,9 +88,7 @@ class WebContext:
         """Events from the database when there is one and it answers, else from memory."""
         if self.history is not None:
             try:
-                rows = await asyncio.to_thread(
-                    self.history.events, self.controller_id, start_utc, end_utc, limit=limit
-                )
+                rows = await asyncio.to_thread(self.history.events, self.controller_id, start_utc, end_utc, limit=limit)
             except Exception as exc:
                 self._degraded(exc)
             else:

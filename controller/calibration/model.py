@@ -233,6 +233,50 @@ class _Reader:
         return [_Reader(item, self.source, f"{self.prefix}{key}[{i}].") for i, item in enumerate(value)]
 
 
+def _baseline_from(base: _Reader) -> Baseline:
+    return Baseline(
+        power_w=base.number("power_w"),
+        power_stderr_w=base.number("power_stderr_w"),
+        pressure_pa=base.number("pressure_pa"),
+        pressure_stderr_pa=base.number("pressure_stderr_pa"),
+        settled=base.boolean("settled"),
+        settle_s=base.number("settle_s"),
+        measure_s=base.number("measure_s"),
+        samples=base.integer("samples"),
+        measured_utc=base.string("measured_utc"),
+    )
+
+
+def _step_from(s: _Reader) -> StepResult:
+    return StepResult(
+        index=s.integer("index"),
+        setting=s.string("setting"),
+        command_pct=s.number("command_pct"),
+        rated_flow_cfm=s.number("rated_flow_cfm"),
+        source_w=s.number("source_w"),
+        fan_w=s.number("fan_w"),
+        power_stderr_w=s.number("power_stderr_w"),
+        pressure_pa=s.number("pressure_pa"),
+        pressure_stderr_pa=s.number("pressure_stderr_pa"),
+        rpm=s.optional_number("rpm"),
+        settled=s.boolean("settled"),
+        settle_s=s.number("settle_s"),
+        measure_s=s.number("measure_s"),
+        samples=s.integer("samples"),
+        measured_utc=s.string("measured_utc"),
+    )
+
+
+def _room_from(room: _Reader) -> RoomFit:
+    return RoomFit(
+        c_cfm=room.number("c_cfm"),
+        n=room.number("n"),
+        steps_used=room.integer("steps_used"),
+        min_pressure_pa=room.number("min_pressure_pa"),
+        rms_log_residual=room.number("rms_log_residual"),
+    )
+
+
 def from_dict(data: object, source: str) -> Calibration:
     """Read a calibration file's JSON object; errors name the file, the key, the value and what was expected."""
     top = _Reader(data, source)
@@ -246,53 +290,14 @@ def from_dict(data: object, source: str) -> Calibration:
         raise ConfigError(source, "fan.kind", kind, '"discrete" or "continuous"')
     path = top.sub("path")
     base = top.optional_sub("baseline")
-    baseline = None
-    if base is not None:
-        baseline = Baseline(
-            power_w=base.number("power_w"),
-            power_stderr_w=base.number("power_stderr_w"),
-            pressure_pa=base.number("pressure_pa"),
-            pressure_stderr_pa=base.number("pressure_stderr_pa"),
-            settled=base.boolean("settled"),
-            settle_s=base.number("settle_s"),
-            measure_s=base.number("measure_s"),
-            samples=base.integer("samples"),
-            measured_utc=base.string("measured_utc"),
-        )
+    baseline = None if base is None else _baseline_from(base)
     plan = tuple(
         SweepStep(p.integer("index"), p.string("setting"), p.number("command_pct"), p.number("rated_flow_cfm"))
         for p in top.items("plan")
     )
-    steps = tuple(
-        StepResult(
-            index=s.integer("index"),
-            setting=s.string("setting"),
-            command_pct=s.number("command_pct"),
-            rated_flow_cfm=s.number("rated_flow_cfm"),
-            source_w=s.number("source_w"),
-            fan_w=s.number("fan_w"),
-            power_stderr_w=s.number("power_stderr_w"),
-            pressure_pa=s.number("pressure_pa"),
-            pressure_stderr_pa=s.number("pressure_stderr_pa"),
-            rpm=s.optional_number("rpm"),
-            settled=s.boolean("settled"),
-            settle_s=s.number("settle_s"),
-            measure_s=s.number("measure_s"),
-            samples=s.integer("samples"),
-            measured_utc=s.string("measured_utc"),
-        )
-        for s in top.items("steps")
-    )
+    steps = tuple(_step_from(s) for s in top.items("steps"))
     room_data = top.optional_sub("room")
-    room = None
-    if room_data is not None:
-        room = RoomFit(
-            c_cfm=room_data.number("c_cfm"),
-            n=room_data.number("n"),
-            steps_used=room_data.integer("steps_used"),
-            min_pressure_pa=room_data.number("min_pressure_pa"),
-            rms_log_residual=room_data.number("rms_log_residual"),
-        )
+    room = None if room_data is None else _room_from(room_data)
     planned = {p.index for p in plan}
     for number, step in enumerate(steps):
         if step.index not in planned:

@@ -204,6 +204,114 @@ def initial_state(params: PlantParams) -> PlantState:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _BatteryStep:
+    """The battery at the end of a step, and the current and terminal voltage over it."""
+
+    charge_ah: float
+    consumed_ah: float
+    current_a: float
+    voltage_v: float
+    stage: ChargeStage
+    stage_s: float
+    bms_cut: bool
+
+
+def _wind_pa(wind_pa: float, room: RoomParams, dt_s: float, rng: random.Random) -> float:
+    """An exact Ornstein-Uhlenbeck update, stationary rms wind_rms_pa."""
+    decay = math.exp(-dt_s / room.wind_tau_s) if room.wind_tau_s > 0.0 else 0.0
+    return wind_pa * decay + room.wind_rms_pa * math.sqrt(1.0 - decay * decay) * rng.gauss(0.0, 1.0)
+
+
+def _rotor_fractions(
+    state: PlantState, params: PlantParams, dt_s: float, command_pct: float, halted: bool
+) -> tuple[float, float]:
+    """The rotor's speed (fraction of full) at the end of the step and averaged over it.
+
+    The speed lags the command; a stalled or unpowered (`halted`) rotor stops at once; below its minimum
+    duty (or its start duty, from standstill) the motor does not turn."""
+    if halted:
+        return 0.0, 0.0
+    target = command_pct / 100.0
+    standing = state.rotor_fraction < _STANDSTILL
+    turning = command_pct >= params.fan_stop_below_pct and not (standing and command_pct < params.fan_start_pct)
+    x = dt_s / params.fan_spinup_s if params.fan_spinup_s > 0.0 else math.inf
+    lag = math.exp(-x)
+    goal = target if turning else 0.0
+    gap = state.rotor_fraction - goal
+    return goal + gap * lag, goal + gap * (1.0 - lag) / x
+
+
+def _speed_ratios(rotor: float, rotor_mean: float, command_pct: float) -> tuple[float, float]:
+    """The rotor's speed as a fraction of the commanded speed, at the end of the step and averaged over it."""
+    target = command_pct / 100.0
+    if target > 0.0:
+        return min(1.0, rotor / target), min(1.0, rotor_mean / target)
+    return 0.0, 0.0
+
+
+def _fan_power_w(params: PlantParams, command_pct: float, ratio_mean: float, bms_cut: bool, stalled: bool) -> float:
+    """The fan's mean draw over the step (a stalled fan draws a fraction of its running draw)."""
+    if bms_cut or command_pct <= 0.0:
+        return 0.0
+    if stalled:
+        return params.fan_power_w(command_pct) * params.stall_power_fraction
+    return params.fan_power_w(command_pct) * ratio_mean
+
+
+def _charging(b: BatteryParams, state: PlantState, charge_ah: float, load_w: float, dt_s: float) -> _BatteryStep:
+    """The charger feeds the loads and the battery: bulk (constant current), absorption, then float."""
+    stage, stage_s, consumed = state.charge_stage, state.stage_s, state.consumed_ah
+    capacity = b.capacity_ah
+    if stage is ChargeStage.OFF:
+        stage, stage_s = ChargeStage.BULK, 0.0
+    soc_now = 100.0 * charge_ah / capacity
+    if stage is ChargeStage.BULK and soc_now >= b.absorption_start_soc_pct:
+        stage, stage_s = ChargeStage.ABSORPTION, 0.0
+    elif stage is ChargeStage.ABSORPTION and stage_s >= b.absorption_time_s:
+        stage, stage_s = ChargeStage.FLOAT, 0.0
+        consumed = 0.0
+    if stage is ChargeStage.BULK:
+        estimate_v = min(b.absorption_v, open_circuit_v(soc_now, b.nominal_v) + b.charge_overpotential_v)
+        current = max(0.0, b.charge_current_a - load_w / estimate_v)
+        gained = min(current * dt_s / 3600.0, capacity - charge_ah)
+        current = gained * 3600.0 / dt_s
+        voltage = min(b.absorption_v, estimate_v + current * b.internal_resistance_ohm)
+    else:
+        # Absorption and float: the missing charge decays exponentially (the tapering tail current).
+        missing = capacity - charge_ah
+        gained = missing * (1.0 - math.exp(-dt_s / b.absorption_tau_s))
+        current = gained * 3600.0 / dt_s
+        voltage = b.absorption_v if stage is ChargeStage.ABSORPTION else b.float_v
+    return _BatteryStep(
+        charge_ah=charge_ah + gained,
+        consumed_ah=min(0.0, consumed + gained),
+        current_a=current,
+        voltage_v=voltage,
+        stage=stage,
+        stage_s=stage_s + dt_s,
+        bms_cut=False,
+    )
+
+
+def _discharging(
+    b: BatteryParams, state: PlantState, charge_ah: float, load_w: float, dt_s: float, bms_cut: bool
+) -> _BatteryStep:
+    """The battery carries the load, until its BMS cuts off an empty or overloaded pack."""
+    consumed = state.consumed_ah
+    cut = _BatteryStep(charge_ah, consumed, 0.0, 0.0, ChargeStage.OFF, 0.0, True)
+    if bms_cut:
+        return cut
+    ocv = open_circuit_v(100.0 * charge_ah / b.capacity_ah, b.nominal_v)
+    loaded = loaded_voltage_v(ocv, load_w, b.internal_resistance_ohm)
+    if charge_ah <= 0.0 or loaded is None or loaded < b.bms_cutoff_v:
+        return cut
+    drawn = min(load_w / loaded * dt_s / 3600.0, charge_ah)
+    return _BatteryStep(
+        charge_ah - drawn, consumed - drawn, -drawn * 3600.0 / dt_s, loaded, ChargeStage.OFF, 0.0, False
+    )
+
+
 def step(
     state: PlantState,
     params: PlantParams,
@@ -216,120 +324,50 @@ def step(
     if dt_s <= 0.0:
         return replace(state, fan_command_pct=min(100.0, max(0.0, fan_command_pct)))
     b = params.battery
-    room = params.room
     command = min(100.0, max(0.0, fan_command_pct))
     grid_on = disturbances.grid_on
     stalled = disturbances.fan_stalled
-    capacity = b.capacity_ah
-
-    # Wind: an exact Ornstein-Uhlenbeck update, stationary rms wind_rms_pa.
-    decay = math.exp(-dt_s / room.wind_tau_s) if room.wind_tau_s > 0.0 else 0.0
-    wind = state.wind_pa * decay + room.wind_rms_pa * math.sqrt(1.0 - decay * decay) * rng.gauss(0.0, 1.0)
-
-    charge = max(0.0, state.charge_ah - capacity * b.self_discharge_pct_per_month / 100.0 * dt_s / SECONDS_PER_MONTH)
+    wind = _wind_pa(state.wind_pa, params.room, dt_s, rng)
+    charge = max(
+        0.0, state.charge_ah - b.capacity_ah * b.self_discharge_pct_per_month / 100.0 * dt_s / SECONDS_PER_MONTH
+    )
     bms_cut = state.bms_cut and not grid_on
-
-    # The fan's speed lags its command; a stalled or unpowered rotor stops at once; below its minimum
-    # duty (or its start duty, from standstill) the motor does not turn.
-    target = command / 100.0
-    standing = state.rotor_fraction < _STANDSTILL
-    turning = command >= params.fan_stop_below_pct and not (standing and command < params.fan_start_pct)
-    if bms_cut or stalled:
-        rotor = rotor_mean = 0.0
-    else:
-        x = dt_s / params.fan_spinup_s if params.fan_spinup_s > 0.0 else math.inf
-        lag = math.exp(-x)
-        goal = target if turning else 0.0
-        gap = state.rotor_fraction - goal
-        rotor = goal + gap * lag
-        rotor_mean = goal + gap * (1.0 - lag) / x
-    if target > 0.0:
-        ratio = min(1.0, rotor / target)
-        ratio_mean = min(1.0, rotor_mean / target)
-    else:
-        ratio = ratio_mean = 0.0
-
-    if bms_cut:
-        fan_power = 0.0
-    elif stalled:
-        fan_power = params.fan_power_w(command) * params.stall_power_fraction if command > 0.0 else 0.0
-    else:
-        fan_power = params.fan_power_w(command) * ratio_mean if command > 0.0 else 0.0
+    rotor, rotor_mean = _rotor_fractions(state, params, dt_s, command, bms_cut or stalled)
+    ratio, ratio_mean = _speed_ratios(rotor, rotor_mean, command)
+    fan_power = _fan_power_w(params, command, ratio_mean, bms_cut, stalled)
     load_w = fan_power + params.controller_draw_w
-
-    stage = state.charge_stage
-    stage_s = state.stage_s
-    consumed = state.consumed_ah
-    resistance = b.internal_resistance_ohm
-    current = 0.0
-    voltage = 0.0
     if grid_on:
-        if stage is ChargeStage.OFF:
-            stage, stage_s = ChargeStage.BULK, 0.0
-        soc_now = 100.0 * charge / capacity
-        if stage is ChargeStage.BULK and soc_now >= b.absorption_start_soc_pct:
-            stage, stage_s = ChargeStage.ABSORPTION, 0.0
-        elif stage is ChargeStage.ABSORPTION and stage_s >= b.absorption_time_s:
-            stage, stage_s = ChargeStage.FLOAT, 0.0
-            consumed = 0.0
-        if stage is ChargeStage.BULK:
-            estimate_v = min(b.absorption_v, open_circuit_v(soc_now, b.nominal_v) + b.charge_overpotential_v)
-            current = max(0.0, b.charge_current_a - load_w / estimate_v)
-            gained = min(current * dt_s / 3600.0, capacity - charge)
-            current = gained * 3600.0 / dt_s
-            voltage = min(b.absorption_v, estimate_v + current * resistance)
-        else:
-            # Absorption and float: the missing charge decays exponentially (the tapering tail current).
-            missing = capacity - charge
-            gained = missing * (1.0 - math.exp(-dt_s / b.absorption_tau_s))
-            current = gained * 3600.0 / dt_s
-            voltage = b.absorption_v if stage is ChargeStage.ABSORPTION else b.float_v
-        charge += gained
-        consumed = min(0.0, consumed + gained)
-        stage_s += dt_s
+        battery = _charging(b, state, charge, load_w, dt_s)
     else:
-        stage, stage_s = ChargeStage.OFF, 0.0
-        if not bms_cut:
-            ocv = open_circuit_v(100.0 * charge / capacity, b.nominal_v)
-            loaded = loaded_voltage_v(ocv, load_w, resistance)
-            if charge <= 0.0 or loaded is None or loaded < b.bms_cutoff_v:
-                bms_cut = True
-            else:
-                voltage = loaded
-                drawn = min(load_w / loaded * dt_s / 3600.0, charge)
-                current = -drawn * 3600.0 / dt_s
-                charge -= drawn
-                consumed -= drawn
-        if bms_cut:
-            rotor = ratio = 0.0
-            fan_power = 0.0
-
-    flow = params.fan_flow_cfm(command) * ratio if (ratio > 0.0 and command > 0.0) else 0.0
-    flow_mean = params.fan_flow_cfm(command) * ratio_mean if (ratio > 0.0 and command > 0.0) else 0.0
+        battery = _discharging(b, state, charge, load_w, dt_s, bms_cut)
+    if battery.bms_cut:
+        rotor = ratio = 0.0
+        fan_power = 0.0
+    running = ratio > 0.0 and command > 0.0
+    flow = params.fan_flow_cfm(command) * ratio if running else 0.0
+    flow_mean = params.fan_flow_cfm(command) * ratio_mean if running else 0.0
     door = disturbances.door_open
-    pressure = static_pressure_pa(flow, room, door) + wind
-    power = voltage * current
     return PlantState(
         t_s=state.t_s + dt_s,
-        charge_ah=charge,
-        consumed_ah=consumed,
-        voltage_v=voltage,
-        current_a=current,
-        power_w=power,
-        soc_pct=100.0 * charge / capacity,
+        charge_ah=battery.charge_ah,
+        consumed_ah=battery.consumed_ah,
+        voltage_v=battery.voltage_v,
+        current_a=battery.current_a,
+        power_w=battery.voltage_v * battery.current_a,
+        soc_pct=100.0 * battery.charge_ah / b.capacity_ah,
         speed_fraction=ratio,
         fan_command_pct=command,
         fan_power_w=fan_power,
         flow_cfm=flow,
         flow_mean_cfm=flow_mean,
         wind_pa=wind,
-        pressure_pa=pressure,
+        pressure_pa=static_pressure_pa(flow, params.room, door) + wind,
         fan_rpm=rotor * params.fan_max_rpm,
-        bms_cut=bms_cut,
+        bms_cut=battery.bms_cut,
         charging=grid_on,
         stalled=stalled,
         door_open=door,
         rotor_fraction=rotor,
-        charge_stage=stage,
-        stage_s=stage_s,
+        charge_stage=battery.stage,
+        stage_s=battery.stage_s,
     )

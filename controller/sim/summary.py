@@ -75,14 +75,7 @@ def summarize(
         reference = plan(totals.energy_drawn_wh, horizon_s, candidates, path)
         bound = reference.clean_air_ft3 * 60.0 / horizon_s
         best_fixed = reference.best_fixed_cfm if reference.best_fixed else None
-    if deadline_s is None:
-        met = None
-    elif bms_cut_s is not None and bms_cut_s < deadline_s:
-        met = False
-    elif totals.elapsed_s + 1e-6 >= deadline_s:
-        met = True
-    else:
-        met = totals.last_snapshot.deadline_met if totals.last_snapshot else None
+    met = _deadline_met(totals, deadline_s, bms_cut_s)
     below = 100.0 * totals.below_floor_s / totals.pressure_known_s if totals.pressure_known_s > 0 else None
     last = totals.last_snapshot
     return SimSummary(
@@ -105,3 +98,14 @@ def summarize(
         bms_cut_h=None if bms_cut_s is None else bms_cut_s / 3600.0,
         controller_draw_w=path.standing_total_w,
     )
+
+
+def _deadline_met(totals: RunTotals, deadline_s: float | None, bms_cut_s: float | None) -> bool | None:
+    """Met if the run lasted to the deadline, not if the BMS cut it short; else the controller's own view."""
+    if deadline_s is None:
+        return None
+    if bms_cut_s is not None and bms_cut_s < deadline_s:
+        return False
+    if totals.elapsed_s + 1e-6 >= deadline_s:
+        return True
+    return totals.last_snapshot.deadline_met if totals.last_snapshot else None

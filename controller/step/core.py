@@ -3,7 +3,7 @@ snapshot and the effects the shell carries out. Every decision the loop makes li
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from controller.alerts import AlertInputs, AlertState, AlertUpdate, update_alerts
@@ -106,22 +106,10 @@ def step(settings: DaemonSettings, state: ControlState, inputs: StepInputs) -> S
         message = f"controller {settings.controller_id} started in {setpoints.mode.value} mode"
         events.append(Event(EventKind.STARTED, message, now_utc))
 
-    stalled = inputs.fan is not None and inputs.fan.stalled
-    applied = settings.fan.curve.point_at(state.command_pct)
-    applied_flow = 0.0 if stalled else applied.flow_cfm
-    modelled_w = settings.path.source_power_w(applied.power_w)
-    battery = read_battery(
-        settings, setpoints.battery, state.energy, inputs.shunt, now_s=now_s, now_utc=now_utc, dt_s=dt,
-        modelled_w=modelled_w,
-    )  # fmt: skip
+    seen = _observe(settings, state, setpoints, inputs, dt)
+    battery, room, stalled = seen.battery, seen.room, seen.stalled
     setpoints = replace(setpoints, battery=battery.belief)
-    room = read_room(
-        settings, state.pressure, state.room, inputs.pressure, now_s=now_s, dt_s=dt,
-        applied_flow_cfm=applied_flow, steady_s=now_s - state.command_since_s,
-    )  # fmt: skip
-    if room.door_detected and room.raw_pa is not None:
-        message = f"door opened: pressure fell to {room.raw_pa:.1f} Pa; alarms held"
-        events.append(Event(EventKind.DOOR_OPEN, message, now_utc))
+    events += seen.events
     if replan_due(planning, now_s, settings.control.replan_interval_s):
         planning, plan_events = replan(
             settings, planning, setpoints, room_c_cfm=room.room.c_cfm, power_ratio=battery.energy.power_ratio,
@@ -147,7 +135,7 @@ def step(settings: DaemonSettings, state: ControlState, inputs: StepInputs) -> S
     effects, shutdown_done, last_save_s = _effects(settings, state, setpoints.battery, battery.charging, now_s, now_utc)
     events += inputs.shell_events
 
-    totals = _count(state.totals, settings, setpoints, battery, room, applied_flow, dt)
+    totals = _count(state.totals, settings, setpoints, battery, room, seen.applied_flow_cfm, dt)
     new_state = ControlState(
         setpoints=setpoints,
         energy=battery.energy,
@@ -166,6 +154,39 @@ def step(settings: DaemonSettings, state: ControlState, inputs: StepInputs) -> S
     )
     snapshot = _snapshot(settings, inputs, new_state, battery, room, ahead, alerts, decision, stalled, tuple(events))
     return StepResult(new_state, command, snapshot, results, effects)
+
+
+@dataclass(frozen=True, slots=True)
+class _Observation:
+    """This tick's readings, judged: the battery, the room, the fan, and the flow that ran since the last tick."""
+
+    battery: BatteryView
+    room: RoomView
+    stalled: bool
+    applied_flow_cfm: float
+    events: tuple[Event, ...]
+
+
+def _observe(
+    settings: DaemonSettings, state: ControlState, setpoints: Setpoints, inputs: StepInputs, dt: float
+) -> _Observation:
+    now_s = inputs.now_s
+    stalled = inputs.fan is not None and inputs.fan.stalled
+    applied = settings.fan.curve.point_at(state.command_pct)
+    applied_flow = 0.0 if stalled else applied.flow_cfm
+    battery = read_battery(
+        settings, setpoints.battery, state.energy, inputs.shunt, now_s=now_s, now_utc=inputs.now_utc, dt_s=dt,
+        modelled_w=settings.path.source_power_w(applied.power_w),
+    )  # fmt: skip
+    room = read_room(
+        settings, state.pressure, state.room, inputs.pressure, now_s=now_s, dt_s=dt,
+        applied_flow_cfm=applied_flow, steady_s=now_s - state.command_since_s,
+    )  # fmt: skip
+    events: tuple[Event, ...] = ()
+    if room.door_detected and room.raw_pa is not None:
+        message = f"door opened: pressure fell to {room.raw_pa:.1f} Pa; alarms held"
+        events = (Event(EventKind.DOOR_OPEN, message, inputs.now_utc),)
+    return _Observation(battery, room, stalled, applied_flow, events)
 
 
 def _decide(

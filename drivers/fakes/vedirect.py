@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from drivers.fakes.pty import FakeSerialLine
-from drivers.vedirect.encoder import battery_monitor_blocks
+from drivers.vedirect.codec import battery_monitor_blocks
 
 
 def replay(blocks: Sequence[bytes], per_tick: int = 2, cycle: bool = True) -> Callable[[], list[bytes]]:

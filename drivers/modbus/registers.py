@@ -25,7 +25,6 @@ TYPES: tuple[str, ...] = ("int16", "uint16", "int32", "uint32", "float32")
 WORD_ORDERS: tuple[str, ...] = ("big", "little")
 
 
-
 @cache
 def _pymodbus() -> tuple[Any, dict[str, Any]]:
     """pymodbus's converter and its data types, imported on first use (config parsing stays light)."""

@@ -1,7 +1,8 @@
 """The VE.Direct text protocol as pure functions, in three modules: `framer` (bytes -> checksummed blocks),
 `decoder` (blocks -> SI values and readings) and `encoder` (SI values -> bytes, for the fakes).
 
-This module keeps the names importable from one place for callers written before the split.
+This module gathers their names in one place for callers that use several parts (the driver, the fake,
+the benchmark); new code may import the part it needs.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -190,13 +191,9 @@ def test_measured_curve_is_validated_like_a_csv() -> None:
         ("mid", 4.9, 120.0),
         ("high", 12.2, 200.0),
     ]
-    broken = calibration.with_step(calibration.steps[0].__class__(**{**_fields(calibration.steps[0]), "fan_w": -0.1}))
+    broken = calibration.with_step(replace(calibration.steps[0], fan_w=-0.1))
     with pytest.raises(ConfigError, match=r"row 1.watts = -0.1: expected a power above 0 W"):
         broken.fan_curve("cal.json")
-
-
-def _fields(step: StepResult) -> dict[str, object]:
-    return {name: getattr(step, name) for name in step.__slots__}  # type: ignore[attr-defined]
 
 
 def test_cheapest_point_that_holds_a_pressure() -> None:

@@ -37,32 +37,8 @@ class Bench:
     config: Path
 
 
-@contextlib.asynccontextmanager
-async def bench(tmp_path: Path) -> AsyncIterator[Bench]:
-    curve = load_curve_csv(FAN_CSV, "fan.csv")
-    pwm = PwmSysfsFake(tmp_path / "sys" / "class" / "pwm")
-
-    def fan_w() -> float:
-        return curve.power_w(pwm.duty_pct(0))
-
-    def blocks() -> list[bytes]:
-        return battery_monitor_blocks(
-            voltage_v=VOLTAGE_V, current_a=-(BASELINE_W + fan_w()) / VOLTAGE_V, soc_pct=80.0, consumed_ah=-20.0
-        )
-
-    shunt = VEDirectFake(blocks, interval_s=0.05)
-    pressure = ModbusFake(transport="tcp", holding={2: 2, 3: 2, 4: 0})
-
-    async def room() -> None:
-        while True:
-            flow = curve.flow_cfm(pwm.duty_pct(0))
-            pa = (flow / ROOM_C) ** (1.0 / ROOM_N) if flow > 0 else 0.0
-            pressure.set("holding", 4, [round(pa * 100)])
-            await asyncio.sleep(0.02)
-
-    await shunt.start()
-    await pressure.start()
-    await pwm.start()
+def _write_config(tmp_path: Path, shunt: VEDirectFake, pressure: ModbusFake, pwm: PwmSysfsFake) -> Path:
+    """The fan curve and a configuration whose [devices] are the three fakes."""
     (tmp_path / "fan.csv").write_text(FAN_CSV)
     config = tmp_path / "cleanroom.toml"
     config.write_text(
@@ -90,6 +66,36 @@ tach = "{pwm.tach_path}"
 """,
         encoding="utf-8",
     )
+    return config
+
+
+@contextlib.asynccontextmanager
+async def bench(tmp_path: Path) -> AsyncIterator[Bench]:
+    curve = load_curve_csv(FAN_CSV, "fan.csv")
+    pwm = PwmSysfsFake(tmp_path / "sys" / "class" / "pwm")
+
+    def fan_w() -> float:
+        return curve.power_w(pwm.duty_pct(0))
+
+    def blocks() -> list[bytes]:
+        return battery_monitor_blocks(
+            voltage_v=VOLTAGE_V, current_a=-(BASELINE_W + fan_w()) / VOLTAGE_V, soc_pct=80.0, consumed_ah=-20.0
+        )
+
+    shunt = VEDirectFake(blocks, interval_s=0.05)
+    pressure = ModbusFake(transport="tcp", holding={2: 2, 3: 2, 4: 0})
+
+    async def room() -> None:
+        while True:
+            flow = curve.flow_cfm(pwm.duty_pct(0))
+            pa = (flow / ROOM_C) ** (1.0 / ROOM_N) if flow > 0 else 0.0
+            pressure.set("holding", 4, [round(pa * 100)])
+            await asyncio.sleep(0.02)
+
+    await shunt.start()
+    await pressure.start()
+    await pwm.start()
+    config = _write_config(tmp_path, shunt, pressure, pwm)
     physics = asyncio.create_task(room())
     try:
         yield Bench(shunt, pressure, pwm, config)

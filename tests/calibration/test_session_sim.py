@@ -13,6 +13,7 @@ from controller.calibration import store
 from controller.calibration.model import Calibration
 from controller.calibration.session import CalibrationAborted, CalibrationRefused, Progress
 from controller.sim.scenario import Scenario
+from drivers.base import ShuntReading
 from tests.calibration.helpers import STANDING_W, default_config, rig
 
 
@@ -134,7 +135,7 @@ async def test_unknown_state_of_charge_needs_force() -> None:
     shunt = r.sim.shunt
     original = shunt.latest
 
-    def without_soc():
+    def without_soc() -> ShuntReading | None:
         reading = original()
         return None if reading is None else replace(reading, soc_pct=None)
 

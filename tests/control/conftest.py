@@ -44,4 +44,4 @@ def policy_settings(curve: FanCurve, **overrides: float) -> PolicySettings:
         "share_period_s": 600.0,
     }
     values.update(overrides)
-    return PolicySettings(curve=curve, **values)  # type: ignore[arg-type]
+    return PolicySettings(curve=curve, **values)

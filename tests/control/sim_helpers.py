@@ -8,7 +8,8 @@ from pathlib import Path
 
 from controller.config.loader import Config, parse_config
 from controller.config.reader import Table
-from controller.sim.run import SimRoom, Simulation
+from controller.sim.rig import SimRoom
+from controller.sim.run import Simulation
 from controller.sim.scenario import parse_scenario
 
 START = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)

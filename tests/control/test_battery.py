@@ -30,7 +30,7 @@ def step(state: BatteryState, second: float, **reading: float | None) -> Battery
         dt_s=1.0,
         fresh=True,
         full=FULL,
-        **values,  # type: ignore[arg-type]
+        **values,
     )
 
 

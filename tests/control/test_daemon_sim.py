@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from controller.clock import Clock
 from controller.commands import parse_command
 from controller.snapshot import AlertKind, EventKind, Mode
+from drivers.base import DriverStats, FanReading, PressureReading, ShuntReading
 from tests.control.sim_helpers import config, simulation, with_energy
 
 DAY_S = 86400.0
@@ -289,64 +291,68 @@ async def test_a_run_stopped_before_the_deadline_is_compared_over_the_time_it_ra
     assert 0.95 <= summary.ratio_to_bound <= 1.01
 
 
+class _WholeWattShunt:
+    """A shunt whose P field is whole watts, unlike its V and I."""
+
+    stats = DriverStats()
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    def latest(self) -> ShuntReading:
+        return ShuntReading(self.clock.monotonic(), 13.2, -0.4, power_w=-5.0, soc_pct=80.0)
+
+
+class _SteadyPressure:
+    stats = DriverStats()
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    def latest(self) -> PressureReading:
+        return PressureReading(self.clock.monotonic(), 7.0)
+
+
+class _SilentFan:
+    stats = DriverStats()
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def set_command(self, command_pct: float) -> None:
+        return None
+
+    def latest(self) -> FanReading | None:
+        return None
+
+
 async def test_measured_power_comes_from_volts_times_amps_not_whole_watts() -> None:
     from controller.clock import SimulatedClock
     from controller.command_bus import CommandBus
     from controller.daemon import Daemon
     from controller.daemon_settings import DaemonSettings
     from controller.hub import SnapshotHub
-    from drivers.base import DriverStats, FanReading, PressureReading, ShuntReading
     from tests.control.sim_helpers import START
-
-    class WholeWattShunt:
-        stats = DriverStats()
-
-        def __init__(self, clock: SimulatedClock) -> None:
-            self.clock = clock
-
-        async def start(self) -> None:
-            return None
-
-        async def close(self) -> None:
-            return None
-
-        def latest(self) -> ShuntReading:
-            return ShuntReading(self.clock.monotonic(), 13.2, -0.4, power_w=-5.0, soc_pct=80.0)
-
-    class Pressure:
-        stats = DriverStats()
-
-        def __init__(self, clock: SimulatedClock) -> None:
-            self.clock = clock
-
-        async def start(self) -> None:
-            return None
-
-        async def close(self) -> None:
-            return None
-
-        def latest(self) -> PressureReading:
-            return PressureReading(self.clock.monotonic(), 7.0)
-
-    class Fan:
-        stats = DriverStats()
-
-        async def start(self) -> None:
-            return None
-
-        async def close(self) -> None:
-            return None
-
-        async def set_command(self, command_pct: float) -> None:
-            return None
-
-        def latest(self) -> FanReading | None:
-            return None
 
     clock = SimulatedClock(START)
     daemon = Daemon(
         DaemonSettings.from_config(config({"control": {"mode": "eco"}}), None),
-        shunt=WholeWattShunt(clock), pressure=Pressure(clock), fan=Fan(), clock=clock,
+        shunt=_WholeWattShunt(clock), pressure=_SteadyPressure(clock), fan=_SilentFan(), clock=clock,
         hub=SnapshotHub(), commands=CommandBus(),
     )  # fmt: skip
     await daemon.start()

@@ -34,14 +34,8 @@ def get_state(port: int) -> dict[str, object] | None:
     return data if isinstance(data, dict) else None
 
 
-async def test_run_drives_real_drivers_and_stops_at_the_safe_speed(tmp_path: Path) -> None:
-    shunt = VEDirectFake(constant(voltage_v=13.1, current_a=-0.8, soc_pct=72.0), interval_s=0.2)
-    pressure = ModbusFake(transport="tcp", holding={2: 2, 3: 1, 4: 85})
-    pwm = PwmSysfsFake(tmp_path / "sys" / "class" / "pwm")
-    await shunt.start()
-    await pressure.start()
-    await pwm.start()
-    http_port = free_port()
+def _write_config(tmp_path: Path, shunt: VEDirectFake, pressure: ModbusFake, pwm: PwmSysfsFake) -> Path:
+    """A configuration whose [devices] are the three fakes."""
     config = tmp_path / "cleanroom.toml"
     config.write_text(
         f"""
@@ -68,7 +62,12 @@ sysfs_root = "{pwm.root}"
 """,
         encoding="utf-8",
     )
-    process = await asyncio.create_subprocess_exec(
+    return config
+
+
+async def _start_daemon(config: Path, http_port: int, state_dir: Path) -> asyncio.subprocess.Process:
+    """`cleanroom run` with the web API on `http_port`, no database and no MQTT."""
+    return await asyncio.create_subprocess_exec(
         str(CLEANROOM),
         "run",
         "--config",
@@ -80,10 +79,22 @@ sysfs_root = "{pwm.root}"
         "--mqtt",
         "none",
         "--state-dir",
-        str(tmp_path / "state"),
+        str(state_dir),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
+
+
+async def test_run_drives_real_drivers_and_stops_at_the_safe_speed(tmp_path: Path) -> None:
+    shunt = VEDirectFake(constant(voltage_v=13.1, current_a=-0.8, soc_pct=72.0), interval_s=0.2)
+    pressure = ModbusFake(transport="tcp", holding={2: 2, 3: 1, 4: 85})
+    pwm = PwmSysfsFake(tmp_path / "sys" / "class" / "pwm")
+    await shunt.start()
+    await pressure.start()
+    await pwm.start()
+    http_port = free_port()
+    config = _write_config(tmp_path, shunt, pressure, pwm)
+    process = await _start_daemon(config, http_port, tmp_path / "state")
     try:
         state = None
         for _ in range(300):

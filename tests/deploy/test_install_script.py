@@ -123,6 +123,37 @@ def test_install_twice_verify_then_uninstall(tmp_path: Path, verify_unit: Verify
     first = run_install(*args, "--enable-pwm", "--enable-i2c")
     assert first.returncode == 0, first.stdout + first.stderr
 
+    uid, cleanroom_gid = _assert_account_and_program(root)
+    _assert_files_and_service(root, uid, cleanroom_gid, verify_unit)
+
+    # Nothing ran against this machine: the live-only commands were printed instead.
+    assert "would run: systemctl daemon-reload" in first.stdout
+    assert "would run: udevadm control --reload" in first.stdout
+    assert "reboot" in first.stdout
+    assert host_accounts() == host_before
+
+    # The user edits the configuration and the service writes state; then the script runs again.
+    example = (REPO / "deploy/config.example.toml").read_text()
+    config = root / "etc/cleanroom/config.toml"
+    state = root / "var/lib/cleanroom"
+    config.write_text(example + "\n# my battery\n")
+    (state / "history.sqlite").write_bytes(b"SQLite format 3\x00")
+    before = tree_state(root)
+    second = run_install(*args, "--enable-pwm", "--enable-i2c")
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert tree_state(root) == before, "the second run changed files"
+    assert "kept the existing /etc/cleanroom/config.toml" in second.stdout
+    assert "created" not in second.stdout
+    assert "updated /boot" not in second.stdout
+    assert "would run: systemctl daemon-reload" not in second.stdout
+    assert "would run: systemctl try-restart cleanroom.service" in second.stdout
+    assert os.access(root / "opt/cleanroom/venv/bin/cleanroom", os.X_OK)
+
+    _assert_uninstall_then_purge(root)
+
+
+def _assert_account_and_program(root: Path) -> tuple[int, int]:
+    """The service's user and its virtual environment; returns the user's uid and its group's gid."""
     # The account: a system user with no login, in exactly the device groups.
     user = account(root, "passwd", "cleanroom")
     assert user is not None
@@ -146,6 +177,10 @@ def test_install_twice_verify_then_uninstall(tmp_path: Path, verify_unit: Verify
     site = next(venv.glob("lib/python3*/site-packages"))
     assert (site / "controller/watchdog.py").read_bytes() == (REPO / "controller/watchdog.py").read_bytes()
 
+    return uid, cleanroom_gid
+
+
+def _assert_files_and_service(root: Path, uid: int, cleanroom_gid: int, verify_unit: Verify) -> None:
     # Configuration from the example, readable by the service's group only; state owned by the service.
     example = (REPO / "deploy/config.example.toml").read_text()
     config = root / "etc/cleanroom/config.toml"
@@ -179,26 +214,14 @@ def test_install_twice_verify_then_uninstall(tmp_path: Path, verify_unit: Verify
         "# BEGIN cleanroom (deploy/install.sh)\n[all]\ndtoverlay=pwm-2chan\ndtparam=i2c_arm=on\n# END cleanroom\n"
     )
 
-    # Nothing ran against this machine: the live-only commands were printed instead.
-    assert "would run: systemctl daemon-reload" in first.stdout
-    assert "would run: udevadm control --reload" in first.stdout
-    assert "reboot" in first.stdout
-    assert host_accounts() == host_before
 
-    # The user edits the configuration and the service writes state; then the script runs again.
-    config.write_text(example + "\n# my battery\n")
-    (state / "history.sqlite").write_bytes(b"SQLite format 3\x00")
-    before = tree_state(root)
-    second = run_install(*args, "--enable-pwm", "--enable-i2c")
-    assert second.returncode == 0, second.stdout + second.stderr
-    assert tree_state(root) == before, "the second run changed files"
-    assert "kept the existing /etc/cleanroom/config.toml" in second.stdout
-    assert "created" not in second.stdout
-    assert "updated /boot" not in second.stdout
-    assert "would run: systemctl daemon-reload" not in second.stdout
-    assert "would run: systemctl try-restart cleanroom.service" in second.stdout
-    assert os.access(venv / "bin/cleanroom", os.X_OK)
-
+def _assert_uninstall_then_purge(root: Path) -> None:
+    """Uninstall keeps the (edited) configuration, the state and the user; --purge removes them."""
+    example = (REPO / "deploy/config.example.toml").read_text()
+    config = root / "etc/cleanroom/config.toml"
+    state = root / "var/lib/cleanroom"
+    unit = root / "etc/systemd/system/cleanroom.service"
+    wants = root / "etc/systemd/system/multi-user.target.wants/cleanroom.service"
     removed = run_install("--root", str(root), "--uninstall")
     assert removed.returncode == 0, removed.stdout + removed.stderr
     assert not (root / "opt/cleanroom").exists()

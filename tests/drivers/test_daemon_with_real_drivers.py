@@ -16,7 +16,7 @@ import pytest
 from drivers.fakes.modbus import ModbusFake
 from drivers.fakes.sysfs_pwm import PwmSysfsFake
 from drivers.fakes.vedirect import VEDirectFake, constant
-from tests.drivers.helpers import wait_until
+from tests.eventually import eventually
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "config.example.toml"
 
@@ -98,20 +98,25 @@ async def test_the_daemon_runs_on_the_real_drivers(tmp_path: Path) -> None:
                 if response.status_code == 200:
                     state.update(response.json())
 
-            async def poll() -> None:
-                while not (state.get("voltage_v") == pytest.approx(13.2) and state.get("pressure_pa")):
-                    if process.returncode is not None:
-                        break
+            async def first_readings_or_exit() -> bool:
+                if process.returncode is None:
                     await fetch()
-                    await asyncio.sleep(0.2)
+                return process.returncode is not None or (
+                    state.get("voltage_v") == pytest.approx(13.2) and bool(state.get("pressure_pa"))
+                )
 
-            await asyncio.wait_for(poll(), timeout=90)
+            await eventually(
+                first_readings_or_exit,
+                timeout_s=90,
+                interval_s=0.2,
+                what=lambda: f"the daemon's first readings over HTTP (state: {state})",
+            )
         assert process.returncode is None, "the daemon exited"
         assert state["voltage_v"] == pytest.approx(13.2)
         assert state["current_a"] == pytest.approx(-4.0)
         assert state["soc_pct"] is not None
         assert state["pressure_pa"] == pytest.approx(5.2)
-        await wait_until(lambda: sysfs.channel(0).exists() and sysfs.read(0, "enable") == "1", what="fan enabled")
+        await eventually(lambda: sysfs.channel(0).exists() and sysfs.read(0, "enable") == "1", what="fan enabled")
         assert sysfs.read(0, "period") == "40000"
         assert sysfs.violations == []
     finally:

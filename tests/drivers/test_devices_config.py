@@ -148,8 +148,7 @@ def test_a_map_written_in_the_file_needs_no_preset() -> None:
             "voltage unit",
         ),
         (
-            '[devices.shunt]\ndriver = "modbus"\nport = "/dev/x"\n[devices.shunt.registers.voltage_v]\n'
-            'address = 70000',
+            '[devices.shunt]\ndriver = "modbus"\nport = "/dev/x"\n[devices.shunt.registers.voltage_v]\naddress = 70000',
             "devices.shunt.registers.voltage_v.address",
             "65535",
         ),

@@ -15,7 +15,8 @@ from drivers.modbus.link import ModbusSettings
 from drivers.modbus.maps import FanMap, ReadSpan, plan_reads, pressure_value, shunt_values
 from drivers.modbus.presets import FAN_PRESETS, PRESSURE_PRESETS, SHUNT_PRESETS
 from drivers.modbus.registers import Register, RegisterError, decode, encode
-from tests.drivers.helpers import fast_backoff, wait_until
+from tests.drivers.helpers import fast_backoff
+from tests.eventually import eventually
 
 # Golden vectors: words as the device holds them.
 GOLDEN = [
@@ -117,25 +118,25 @@ async def test_faults_are_counted_and_polling_recovers(transport: str, tmp_path:
     shunt = ModbusShunt(_settings(fake), shunt_map, interval_s=0.01, retries=1, backoff=fast_backoff())
     await shunt.start()
     try:
-        await wait_until(lambda: shunt.stats.readings >= 2, what="first readings")
+        await eventually(lambda: shunt.stats.readings >= 2, what="first readings")
         fake.no_answer = 1
-        await wait_until(lambda: shunt.stats.timeouts >= 1, what="timeout counted")
+        await eventually(lambda: shunt.stats.timeouts >= 1, what="timeout counted")
         fake.bad_crc = 1
-        await wait_until(lambda: shunt.stats.corrupt >= 1, what="bad CRC counted")
+        await eventually(lambda: shunt.stats.corrupt >= 1, what="bad CRC counted")
         fake.exception_code, fake.exceptions_left = 6, 1
-        await wait_until(lambda: fake.faults.get("exception", 0) == 1, what="exception sent")
-        await wait_until(lambda: shunt.stats.corrupt >= 2, what="exception counted")
+        await eventually(lambda: fake.faults.get("exception", 0) == 1, what="exception sent")
+        await eventually(lambda: shunt.stats.corrupt >= 2, what="exception counted")
         readings = shunt.stats.readings
         fake.set_shunt(shunt_map, {"voltage_v": 13.1})
-        await wait_until(lambda: shunt.stats.readings > readings + 2, what="readings resume")
+        await eventually(lambda: shunt.stats.readings > readings + 2, what="readings resume")
         reading = shunt.latest()
         assert reading is not None
         assert reading.voltage_v == pytest.approx(13.1)
         fake.unplug()
-        await wait_until(lambda: shunt.stats.state is not DeviceState.OK, what="outage noticed")
+        await eventually(lambda: shunt.stats.state is not DeviceState.OK, what="outage noticed")
         await fake.replug()
         readings = shunt.stats.readings
-        await wait_until(lambda: shunt.stats.readings > readings + 1, what="readings after replug")
+        await eventually(lambda: shunt.stats.readings > readings + 1, what="readings after replug")
         assert shunt.stats.state is DeviceState.OK
         assert fake.faults == {"no_answer": 1, "bad_crc": 1, "exception": 1, "unplug": 1, "replug": 1}
     finally:
@@ -196,7 +197,7 @@ async def test_fan_output_is_written_read_back_and_reapplied_after_faults(transp
         fake.no_answer = 2  # both tries of the next command go unanswered
         await fan.set_command(75.0)
         assert fan.stats.timeouts >= 1
-        await wait_until(lambda: (fan.latest() or reading).command_pct == pytest.approx(75.0), what="re-applied")
+        await eventually(lambda: (fan.latest() or reading).command_pct == pytest.approx(75.0), what="re-applied")
         assert fake.registers["holding"][0] == 7500
         fake.bad_crc = 1
         await fan.set_command(10.0)
@@ -252,9 +253,10 @@ _WORD = st.integers(0, 0xFFFF)
 @given(st.sampled_from(sorted(SHUNT_PRESETS)), st.data())
 def test_fuzz_any_register_contents_give_values_or_register_errors(preset: str, data: st.DataObject) -> None:
     shunt_map, _ = SHUNT_PRESETS[preset]()
-    spans = {span: data.draw(st.lists(_WORD, min_size=span.count, max_size=span.count)) for span in plan_reads(
-        list(shunt_map.registers.values())
-    )}
+    spans = {
+        span: data.draw(st.lists(_WORD, min_size=span.count, max_size=span.count))
+        for span in plan_reads(list(shunt_map.registers.values()))
+    }
     try:
         values = shunt_values(shunt_map, spans)
     except RegisterError:

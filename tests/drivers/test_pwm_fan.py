@@ -10,7 +10,7 @@ import pytest
 from drivers.base import DeviceState, DeviceUnavailable
 from drivers.fakes.sysfs_pwm import PwmSysfsFake
 from drivers.pwm import PwmFan, Tachometer, find_chip
-from tests.drivers.helpers import wait_until
+from tests.eventually import eventually
 
 
 @pytest.fixture
@@ -82,15 +82,15 @@ async def test_tachometer_rpm_and_stall_detection(sysfs: PwmSysfsFake) -> None:
     await fan.start()
     try:
         await fan.set_command(50)
-        await wait_until(lambda: ((fan.latest() and fan.latest().rpm) or 0) > 1400, what="fan spinning")  # type: ignore[union-attr]
+        await eventually(lambda: (r := fan.latest()) is not None and (r.rpm or 0) > 1400, what="fan spinning")
         sysfs.stalled = True
-        await wait_until(lambda: bool(fan.latest() and fan.latest().stalled), what="stall detected")  # type: ignore[union-attr]
+        await eventually(lambda: (r := fan.latest()) is not None and r.stalled, what="stall detected")
         assert fan.stats.counters["stalls"] == 1
         sysfs.stalled = False
-        await wait_until(lambda: bool(fan.latest() and not fan.latest().stalled), what="turning again")  # type: ignore[union-attr]
+        await eventually(lambda: (r := fan.latest()) is not None and not r.stalled, what="turning again")
         await fan.set_command(5)  # below the stall threshold command: a slow fan is not a stall
         sysfs.stalled = True
-        await wait_until(lambda: (fan.latest() or fan).rpm == 0, what="stopped")  # type: ignore[union-attr]
+        await eventually(lambda: (r := fan.latest()) is not None and r.rpm == 0, what="stopped")
         assert not fan.latest().stalled  # type: ignore[union-attr]
     finally:
         await fan.close()
@@ -123,8 +123,8 @@ async def test_a_vanished_channel_is_exported_again_and_the_command_restored(sys
     try:
         await fan.set_command(30)
         sysfs.vanish(3)
-        await wait_until(lambda: fan.stats.reconnects >= 1, what="re-export")
-        await wait_until(lambda: sysfs.channel(3).exists() and sysfs.read(3, "duty_cycle") == "12000", what="restored")
+        await eventually(lambda: fan.stats.reconnects >= 1, what="re-export")
+        await eventually(lambda: sysfs.channel(3).exists() and sysfs.read(3, "duty_cycle") == "12000", what="restored")
         assert sysfs.exports == 2
         assert fan.stats.state is DeviceState.OK
     finally:

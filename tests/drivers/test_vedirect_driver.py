@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,8 @@ from drivers.base import DeviceState
 from drivers.fakes.vedirect import VEDirectFake, constant, replay
 from drivers.vedirect.codec import split_blocks
 from drivers.vedirect.driver import VEDirectShunt
-from tests.drivers.helpers import BMV700, SMARTSHUNT, fast_backoff, wait_until
+from tests.drivers.helpers import BMV700, SMARTSHUNT, fast_backoff
+from tests.eventually import eventually
 
 
 def _driver(port: str, by_id: Path, **kwargs: float) -> VEDirectShunt:
@@ -28,10 +30,10 @@ async def test_every_block_of_a_capture_arrives_through_the_pty(capture: str, tm
     fake = VEDirectFake(replay(blocks, per_tick=2, cycle=False), interval_s=0.002, link=tmp_path / "usb-Victron")
     driver = _driver(fake.port, tmp_path)
     await driver.start()
-    await wait_until(lambda: driver.stats.state is DeviceState.STARTING and driver._opened_once, what="port open")
+    await eventually(lambda: driver.stats.state is DeviceState.STARTING and driver._opened_once, what="port open")
     await fake.start()
     try:
-        await wait_until(lambda: driver.stats.counters.get("blocks", 0) == len(blocks), what="all blocks")
+        await eventually(lambda: driver.stats.counters.get("blocks", 0) == len(blocks), what="all blocks")
         assert driver.stats.corrupt == 0
         assert driver.stats.readings == len(blocks) // 2
         reading = driver.latest()
@@ -49,16 +51,22 @@ async def test_faults_are_counted_and_the_driver_keeps_reading(tmp_path: Path) -
     await fake.start()
     await driver.start()
     try:
-        await wait_until(lambda: driver.stats.readings >= 3, what="first readings")
+        await eventually(lambda: driver.stats.readings >= 3, what="first readings")
         before_skipped = driver.stats.counters.get("skipped_bytes", 0)
         fake.inject_garbage(b"\x00\x17noise without a line end\xfe")
-        await wait_until(lambda: driver.stats.counters.get("skipped_bytes", 0) > before_skipped, what="noise skipped")
-        faults = [lambda: fake.inject_garbage(b"\r\nV\t1\xff2\r\n"), fake.corrupt_checksums, fake.flip_bits, fake.cut]
+        await eventually(lambda: driver.stats.counters.get("skipped_bytes", 0) > before_skipped, what="noise skipped")
+        faults: list[Callable[[], object]] = [
+            lambda: fake.inject_garbage(b"\r\nV\t1\xff2\r\n"),
+            fake.corrupt_checksums,
+            fake.flip_bits,
+            fake.cut,
+        ]
         for fault in faults:
             before_corrupt, before_readings = driver.stats.corrupt, driver.stats.readings
             fault()
-            await wait_until(lambda b=before_corrupt: driver.stats.corrupt > b, what=f"{fault} counted")
-            await wait_until(lambda b=before_readings: driver.stats.readings > b + 2, what="readings resume")
+            # each probe is awaited before the loop moves on, so it sees this iteration's values
+            await eventually(lambda: driver.stats.corrupt > before_corrupt, what=f"{fault} counted")  # noqa: B023
+            await eventually(lambda: driver.stats.readings > before_readings + 2, what="readings resume")  # noqa: B023
             assert driver.stats.state is DeviceState.OK
         reading = driver.latest()
         assert reading is not None
@@ -78,15 +86,15 @@ async def test_unplug_and_replug_as_a_new_tty_is_found_again_by_its_stable_name(
     await fake.start()
     await driver.start()
     try:
-        await wait_until(lambda: driver.stats.readings >= 2, what="first readings")
+        await eventually(lambda: driver.stats.readings >= 2, what="first readings")
         first_tty = fake.line.slave_path
         fake.unplug()
-        await wait_until(lambda: driver.stats.state is DeviceState.UNAVAILABLE, what="unavailable")
+        await eventually(lambda: driver.stats.state is DeviceState.UNAVAILABLE, what="unavailable")
         assert driver.latest() is not None  # the last good reading is kept, with its old timestamp
         fake.replug()
         assert fake.line.slave_path != first_tty
         readings = driver.stats.readings
-        await wait_until(lambda: driver.stats.readings > readings + 2, what="readings after replug")
+        await eventually(lambda: driver.stats.readings > readings + 2, what="readings after replug")
         assert driver.stats.state is DeviceState.OK
         assert driver.stats.reconnects >= 1
     finally:
@@ -100,12 +108,12 @@ async def test_a_glob_pattern_finds_the_adapter_under_its_new_number(tmp_path: P
     await fake.start()
     await driver.start()
     try:
-        await wait_until(lambda: driver.stats.readings >= 1, what="reading via pattern")
+        await eventually(lambda: driver.stats.readings >= 1, what="reading via pattern")
         fake.unplug()
-        await wait_until(lambda: driver.stats.state is DeviceState.UNAVAILABLE, what="unavailable")
+        await eventually(lambda: driver.stats.state is DeviceState.UNAVAILABLE, what="unavailable")
         fake.replug()
         readings = driver.stats.readings
-        await wait_until(lambda: driver.stats.readings > readings, what="reading after replug")
+        await eventually(lambda: driver.stats.readings > readings, what="reading after replug")
     finally:
         await driver.close()
         await fake.close()
@@ -117,13 +125,13 @@ async def test_silence_marks_the_data_stale_and_counts_a_timeout(tmp_path: Path)
     await fake.start()
     await driver.start()
     try:
-        await wait_until(lambda: driver.stats.readings >= 1, what="first reading")
+        await eventually(lambda: driver.stats.readings >= 1, what="first reading")
         fake.silent = True
-        await wait_until(lambda: driver.stats.state is DeviceState.STALE, what="stale")
-        await wait_until(lambda: driver.stats.timeouts >= 1, what="timeout counted")
-        await wait_until(lambda: driver.stats.reconnects >= 1, what="port reopened after long silence")
+        await eventually(lambda: driver.stats.state is DeviceState.STALE, what="stale")
+        await eventually(lambda: driver.stats.timeouts >= 1, what="timeout counted")
+        await eventually(lambda: driver.stats.reconnects >= 1, what="port reopened after long silence")
         fake.silent = False
-        await wait_until(lambda: driver.stats.state is DeviceState.OK, what="fresh again")
+        await eventually(lambda: driver.stats.state is DeviceState.OK, what="fresh again")
     finally:
         await driver.close()
         await fake.close()
@@ -133,7 +141,7 @@ async def test_a_missing_port_is_unavailable_with_a_hint_and_never_raises(tmp_pa
     driver = _driver(str(tmp_path / "usb-nothing-here"), tmp_path)
     await driver.start()
     try:
-        await wait_until(lambda: driver.stats.errors >= 3, what="retries")
+        await eventually(lambda: driver.stats.errors >= 3, what="retries")
         assert driver.stats.state is DeviceState.UNAVAILABLE
         assert "check that the adapter is plugged in" in (driver.stats.last_error or "")
         assert driver.latest() is None
@@ -154,7 +162,7 @@ async def test_wrong_baud_rate_noise_gives_no_reading_and_counts_rejections(tmp_
             fake.inject_garbage(size=60)
             fake.inject_garbage(b"\r\nV\t12\x85\r\n")
             await asyncio.sleep(0.005)
-        await wait_until(lambda: driver.stats.corrupt >= 5, what="rejections")
+        await eventually(lambda: driver.stats.corrupt >= 5, what="rejections")
         assert driver.latest() is None
         assert driver.bytes_received > 0
     finally:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import create_engine, select
+from sqlalchemy import Table, create_engine, select
 
 from controller.clock import SimulatedClock
 from controller.history import HistorySection, build_recorder
@@ -26,12 +27,14 @@ def _wall_with_ntp_step(boot: datetime) -> object:
     return wall
 
 
-def _rows(url: str, table: object, controller_id: str) -> list[dict[str, object]]:
+def _rows(url: str, table: Table, controller_id: str) -> list[dict[str, Any]]:
     engine = create_engine(url)
     with engine.connect() as connection:
-        rows = connection.execute(
-            select(table).where(table.c.controller_id == controller_id).order_by(table.c.id)  # type: ignore[attr-defined]
-        ).mappings().all()
+        rows = (
+            connection.execute(select(table).where(table.c.controller_id == controller_id).order_by(table.c.id))
+            .mappings()
+            .all()
+        )
     engine.dispose()
     return [dict(r) for r in rows]
 

@@ -49,7 +49,7 @@ def test_upgrade_from_first_revision_keeps_history(fresh_db_url: str) -> None:
         )
         connection.execute(
             text(
-                "INSERT INTO events (controller_id, timestamp_utc, kind, severity, message, \"values\") "
+                'INSERT INTO events (controller_id, timestamp_utc, kind, severity, message, "values") '
                 "VALUES ('old-room', :ts, 'started', 'info', 'started', '{}')"
             ),
             {"ts": stamp.replace(tzinfo=None) if engine.dialect.name == "sqlite" else stamp},

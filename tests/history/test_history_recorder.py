@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import Table, create_engine, func, select, text
 
 from controller.clock import SimulatedClock
 from controller.command_bus import CommandBus
@@ -15,18 +15,19 @@ from controller.history import HistorySection, build_recorder
 from controller.history.schema import config_changes, events, samples, samples_1m
 from controller.hub import SnapshotHub
 from controller.snapshot import AlertKind, Event, EventKind, Mode, Severity
-from tests.history.history_helpers import START, make_snapshot, record, series, wait_for
+from tests.eventually import eventually
+from tests.history.history_helpers import START, make_snapshot, record, series
 
 
 def _section(**overrides: object) -> HistorySection:
     return replace(HistorySection(), **overrides)  # type: ignore[arg-type]
 
 
-def _count(url: str, table: object, controller_id: str) -> int:
+def _count(url: str, table: Table, controller_id: str) -> int:
     engine = create_engine(url)
     with engine.connect() as connection:
         value = connection.execute(
-            select(func.count()).select_from(table).where(table.c.controller_id == controller_id)  # type: ignore[attr-defined]
+            select(func.count()).select_from(table).where(table.c.controller_id == controller_id)
         ).scalar()
     engine.dispose()
     return int(value or 0)
@@ -90,7 +91,7 @@ async def test_aggregated_points_when_range_is_long(db_url: str, controller_id: 
     points = recorder.reader.samples(controller_id, START, end, max_points=60)
     assert len(points) == 60
     assert all(p["resolution_s"] == 180 for p in points)
-    times = [p["timestamp_utc"] for p in points]
+    times = [str(p["timestamp_utc"]) for p in points]
     assert times == sorted(times)
     in_first = [s.power_w for s in snapshots if s.monotonic_s < 180 and s.power_w is not None]
     assert points[0]["power_w_min"] == pytest.approx(min(in_first))
@@ -106,7 +107,7 @@ async def test_writes_only_at_batch_boundaries(db_url: str, controller_id: str, 
         hub.publish(snapshot)
         await asyncio.sleep(0)
     # handovers at 30, 60 and 90 s: snapshots 0..90 are written, 91..95 wait for the next batch
-    await wait_for(lambda: recorder.stats.samples_written == 91)
+    await eventually(lambda: recorder.stats.samples_written == 91, timeout_s=30.0)
     assert _count(db_url, samples, controller_id) == 91
     hub.close()
     await task

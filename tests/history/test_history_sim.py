@@ -17,9 +17,21 @@ from controller.history.schema import config_changes, events, samples, samples_1
 def test_sim_records_history(db_url: str, controller_id: str, tmp_path: Path) -> None:
     result = subprocess.run(
         [
-            str(Path(sys.executable).with_name("cleanroom")), "sim", "--accelerated", "--duration", "2 h",
-            "--tick", "10 s", "--id", controller_id, "--db", db_url, "--json", "--quiet",
-            "--state-dir", str(tmp_path),
+            str(Path(sys.executable).with_name("cleanroom")),
+            "sim",
+            "--accelerated",
+            "--duration",
+            "2 h",
+            "--tick",
+            "10 s",
+            "--id",
+            controller_id,
+            "--db",
+            db_url,
+            "--json",
+            "--quiet",
+            "--state-dir",
+            str(tmp_path),
         ],
         capture_output=True,
         text=True,
@@ -39,9 +51,7 @@ def test_sim_records_history(db_url: str, controller_id: str, tmp_path: Path) ->
         minutes = connection.execute(
             select(func.count()).select_from(samples_1m).where(samples_1m.c.controller_id == controller_id)
         ).scalar()
-        kinds = set(
-            connection.execute(select(events.c.kind).where(events.c.controller_id == controller_id)).scalars()
-        )
+        kinds = set(connection.execute(select(events.c.kind).where(events.c.controller_id == controller_id)).scalars())
         settings = connection.execute(
             select(func.count()).select_from(config_changes).where(config_changes.c.controller_id == controller_id)
         ).scalar()

@@ -19,7 +19,8 @@ from controller.history import HistorySection, HistoryUnavailable, build_recorde
 from controller.history.schema import samples
 from controller.hub import SnapshotHub
 from controller.snapshot import AlertKind
-from tests.history.history_helpers import START, series, wait_for
+from tests.eventually import eventually
+from tests.history.history_helpers import START, series
 
 
 def _free_port() -> int:
@@ -100,7 +101,7 @@ async def test_postgresql_behind_a_closed_port_buffers_then_catches_up(pg_url: s
     for snapshot in snapshots[:600]:
         hub.publish(snapshot)
         await asyncio.sleep(0)
-    await wait_for(lambda: _backlog(hub) is True)
+    await eventually(lambda: _backlog(hub) is True, timeout_s=30.0)
     assert recorder.stats.dropped_rows > 0
     assert recorder.stats.pending_rows <= section.buffer_rows
     condition = next(c for c in hub.conditions if c.kind is AlertKind.HISTORY_BACKLOG)
@@ -114,7 +115,7 @@ async def test_postgresql_behind_a_closed_port_buffers_then_catches_up(pg_url: s
     relay = TcpRelay(port, ("127.0.0.1", 5432))
     await relay.open()
     try:
-        await wait_for(lambda: _backlog(hub) is False, timeout_s=60)
+        await eventually(lambda: _backlog(hub) is False, timeout_s=60)
         for snapshot in snapshots[600:]:
             hub.publish(snapshot)
             await asyncio.sleep(0)
@@ -156,11 +157,11 @@ async def test_sqlite_whose_directory_cannot_be_created_catches_up(controller_id
     for snapshot in snapshots:
         hub.publish(snapshot)
         await asyncio.sleep(0)
-    await wait_for(lambda: _backlog(hub) is True)
+    await eventually(lambda: _backlog(hub) is True, timeout_s=30.0)
     assert recorder.stats.write_failures >= 1
     os.remove(blocker)
     os.mkdir(blocker)
-    await wait_for(lambda: _backlog(hub) is False)
+    await eventually(lambda: _backlog(hub) is False, timeout_s=30.0)
     hub.close()
     await task
     assert _count(f"sqlite:///{blocker}/history.sqlite3", controller_id) == 121

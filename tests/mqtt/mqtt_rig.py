@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import getpass
 import socket
 import subprocess
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
+from typing import Any, TypeVar
 
 import aiomqtt
 
@@ -31,15 +30,22 @@ from controller.commands import (
     SetSpeed,
 )
 from controller.hub import SnapshotHub
+from controller.sim.snapshots import SAMPLE_TIME_UTC, sample_snapshot
 from controller.snapshot import Event, Mode, Snapshot
+from tests.eventually import eventually, eventually_sync
 
-T0 = datetime(2026, 11, 22, 18, 0, tzinfo=UTC)
+T0 = SAMPLE_TIME_UTC
+T = TypeVar("T")
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _openssl(*args: str | Path) -> None:
+    subprocess.run(["openssl", *map(str, args)], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 class Mosquitto:
@@ -62,8 +68,11 @@ class Mosquitto:
         lines = [f"user {getpass.getuser()}", f"listener {self.port} 127.0.0.1", f"log_dest file {self.log}"]
         if self.tls:
             self._make_certificates()
-            lines += [f"cafile {self.ca_file}", f"certfile {self.directory / 'server.pem'}",
-                      f"keyfile {self.directory / 'server.key'}"]
+            lines += [
+                f"cafile {self.ca_file}",
+                f"certfile {self.directory / 'server.pem'}",
+                f"keyfile {self.directory / 'server.key'}",
+            ]
         if self.persist:
             lines += ["persistence true", f"persistence_location {self.directory}/"]
         else:
@@ -87,29 +96,32 @@ class Mosquitto:
             return
         d = self.directory
         ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-        quiet = {"check": True, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-        subprocess.run(["openssl", "req", "-x509", *ec, "-keyout", str(d / "ca.key"), "-out", str(self.ca_file),
-                        "-days", "2", "-subj", "/CN=cleanroom test CA"], **quiet)  # type: ignore[call-overload]
-        subprocess.run(["openssl", "req", *ec, "-keyout", str(d / "server.key"), "-out", str(d / "server.csr"),
-                        "-subj", "/CN=127.0.0.1"], **quiet)  # type: ignore[call-overload]
-        (d / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
-        subprocess.run(["openssl", "x509", "-req", "-in", str(d / "server.csr"), "-CA", str(self.ca_file),
-                        "-CAkey", str(d / "ca.key"), "-CAcreateserial", "-out", str(d / "server.pem"), "-days", "2",
-                        "-extfile", str(d / "san.ext")], **quiet)  # type: ignore[call-overload]
+        ca_key, server_key, csr, san = d / "ca.key", d / "server.key", d / "server.csr", d / "san.ext"
+        _openssl(
+            "req", "-x509", *ec, "-keyout", ca_key, "-out", self.ca_file, "-days", "2", "-subj", "/CN=cleanroom test CA"
+        )
+        _openssl("req", *ec, "-keyout", server_key, "-out", csr, "-subj", "/CN=127.0.0.1")
+        san.write_text("subjectAltName=IP:127.0.0.1\n")
+        _openssl(
+            "x509", "-req", "-in", csr, "-CA", self.ca_file, "-CAkey", ca_key, "-CAcreateserial",
+            "-out", d / "server.pem", "-days", "2", "-extfile", san,
+        )  # fmt: skip
 
     def start(self) -> None:
         conf = self._write_config()
         self.process = subprocess.Popen(
             ["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        deadline = time.monotonic() + 10.0
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
+        process = self.process
+
+        def listening() -> bool:
+            if process.poll() is not None:
                 raise RuntimeError(f"mosquitto exited: {self.log.read_text() if self.log.exists() else ''}")
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                return
-            time.sleep(0.02)
-        raise RuntimeError("mosquitto did not start listening")
+                return True
+            return False
+
+        eventually_sync(listening, timeout_s=10.0, interval_s=0.02, what="mosquitto listening")
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -173,29 +185,19 @@ class Watcher:
     def on(self, topic: str) -> list[Received]:
         return [m for m in self.messages if m.topic == topic]
 
-    async def wait_for(self, predicate: Callable[[], object], timeout_s: float = 15.0) -> object:
-        """Poll a condition on the received messages until it holds (or fail after timeout_s)."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            result = predicate()
-            if result:
-                return result
-            remaining = deadline - time.monotonic()
-            assert remaining > 0, "condition not met in time; received: " + ", ".join(
-                sorted({m.topic for m in self.messages})
-            )
-            self._changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), min(remaining, 0.2))
-
-
-async def eventually(predicate: Callable[[], object], timeout_s: float = 15.0) -> None:
-    """Poll a condition (on the sink's counters or the fake loop) until it holds, or fail."""
-    async with asyncio.timeout(timeout_s):
-        while True:
-            if predicate():
-                return
-            await asyncio.sleep(0.01)
+    async def wait_for(self, predicate: Callable[[], T], timeout_s: float = 15.0) -> T:
+        """Wait for a condition on the received messages, checking it again whenever a message arrives."""
+        return await eventually(
+            predicate,
+            timeout_s=timeout_s,
+            interval_s=0.2,
+            wake=self._changed,
+            what=lambda: (
+                "condition on the received messages (topics: "
+                + ", ".join(sorted({m.topic for m in self.messages}))
+                + ")"
+            ),
+        )
 
 
 async def get_retained(port: int, topic: str, timeout_s: float = 5.0, **client_args: object) -> bytes | None:
@@ -212,42 +214,9 @@ async def get_retained(port: int, topic: str, timeout_s: float = 5.0, **client_a
     return None
 
 
-def make_snapshot(t_s: float, **changes: object) -> Snapshot:
+def make_snapshot(t_s: float, **changes: Any) -> Snapshot:
     """A plausible tick of a 100 Ah, 12.8 V battery running the reference fan at setting 3."""
-    base = Snapshot(
-        controller_id="room1",
-        timestamp_utc=T0 + timedelta(seconds=t_s),
-        monotonic_s=t_s,
-        mode=Mode.AUTO,
-        voltage_v=13.15,
-        current_a=-0.62,
-        power_w=-8.15,
-        soc_pct=83.2,
-        consumed_ah=-16.8,
-        soc_synced=True,
-        soc_sync_age_s=3600.0,
-        charging=False,
-        energy_usable_wh=937.0,
-        pressure_pa=7.4,
-        pressure_raw_pa=7.61,
-        pressure_floor_pa=5.0,
-        pressure_setpoint_pa=8.0,
-        fan_command_pct=42.0,
-        fan_setting="3",
-        fan_rpm=None,
-        fan_power_w=7.6,
-        flow_cfm=190.0,
-        clean_air_ft3=11400.0,
-        runtime_now_s=115.0 * 3600.0,
-        runtime_plan_s=168.0 * 3600.0,
-        plan_power_w=5.58,
-        deadline_utc=T0 + timedelta(days=7),
-        deadline_met=True,
-        shunt_status="ok",
-        pressure_status="ok",
-        fan_status="ok",
-    )
-    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+    return sample_snapshot(**({"timestamp_utc": T0 + timedelta(seconds=t_s), "monotonic_s": t_s} | changes))
 
 
 @dataclass
@@ -309,19 +278,37 @@ class FakeLoop:
         update = update_alerts(
             self.alert_state,
             AlertInputs(
-                now_utc=now_utc, monotonic_s=now_s, soc_pct=self.soc_pct, runtime_left_s=runtime_s,
-                charging=False, deadline_shortfall_s=None, pressure_pa=7.4, pressure_floor_pa=self.floor_pa,
-                pressure_cap_pa=self.pressure_cap_pa, door_open=False, shunt_stale=False, pressure_stale=False,
-                fan_stalled=False, fan_fault=False,
+                now_utc=now_utc,
+                monotonic_s=now_s,
+                soc_pct=self.soc_pct,
+                runtime_left_s=runtime_s,
+                charging=False,
+                deadline_shortfall_s=None,
+                pressure_pa=7.4,
+                pressure_floor_pa=self.floor_pa,
+                pressure_cap_pa=self.pressure_cap_pa,
+                door_open=False,
+                shunt_stale=False,
+                pressure_stale=False,
+                fan_stalled=False,
+                fan_fault=False,
             ),
             self.alerts_config,
         )
         self.alert_state = update.state
         self.events.extend(update.events)
         snapshot = make_snapshot(
-            now_s, controller_id=self.controller_id, timestamp_utc=now_utc, soc_pct=self.soc_pct, mode=self.mode,
-            fan_command_pct=self.speed_pct, pressure_floor_pa=self.floor_pa, pressure_setpoint_pa=self.setpoint_pa,
-            runtime_plan_s=runtime_s, alerts=update.active, events=update.events,
+            now_s,
+            controller_id=self.controller_id,
+            timestamp_utc=now_utc,
+            soc_pct=self.soc_pct,
+            mode=self.mode,
+            fan_command_pct=self.speed_pct,
+            pressure_floor_pa=self.floor_pa,
+            pressure_setpoint_pa=self.setpoint_pa,
+            runtime_plan_s=runtime_s,
+            alerts=update.active,
+            events=update.events,
         )
         self.hub.publish(snapshot)
         return snapshot

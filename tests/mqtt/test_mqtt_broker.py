@@ -10,6 +10,7 @@ import logging
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,7 +21,8 @@ from controller.hub import SnapshotHub
 from controller.metrics import METRICS
 from controller.mqtt import MqttSection, MqttSink, build_mqtt_sink
 from controller.snapshot import AlertKind, EventKind
-from tests.mqtt.mqtt_rig import T0, FakeLoop, Mosquitto, Watcher, eventually, get_retained
+from tests.eventually import eventually
+from tests.mqtt.mqtt_rig import T0, FakeLoop, Mosquitto, Watcher, get_retained
 
 REPO = Path(__file__).resolve().parents[2]
 FAST = MqttSection(publish_interval_s=0.0, reconnect_min_s=0.05, reconnect_max_s=0.5, timeout_s=3.0, keepalive_s=5.0)
@@ -49,7 +51,7 @@ class Rig:
             await asyncio.sleep(0)
 
     async def connected(self, connects: int = 1) -> None:
-        await eventually(lambda: self.sink.stats.connected and self.sink.stats.connects >= connects)
+        await eventually(lambda: self.sink.stats.connected and self.sink.stats.connects >= connects, timeout_s=15.0)
 
 
 @contextlib.asynccontextmanager
@@ -77,9 +79,9 @@ async def _answer_commands(loop: FakeLoop) -> None:
         await asyncio.sleep(0.01)
 
 
-def state_of(watcher: Watcher, topic: str = "cleanroom/room1/state") -> dict[str, object] | None:
+def state_of(watcher: Watcher, topic: str = "cleanroom/room1/state") -> dict[str, Any]:
     messages = watcher.on(topic)
-    return json.loads(messages[-1].payload) if messages else None
+    return json.loads(messages[-1].payload) if messages else {}
 
 
 async def test_retained_state_availability_and_per_value_topics(broker: Mosquitto) -> None:
@@ -154,7 +156,7 @@ async def test_discovery_payloads_birth_and_removal(broker: Mosquitto) -> None:
     async with running(broker.url, section=replace(FAST, discovery=False)) as rig:
         await rig.connected()
         await rig.tick()
-        await eventually(lambda: rig.sink.stats.state_published > 0)  # published after the removals
+        await eventually(lambda: rig.sink.stats.state_published > 0, timeout_s=15.0)  # published after the removals
         # retained messages come in subscription order: once the availability arrives, any config would have
         async with Watcher(broker.port, [prefix, "cleanroom/room1/availability"]) as after:
             await after.wait_for(lambda: after.on("cleanroom/room1/availability"))
@@ -177,7 +179,7 @@ async def test_commands_valid_and_malformed(broker: Mosquitto) -> None:
 
         await _publish(broker.port, "cleanroom/room1/set/mode", b"eco")
         await watcher.wait_for(lambda: (state_of(watcher) or {}).get("last_command"))
-        ack = state_of(watcher)["last_command"]  # type: ignore[index]
+        ack = state_of(watcher)["last_command"]
         assert ack["command"] == "mode"
         assert ack["accepted"] is True
         assert rig.loop.mode.value == "eco"
@@ -187,13 +189,13 @@ async def test_commands_valid_and_malformed(broker: Mosquitto) -> None:
 
         await _publish(broker.port, "cleanroom/room1/set/speed", b"fast please")
         errors = await watcher.wait_for(lambda: watcher.on("cleanroom/room1/error"))
-        error = json.loads(errors[0].payload)  # type: ignore[index]
+        error = json.loads(errors[0].payload)
         assert error["accepted"] is False
         assert "speed" in error["message"]
         assert "'fast please'" in error["message"]
         assert "percentage from 0 to 100" in error["message"]
         await watcher.wait_for(lambda: (state_of(watcher) or {}).get("last_command", {}).get("command") == "speed")
-        assert state_of(watcher)["last_command"]["accepted"] is False  # type: ignore[index]
+        assert state_of(watcher)["last_command"]["accepted"] is False
 
         # well-formed but refused by the loop: the loop's reason is published
         await _publish(broker.port, "cleanroom/room1/set/pressure_floor", b"40 Pa")
@@ -224,7 +226,8 @@ async def test_alerts_over_a_battery_drain(broker: Mosquitto) -> None:
             await rig.tick()
         raised = [e for e in rig.loop.events if e.kind is EventKind.ALERT_RAISED]
         assert {(e.alert_kind, e.severity.value) for e in raised} >= {
-            (AlertKind.BATTERY_LOW_SOC, "warning"), (AlertKind.BATTERY_LOW_SOC, "critical"),
+            (AlertKind.BATTERY_LOW_SOC, "warning"),
+            (AlertKind.BATTERY_LOW_SOC, "critical"),
         }
         await watcher.wait_for(lambda: len(watcher.on("cleanroom/room1/alert")) >= len(rig.loop.events))
         received = [json.loads(m.payload) for m in watcher.on("cleanroom/room1/alert")]
@@ -261,7 +264,7 @@ async def test_broker_restart_in_the_middle_loses_no_alert(tmp_path: Path) -> No
             for _ in range(20):  # 40 % -> 35 %: nothing yet
                 await rig.tick()
             broker.stop()
-            await eventually(lambda: not rig.sink.stats.connected)
+            await eventually(lambda: not rig.sink.stats.connected, timeout_s=15.0)
             for _ in range(100):  # 35 % -> 10 %: warnings and critical, all while the broker is away
                 await rig.tick()
             assert rig.loop.events, "the drain raised alerts while the broker was down"
@@ -277,7 +280,7 @@ async def test_broker_restart_in_the_middle_loses_no_alert(tmp_path: Path) -> No
             assert rig.sink.stats.events_dropped == 0
             # the command subscription was renewed on the new connection
             await _publish(broker.port, "cleanroom/room1/set/mode", b"eco")
-            await eventually(lambda: rig.loop.mode.value == "eco")
+            await eventually(lambda: rig.loop.mode.value == "eco", timeout_s=15.0)
             assert await get_retained(broker.port, "cleanroom/room1/availability") == b"online"
     finally:
         broker.stop()
@@ -296,7 +299,7 @@ async def test_starts_without_a_broker_and_catches_up(tmp_path: Path) -> None:
         try:
             await rig.connected()
             await eventually(
-                lambda: rig.sink.stats.events_delivered >= queued and rig.sink.stats.state_published > 0
+                lambda: rig.sink.stats.events_delivered >= queued and rig.sink.stats.state_published > 0, timeout_s=15.0
             )
             state = json.loads(await get_retained(broker.port, "cleanroom/room1/state") or b"{}")
             assert state["soc_pct"] == pytest.approx(rig.loop.soc_pct)
@@ -320,7 +323,7 @@ async def test_password_file_and_mqtt5(tmp_path: Path, caplog: pytest.LogCapture
         bad = f"mqtt://cleanroom:wrong-pw@127.0.0.1:{broker.port}"
         async with running(bad) as rig:
             await rig.tick()
-            await eventually(lambda: rig.sink.stats.last_error is not None)
+            await eventually(lambda: rig.sink.stats.last_error is not None, timeout_s=15.0)
             assert rig.sink.stats.connects == 0
             assert "wrong-pw" not in caplog.text
         assert "s3cret-pw" not in caplog.text
@@ -341,7 +344,7 @@ async def test_tls_with_a_private_ca(tmp_path: Path) -> None:
         async with running(broker.url, section=section) as rig:
             await rig.connected()
             await rig.tick()
-            await eventually(lambda: rig.sink.stats.state_published > 0)
+            await eventually(lambda: rig.sink.stats.state_published > 0, timeout_s=15.0)
             tls = aiomqtt.TLSParameters(ca_certs=str(broker.ca_file))
             state = await get_retained(broker.port, "cleanroom/room1/state", tls_params=tls)
             assert state is not None
@@ -349,7 +352,7 @@ async def test_tls_with_a_private_ca(tmp_path: Path) -> None:
 
         # the system's CAs do not trust the throwaway CA: the sink keeps retrying, never sends in the clear
         async with running(broker.url) as rig:
-            await eventually(lambda: rig.sink.stats.last_error is not None)
+            await eventually(lambda: rig.sink.stats.last_error is not None, timeout_s=15.0)
             assert "certificate" in (rig.sink.stats.last_error or "").lower()
             assert rig.sink.stats.connects == 0
     finally:

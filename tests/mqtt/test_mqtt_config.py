@@ -28,9 +28,16 @@ def test_parse_mqtt_defaults_and_values() -> None:
     assert parse_mqtt(Table({}, "cleanroom.toml", "mqtt.")) == MqttSection()
     section = parse_mqtt(
         Table(
-            {"url": "mqtts://u:p@broker.lan", "base_topic": "house/cleanroom/{id}", "protocol": "5",
-             "publish_interval": "10 s", "discovery": False, "tls_ca_file": "/etc/ssl/ca.pem"},
-            "cleanroom.toml", "mqtt.",
+            {
+                "url": "mqtts://u:p@broker.lan",
+                "base_topic": "house/cleanroom/{id}",
+                "protocol": "5",
+                "publish_interval": "10 s",
+                "discovery": False,
+                "tls_ca_file": "/etc/ssl/ca.pem",
+            },
+            "cleanroom.toml",
+            "mqtt.",
         )
     )
     assert section.protocol == "5"

@@ -13,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,9 +33,21 @@ def broker(tmp_path: Path) -> Iterator[Mosquitto]:
 @contextlib.asynccontextmanager
 async def sim(tmp_path: Path, *args: str) -> AsyncIterator[asyncio.subprocess.Process]:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "controller", "sim", "--db", "none", "--http", "none",
-        "--state-dir", str(tmp_path / "state"), "--quiet", *args,
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "controller",
+        "sim",
+        "--db",
+        "none",
+        "--http",
+        "none",
+        "--state-dir",
+        str(tmp_path / "state"),
+        "--quiet",
+        *args,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
         yield process
@@ -47,20 +60,37 @@ async def sim(tmp_path: Path, *args: str) -> AsyncIterator[asyncio.subprocess.Pr
 async def test_sim_drain_raises_each_battery_alert_once(broker: Mosquitto, tmp_path: Path) -> None:
     async with (
         Watcher(broker.port, ["cleanroom/drain/alert"]) as watcher,
-        sim(tmp_path, "--accelerated", "--battery", "30 Wh", "--duration", "10 h", "--tick", "5 s",
-            "--mqtt", broker.url, "--id", "drain") as process,
+        sim(
+            tmp_path,
+            "--accelerated",
+            "--battery",
+            "30 Wh",
+            "--duration",
+            "10 h",
+            "--tick",
+            "5 s",
+            "--mqtt",
+            broker.url,
+            "--id",
+            "drain",
+        ) as process,
     ):
         _, stderr = await asyncio.wait_for(process.communicate(), 240)
         assert process.returncode == 0, stderr.decode()[-2000:]
         await watcher.wait_for(
-            lambda: any(json.loads(m.payload)["kind"] == "battery_low_soc"
-                        and json.loads(m.payload)["severity"] == "critical" for m in watcher.messages)
+            lambda: any(
+                json.loads(m.payload)["kind"] == "battery_low_soc" and json.loads(m.payload)["severity"] == "critical"
+                for m in watcher.messages
+            )
         )
     alerts = [json.loads(m.payload) for m in watcher.messages]
     raised = [(a["kind"], a["severity"]) for a in alerts if a["event"] == "raised"]
     assert len(raised) == len(set(raised)), f"an alert was raised twice: {raised}"
-    assert {("battery_low_soc", "warning"), ("battery_low_soc", "critical"),
-            ("battery_low_runtime", "critical")} <= set(raised)
+    assert {
+        ("battery_low_soc", "warning"),
+        ("battery_low_soc", "critical"),
+        ("battery_low_runtime", "critical"),
+    } <= set(raised)
     for alert in alerts:
         assert alert["values"]["threshold"] is not None
         assert alert["timestamp"]
@@ -81,7 +111,8 @@ async def test_sim_commands_and_last_will_on_kill(broker: Mosquitto, tmp_path: P
         Watcher(broker.port, [f"{base}/#"]) as watcher,
         sim(tmp_path, "--speed", "20", "--duration", "7 days", "--mqtt", broker.url, "--id", "killed") as process,
     ):
-        def state() -> dict[str, object]:
+
+        def state() -> dict[str, Any]:
             messages = watcher.on(f"{base}/state")
             return json.loads(messages[-1].payload) if messages else {}
 
@@ -94,12 +125,10 @@ async def test_sim_commands_and_last_will_on_kill(broker: Mosquitto, tmp_path: P
             await watcher.wait_for(lambda: state().get("mode") == "eco", timeout_s=30)
             await client.publish(f"{base}/set/speed", b"ludicrous", qos=1)
             errors = await watcher.wait_for(lambda: watcher.on(f"{base}/error"), timeout_s=30)
-        error = json.loads(errors[0].payload)  # type: ignore[index]
+        error = json.loads(errors[0].payload)
         assert "'ludicrous'" in error["message"]
         assert "percentage from 0 to 100" in error["message"]
-        await watcher.wait_for(
-            lambda: (state().get("last_command") or {}).get("command") == "speed", timeout_s=30  # type: ignore[union-attr]
-        )
+        await watcher.wait_for(lambda: (state().get("last_command") or {}).get("command") == "speed", timeout_s=30)
 
         os.kill(process.pid, signal.SIGKILL)
         await process.wait()

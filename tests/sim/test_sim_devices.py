@@ -100,6 +100,7 @@ async def test_shunt_reads_the_battery(params: PlantParams, clock: SimulatedCloc
     assert reading.current_a == pytest.approx(-(9.74 + 0.9) / reading.voltage_v, rel=1e-3)
     assert reading.power_w == pytest.approx(-(9.74 + 0.9))
     assert reading.consumed_ah == pytest.approx(-10.64 / 13.6 * 600 / 3600, rel=0.02)
+    assert reading.consumed_ah is not None
     assert reading.soc_pct == pytest.approx(100.0 + reading.consumed_ah, abs=1e-9)
     assert reading.time_to_go_min is not None
     assert devices.shunt.stats.state is DeviceState.OK

@@ -49,8 +49,13 @@ async def _answering(loop: FakeLoop) -> None:
 async def _rig(tmp_path: Path, section: HttpSection, history: object | None = None) -> AsyncIterator[Rig]:
     hub, commands = SnapshotHub(), CommandBus()
     context = WebContext(
-        controller_id="room-1", section=section, hub=hub, commands=commands,
-        tokens=TokenStore(tmp_path), memory=MemoryHistory(), history=history,  # type: ignore[arg-type]
+        controller_id="room-1",
+        section=section,
+        hub=hub,
+        commands=commands,
+        tokens=TokenStore(tmp_path),
+        memory=MemoryHistory(),
+        history=history,  # type: ignore[arg-type]
     )
     loop = FakeLoop(hub, commands)
     loop.observers.append(lambda snapshot: context.memory.add(snapshot, snapshot.events))
@@ -189,9 +194,7 @@ async def test_history_from_memory_is_averaged_and_bounded(rig: Rig) -> None:
     assert len(body["series"]["soc_pct"]) == len(body["timestamps_utc"])
     soc = [v for v in body["series"]["soc_pct"] if v is not None]
     assert soc == sorted(soc, reverse=True)
-    fine = (
-        await rig.client.get("/api/history", params={"metrics": "soc_pct", "resolution": 60})
-    ).json()
+    fine = (await rig.client.get("/api/history", params={"metrics": "soc_pct", "resolution": 60})).json()
     assert len(fine["timestamps_utc"]) > 1000
 
 
@@ -334,8 +337,16 @@ async def test_api_responses_are_not_cached_and_are_compressed(rig: Rig) -> None
 async def test_openapi_documents_every_endpoint(rig: Rig) -> None:
     schema = (await rig.client.get("/openapi.json")).json()
     assert set(schema["paths"]) >= {
-        "/api/state", "/api/mode", "/api/commands/{name}", "/api/history", "/api/events", "/api/alerts",
-        "/api/live", "/api/meta", "/healthz", "/metrics",
+        "/api/state",
+        "/api/mode",
+        "/api/commands/{name}",
+        "/api/history",
+        "/api/events",
+        "/api/alerts",
+        "/api/live",
+        "/api/meta",
+        "/healthz",
+        "/metrics",
     }
     state = schema["paths"]["/api/state"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
     assert state == {"$ref": "#/components/schemas/StateModel"}

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
 
 from controller.snapshot import Mode
 from tests.web.web_rig import Served, serve_in_thread, with_alert
@@ -25,10 +25,15 @@ from web.config import HttpSection, ReadAccess
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--no-first-run", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
 ]
-PHONE = {"width": 360, "height": 740}
+PHONE: ViewportSize = {"width": 360, "height": 740}
 
 pytestmark = pytest.mark.slow
 
@@ -144,8 +149,18 @@ def simulator(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     state_dir = tmp_path / "sim-state"
     process = subprocess.Popen(
         [
-            str(Path(sys.executable).parent / "cleanroom"), "sim", "--http", "127.0.0.1:0", "--speed", "60",
-            "--state-dir", str(state_dir), "--mqtt", "none", "--id", "sim-room",
+            str(Path(sys.executable).parent / "cleanroom"),
+            "sim",
+            "--http",
+            "127.0.0.1:0",
+            "--speed",
+            "60",
+            "--state-dir",
+            str(state_dir),
+            "--mqtt",
+            "none",
+            "--id",
+            "sim-room",
         ],
         stderr=subprocess.PIPE,
         text=True,
@@ -179,7 +194,9 @@ def test_live_values_from_the_simulator_and_a_mode_change(
     url, state_dir = simulator
     shown = subprocess.run(
         [str(Path(sys.executable).parent / "cleanroom"), "token", "--state-dir", str(state_dir), "--quiet"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     token = shown.stdout.strip()
     page, requested = open_phone(browser, f"{url}/")

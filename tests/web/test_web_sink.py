@@ -6,7 +6,7 @@ import asyncio
 import json
 import socket
 import stat
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from controller.command_bus import CommandBus
 from controller.errors import ConfigError
 from controller.hub import SnapshotHub
 from controller.snapshot import Event, EventKind
+from tests.eventually import eventually
 from tests.web.web_rig import START_UTC, FakeLoop, make_snapshot
 from web.config import HttpSection
 from web.sink import WebSink, bind_socket, build_web_sink
@@ -41,13 +42,6 @@ async def running(tmp_path: Path) -> AsyncIterator[Running]:
     yield Running(sink, hub, FakeLoop(hub, commands), task)
     hub.close()
     await asyncio.wait_for(task, 15)
-
-
-async def _wait_for(predicate: Callable[[], bool], timeout_s: float = 10.0) -> None:
-    """Poll a condition the server changes when a connection ends (no event to await from outside)."""
-    async with asyncio.timeout(timeout_s):
-        while not predicate():  # noqa: ASYNC110
-            await asyncio.sleep(0.01)
 
 
 async def _messages(response: httpx.Response) -> AsyncIterator[tuple[str, object]]:
@@ -124,12 +118,12 @@ async def test_client_limit_refuses_then_frees_the_slot(running: Running) -> Non
         await first.aclose()
         context = running.sink.context
         assert context is not None
-        await _wait_for(lambda: context.live_clients < 2)
+        await eventually(lambda: context.live_clients < 2)
         again = await client.send(client.build_request("GET", "/api/live"), stream=True)
         assert again.status_code == 200
         await again.aclose()
         await second.aclose()
-        await _wait_for(lambda: context.live_clients == 0)
+        await eventually(lambda: context.live_clients == 0)
         assert running.hub.subscriber_count == 1  # only the sink's own history subscription
 
 

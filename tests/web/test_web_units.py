@@ -27,24 +27,40 @@ def test_http_defaults() -> None:
     section = parse_http(Table({}, "cleanroom.toml", "http."))
     assert section == HttpSection()
     assert (section.host, section.port, section.read_access, section.max_clients) == (
-        "0.0.0.0", 8080, ReadAccess.OPEN, 8,
+        "0.0.0.0",
+        8080,
+        ReadAccess.OPEN,
+        8,
     )
 
 
 def test_http_every_key() -> None:
     table = Table(
         {
-            "listen": "[::1]:9000", "enabled": False, "read_access": "token", "max_clients": 3,
-            "cors_origins": ["http://ha.local:8123/", "*"], "push_interval": "2 s", "memory_history": "12 h",
-            "memory_resolution": "30 s", "command_timeout": "5 s",
+            "listen": "[::1]:9000",
+            "enabled": False,
+            "read_access": "token",
+            "max_clients": 3,
+            "cors_origins": ["http://ha.local:8123/", "*"],
+            "push_interval": "2 s",
+            "memory_history": "12 h",
+            "memory_resolution": "30 s",
+            "command_timeout": "5 s",
         },
         "cleanroom.toml",
         "http.",
     )
     assert parse_http(table) == HttpSection(
-        host="::1", port=9000, enabled=False, read_access=ReadAccess.TOKEN, max_clients=3,
-        cors_origins=("http://ha.local:8123", "*"), push_interval_s=2.0, memory_history_s=43200.0,
-        memory_resolution_s=30.0, command_timeout_s=5.0,
+        host="::1",
+        port=9000,
+        enabled=False,
+        read_access=ReadAccess.TOKEN,
+        max_clients=3,
+        cors_origins=("http://ha.local:8123", "*"),
+        push_interval_s=2.0,
+        memory_history_s=43200.0,
+        memory_resolution_s=30.0,
+        command_timeout_s=5.0,
     )
 
 
@@ -140,7 +156,7 @@ def test_memory_history_averages_per_bucket_and_stays_bounded() -> None:
         memory.add(make_snapshot(tick, step_s=1.0))
     rows = memory.samples(START_UTC, START_UTC + timedelta(hours=3), max_points=1000)
     assert 60 <= len(rows) <= 61  # only the last hour is kept
-    assert rows[0]["timestamp_utc"] >= (START_UTC + timedelta(hours=2, minutes=-1)).isoformat()
+    assert str(rows[0]["timestamp_utc"]) >= (START_UTC + timedelta(hours=2, minutes=-1)).isoformat()
     assert set(rows[0]) == {"timestamp_utc"} | {m.key for m in METRICS if m.recorded}
     # Each point is the mean of its minute (fan power cycles over 7 ticks, so minutes differ).
     minute_start = START_UTC + timedelta(hours=2, minutes=30)

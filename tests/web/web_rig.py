@@ -23,6 +23,7 @@ from controller.commands import (
     SetSpeed,
 )
 from controller.hub import SnapshotHub
+from controller.sim.snapshots import sample_snapshot
 from controller.snapshot import Alert, AlertKind, Event, EventKind, Mode, Severity, Snapshot
 from web.config import HttpSection
 from web.sink import WebSink
@@ -48,7 +49,7 @@ def make_snapshot(
     soc = max(0.0, 95.0 - elapsed_s / 3600.0 * 0.5)
     energy_wh = 1280.0 * soc / 100.0
     flow = 6.0 * speed_pct
-    return Snapshot(
+    return sample_snapshot(
         controller_id=controller_id,
         timestamp_utc=START_UTC + timedelta(seconds=elapsed_s),
         monotonic_s=elapsed_s,
@@ -58,14 +59,11 @@ def make_snapshot(
         power_w=-fan_w,
         soc_pct=soc,
         consumed_ah=-(95.0 - soc),
-        soc_synced=True,
         soc_sync_age_s=elapsed_s,
-        charging=False,
         energy_usable_wh=energy_wh,
         pressure_pa=4.0 + speed_pct / 10.0 + 0.1 * (tick % 5),
         pressure_raw_pa=4.0 + speed_pct / 10.0 + 0.13 * (tick % 5),
         pressure_floor_pa=pressure_floor_pa,
-        pressure_setpoint_pa=8.0,
         fan_command_pct=speed_pct,
         fan_setting=None,
         fan_rpm=30.0 * speed_pct,
@@ -77,9 +75,6 @@ def make_snapshot(
         plan_power_w=fan_w * 0.8,
         deadline_utc=deadline_utc,
         deadline_met=None if deadline_utc is None else True,
-        shunt_status="ok",
-        pressure_status="ok",
-        fan_status="ok",
         time_to_soc_s=((20.0, 3600.0 * 150), (10.0, 3600.0 * 170)),
         alerts=alerts,
         events=events,
@@ -87,7 +82,10 @@ def make_snapshot(
 
 
 LOW_PRESSURE = Alert(
-    AlertKind.PRESSURE_LOW, Severity.WARNING, "room pressure 2.0 Pa is below the 5 Pa floor", START_UTC,
+    AlertKind.PRESSURE_LOW,
+    Severity.WARNING,
+    "room pressure 2.0 Pa is below the 5 Pa floor",
+    START_UTC,
     {"pressure_pa": 2.0, "floor_pa": 5.0},
 )
 
@@ -134,8 +132,14 @@ class FakeLoop:
             if not pending.result.done():
                 pending.result.set_result(CommandResult(True, message))
         snapshot = make_snapshot(
-            self.tick_count, step_s=self.step_s, mode=self.mode, alerts=self.alerts, events=tuple(events),
-            speed_pct=self.speed_pct, pressure_floor_pa=self.floor_pa, deadline_utc=self.deadline_utc,
+            self.tick_count,
+            step_s=self.step_s,
+            mode=self.mode,
+            alerts=self.alerts,
+            events=tuple(events),
+            speed_pct=self.speed_pct,
+            pressure_floor_pa=self.floor_pa,
+            deadline_utc=self.deadline_utc,
         )
         self.hub.publish(snapshot)
         for observe in self.observers:
@@ -208,7 +212,9 @@ def serve_in_thread(
         loop.call_soon_threadsafe(hub.close)
         thread.join(30)
         if "error" in box:
-            raise RuntimeError("web rig failed") from box["error"]  # type: ignore[arg-type]
+            error = box["error"]
+            assert isinstance(error, BaseException)
+            raise RuntimeError("web rig failed") from error
 
 
 def with_alert(loop: FakeLoop) -> None:
