@@ -28,7 +28,7 @@ from functools import partial
 from typing import TypeVar
 
 from controller.clock import SimulatedClock
-from controller.commands import CommandBus
+from controller.command_bus import CommandBus
 from controller.history.config import HistorySection
 from controller.history.database import Batch, HistoryStore, create_history_engine
 from controller.history.reader import HistoryReader

@@ -27,7 +27,7 @@ from pathlib import Path
 import aiomqtt
 
 from controller.clock import SimulatedClock
-from controller.commands import CommandBus
+from controller.command_bus import CommandBus
 from controller.hub import SnapshotHub
 from controller.mqtt.config import MqttSection
 from controller.mqtt.payloads import alerts_payload, metric_payloads, state_payload

@@ -1,14 +1,20 @@
-"""Commands from MQTT, HTTP and the CLI: parsed and validated like configuration, then handed to the
-loop through one serialized path, which accepts or rejects each one and says why.
+"""Commands from MQTT, HTTP and the CLI, and the settable-feature registry they all read.
+
+Each settable thing is one row of SETTINGS: its parser, its range (which may depend on configuration:
+the floor's and the setpoint's end at the pressure cap), its step and unit. MQTT and HTTP parse with
+it, Home Assistant's number/select/fan entities take their min, max, step and options from it, and the
+dashboard gets its controls from it through `/api/meta`. The loop (`controller.setpoints`) applies a
+parsed command and accepts or rejects it, saying why.
 """
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Literal
 
 from controller import units
 from controller.errors import ConfigError
@@ -71,85 +77,6 @@ class SetSoc:
 
 Command = SetMode | SetSpeed | SetPressureSetpoint | SetPressureFloor | SetDeadline | SetSoc
 
-MAX_DEADLINE_S = 366 * 86400.0
-
-
-def _number_or_quantity(source: str, key: str, raw: object, kind: units.Kind, expected: str) -> float:
-    if isinstance(raw, bool):
-        raise ConfigError(source, key, raw, expected)
-    if isinstance(raw, int | float):
-        value = float(raw)
-    elif isinstance(raw, str):
-        text = raw.strip()
-        try:
-            value = float(text)
-        except ValueError:
-            try:
-                value = units.parse(text, kind)
-            except units.UnitError as exc:
-                raise ConfigError(source, key, raw, expected) from exc
-    else:
-        raise ConfigError(source, key, raw, expected)
-    if not math.isfinite(value):
-        raise ConfigError(source, key, raw, expected)
-    return value
-
-
-def _deadline(source: str, raw: object) -> SetDeadline:
-    expected = (
-        'an ISO 8601 time with a zone ("2026-12-01T18:00:00Z"), a duration from now ("7 days", "36 h") '
-        'up to 366 days, or "none" to clear'
-    )
-    key = CommandName.DEADLINE.value
-    if raw is None or (isinstance(raw, str) and raw.strip().lower() in ("", "none", "null", "off")):
-        return SetDeadline(None, None)
-    if not isinstance(raw, str):
-        raise ConfigError(source, key, raw, expected)
-    text = raw.strip()
-    when: datetime | None
-    try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        when = None
-    if when is None:
-        try:
-            duration_s = units.parse(text, units.DURATION)
-        except units.UnitError as exc:
-            raise ConfigError(source, key, raw, expected) from exc
-        if not 0 < duration_s <= MAX_DEADLINE_S:
-            raise ConfigError(source, key, raw, expected)
-        return SetDeadline(None, duration_s)
-    if when.tzinfo is None:
-        raise ConfigError(source, key, raw, expected)
-    return SetDeadline(when.astimezone(UTC), None)
-
-
-def parse_command(name: str, raw: object, source: str = "command") -> Command:
-    """Validate one command value; raise ConfigError naming the field, the value and what was expected."""
-    try:
-        which = CommandName(name)
-    except ValueError as exc:
-        raise ConfigError(source, name, raw, f"a command among {', '.join(c.value for c in CommandName)}") from exc
-    key = which.value
-    if which is CommandName.MODE:
-        expected = f"one of {', '.join(m.value for m in Mode)}"
-        if not isinstance(raw, str) or raw.strip().lower() not in {m.value for m in Mode}:
-            raise ConfigError(source, key, raw, expected)
-        return SetMode(Mode(raw.strip().lower()))
-    if which in (CommandName.SPEED, CommandName.SOC):
-        expected = 'a percentage from 0 to 100 ("40", "40 %")'
-        value = _number_or_quantity(source, key, raw, units.FRACTION, expected)
-        if not 0.0 <= value <= 100.0:
-            raise ConfigError(source, key, raw, expected)
-        return SetSpeed(value) if which is CommandName.SPEED else SetSoc(value)
-    if which in (CommandName.PRESSURE_SETPOINT, CommandName.PRESSURE_FLOOR):
-        expected = 'a pressure from 0 to 100 Pa ("5", "5 Pa", "0.02 inWC")'
-        value = _number_or_quantity(source, key, raw, units.PRESSURE, expected)
-        if not 0.0 <= value <= 100.0:
-            raise ConfigError(source, key, raw, expected)
-        return SetPressureSetpoint(value) if which is CommandName.PRESSURE_SETPOINT else SetPressureFloor(value)
-    return _deadline(source, raw)
-
 
 @dataclass(frozen=True, slots=True)
 class CommandResult:
@@ -159,36 +86,228 @@ class CommandResult:
     message: str
 
 
-@dataclass(slots=True)
-class PendingCommand:
-    """A command waiting for the next tick, with where it came from and who waits for the answer."""
-
-    command: Command
-    source: str
-    result: asyncio.Future[CommandResult]
+PRESSURE_LIMIT_PA = 100.0
+"""The widest pressure any command accepts, used when the configured cap is not known."""
+MAX_DEADLINE_S = 366 * 86400.0
+MIN_DEADLINE_S = 60.0
 
 
-class CommandBus:
-    """The one serialized path from the outside world into the control loop."""
+@dataclass(frozen=True, slots=True)
+class CommandLimits:
+    """What the configuration says about command ranges; None when not known (then the widest ranges)."""
 
-    def __init__(self) -> None:
-        self._pending: list[PendingCommand] = []
+    pressure_cap_pa: float | None = None
 
-    def submit_nowait(self, command: Command, source: str) -> asyncio.Future[CommandResult]:
-        """Queue a command for the next tick; the future resolves when the loop has decided."""
-        future: asyncio.Future[CommandResult] = asyncio.get_running_loop().create_future()
-        self._pending.append(PendingCommand(command, source, future))
-        return future
 
-    async def submit(self, command: Command, source: str, timeout_s: float = 10.0) -> CommandResult:
-        """Queue a command and wait for the loop's answer."""
-        future = self.submit_nowait(command, source)
+Parser = Callable[["Setting", str, object, "CommandLimits"], Command]
+Bounds = Callable[[CommandLimits], tuple[float, float]]
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One settable feature: how to parse it, the range it accepts given the configuration, its step and
+    unit, the snapshot field that shows its value and the Home Assistant entity that sets it."""
+
+    name: CommandName
+    label: str
+    what: str
+    examples: str
+    parse: Parser
+    unit: units.Unit | None = None
+    bounds: Bounds | None = None
+    step: float = 1.0
+    build: Callable[[float], Command] | None = None
+    options: tuple[str, ...] = ()
+    state_field: str | None = None
+    entity: Literal["number", "select"] | None = None
+    device_class: str | None = None
+    icon: str | None = None
+
+    def range(self, limits: CommandLimits) -> tuple[float, float] | None:
+        """The inclusive range of a numeric setting, given the configuration."""
+        return None if self.bounds is None else self.bounds(limits)
+
+    def expected(self, limits: CommandLimits) -> str:
+        """What a valid value looks like, with the range in human units."""
+        span = self.range(limits)
+        examples = f" ({self.examples})" if self.examples else ""
+        if span is None or self.unit is None:
+            return f"{self.what}{examples}"
+        low, high = span
+        shown_low = units.show_bound(low, self.unit) if self.unit is units.SECOND else f"{low:g}"
+        return f"{self.what} from {shown_low} to {units.show_bound(high, self.unit)}{examples}"
+
+    def refusal(self, value: float, limits: CommandLimits) -> str | None:
+        """Why a parsed value is outside the range (naming field, value and range), or None."""
+        span = self.range(limits)
+        if span is None or self.unit is None or span[0] <= value <= span[1]:
+            return None
+        return f"{self.name.value} = {units.show_bound(value, self.unit)}: expected {self.expected(limits)}"
+
+
+def _number(setting: Setting, source: str, raw: object, limits: CommandLimits) -> Command:
+    """A quantity (a bare number is in the setting's unit) inside the setting's range."""
+    expected = setting.expected(limits)
+    key = setting.name.value
+    assert setting.unit is not None
+    assert setting.build is not None
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+        raise ConfigError(source, key, raw, expected)
+    try:
+        value = float(raw.strip() if isinstance(raw, str) else raw)
+    except ValueError:
         try:
-            return await asyncio.wait_for(asyncio.shield(future), timeout_s)
-        except TimeoutError:
-            return CommandResult(False, f"the control loop did not answer within {timeout_s:g} s")
+            value = units.parse(str(raw).strip(), setting.unit.kind)
+        except units.UnitError as exc:
+            raise ConfigError(source, key, raw, expected) from exc
+    span = setting.range(limits)
+    if not math.isfinite(value) or (span is not None and not span[0] <= value <= span[1]):
+        raise ConfigError(source, key, raw, expected)
+    return setting.build(value)
 
-    def take_pending(self) -> list[PendingCommand]:
-        """Everything queued since the last call (the loop calls this once per tick)."""
-        pending, self._pending = self._pending, []
-        return pending
+
+def _choice(setting: Setting, source: str, raw: object, limits: CommandLimits) -> Command:
+    if not isinstance(raw, str) or raw.strip().lower() not in setting.options:
+        raise ConfigError(source, setting.name.value, raw, setting.expected(limits))
+    return SetMode(Mode(raw.strip().lower()))
+
+
+def _deadline(setting: Setting, source: str, raw: object, limits: CommandLimits) -> Command:
+    expected = setting.expected(limits)
+    key = setting.name.value
+    if raw is None or (isinstance(raw, str) and raw.strip().lower() in ("", "none", "null", "off")):
+        return SetDeadline(None, None)
+    if not isinstance(raw, str):
+        raise ConfigError(source, key, raw, expected)
+    text = raw.strip()
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            duration_s = units.parse(text, units.DURATION)
+        except units.UnitError as exc:
+            raise ConfigError(source, key, raw, expected) from exc
+        low, high = setting.range(limits) or (MIN_DEADLINE_S, MAX_DEADLINE_S)
+        if not low <= duration_s <= high:
+            raise ConfigError(source, key, raw, expected) from None
+        return SetDeadline(None, duration_s)
+    if when.tzinfo is None:
+        raise ConfigError(source, key, raw, expected)
+    return SetDeadline(when.astimezone(UTC), None)
+
+
+def _pressure_up_to_cap(margin_pa: float) -> Bounds:
+    def bounds(limits: CommandLimits) -> tuple[float, float]:
+        cap = limits.pressure_cap_pa
+        return 0.0, PRESSURE_LIMIT_PA if cap is None else max(0.0, cap - margin_pa)
+
+    return bounds
+
+
+_PRESSURE_STEP_PA = 0.5
+_MODES = tuple(m.value for m in Mode)
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        CommandName.MODE,
+        "Mode",
+        f"one of {', '.join(_MODES)}",
+        "",
+        _choice,
+        options=_MODES,
+        state_field="mode",
+        entity="select",
+        icon="mdi:tune-variant",
+    ),
+    Setting(
+        CommandName.SPEED,
+        "Fan speed",
+        "a percentage",
+        '"40", "40 %"',
+        _number,
+        units.PERCENT,
+        lambda _: (0.0, 100.0),
+        1.0,
+        SetSpeed,
+        state_field="fan_command_pct",
+    ),
+    Setting(
+        CommandName.PRESSURE_SETPOINT,
+        "Pressure setpoint",
+        "a pressure",
+        '"5", "5 Pa", "0.02 inWC"',
+        _number,
+        units.PASCAL,
+        _pressure_up_to_cap(0.0),
+        _PRESSURE_STEP_PA,
+        SetPressureSetpoint,
+        state_field="pressure_setpoint_pa",
+        entity="number",
+        device_class="pressure",
+    ),
+    Setting(
+        CommandName.PRESSURE_FLOOR,
+        "Pressure floor",
+        "a pressure",
+        '"5", "5 Pa", "0.02 inWC"',
+        _number,
+        units.PASCAL,
+        _pressure_up_to_cap(_PRESSURE_STEP_PA),
+        _PRESSURE_STEP_PA,
+        SetPressureFloor,
+        state_field="pressure_floor_pa",
+        entity="number",
+        device_class="pressure",
+    ),
+    Setting(
+        CommandName.DEADLINE,
+        "Deadline",
+        'an ISO 8601 time with a zone ("2026-12-01T18:00:00Z"), "none" to clear, or a duration',
+        '"7 days", "36 h"',
+        _deadline,
+        units.SECOND,
+        lambda _: (MIN_DEADLINE_S, MAX_DEADLINE_S),
+        MIN_DEADLINE_S,
+        state_field="deadline_utc",
+    ),
+    Setting(
+        CommandName.SOC,
+        "State of charge",
+        "a percentage",
+        '"80", "80 %"',
+        _number,
+        units.PERCENT,
+        lambda _: (0.0, 100.0),
+        1.0,
+        SetSoc,
+        state_field="soc_pct",
+    ),
+)
+SETTINGS_BY_NAME: dict[CommandName, Setting] = {s.name: s for s in SETTINGS}
+
+
+def parse_command(name: str, raw: object, source: str = "command", limits: CommandLimits | None = None) -> Command:
+    """Validate one command value; raise ConfigError naming the field, the value and what was expected
+    (the range given `limits`, the configuration's, or the widest one when not given)."""
+    try:
+        which = CommandName(name)
+    except ValueError as exc:
+        raise ConfigError(source, name, raw, f"a command among {', '.join(c.value for c in CommandName)}") from exc
+    setting = SETTINGS_BY_NAME[which]
+    return setting.parse(setting, source, raw, limits or CommandLimits())
+
+
+def command_value(command: Command) -> tuple[CommandName, float] | None:
+    """The setting a numeric command sets and its value (None for a mode, a deadline at a given time or a
+    cleared deadline)."""
+    if isinstance(command, SetSpeed):
+        return CommandName.SPEED, command.speed_pct
+    if isinstance(command, SetPressureSetpoint):
+        return CommandName.PRESSURE_SETPOINT, command.pressure_pa
+    if isinstance(command, SetPressureFloor):
+        return CommandName.PRESSURE_FLOOR, command.pressure_pa
+    if isinstance(command, SetSoc):
+        return CommandName.SOC, command.soc_pct
+    if isinstance(command, SetDeadline) and command.in_s is not None:
+        return CommandName.DEADLINE, command.in_s
+    return None

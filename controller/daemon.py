@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from controller.clock import Clock
-from controller.commands import CommandBus, PendingCommand
+from controller.command_bus import CommandBus, PendingCommand
 from controller.daemon_settings import DaemonSettings
 from controller.hub import SnapshotHub
 from controller.snapshot import Event, EventKind, Mode, Severity, Snapshot

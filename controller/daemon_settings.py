@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from controller.alerts import AlertsSection
 from controller.config.control import ControlSection
-from controller.config.loader import Config
 from controller.config.plant import BatterySection, FanSection, RoomSection
 from controller.models.power_path import PowerPath
 from controller.policy import PolicySettings
+
+if TYPE_CHECKING:
+    from controller.config.loader import Config
 
 
 @dataclass(frozen=True, slots=True)

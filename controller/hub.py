@@ -13,20 +13,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from controller.commands import CommandBus
+from controller.command_bus import CommandBus
+from controller.condition import Condition
 from controller.snapshot import AlertKind, Event, Snapshot
 
 MAX_PENDING_EVENTS = 10_000
-
-
-@dataclass(frozen=True, slots=True)
-class Condition:
-    """A problem a sink reports (e.g. the recorder's backlog); the loop turns active ones into alerts."""
-
-    kind: AlertKind
-    active: bool
-    message: str
-    values: dict[str, float | None]
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,8 @@ from functools import partial
 from pathlib import Path
 
 from controller.clock import Clock
-from controller.commands import CommandBus
+from controller.command_bus import CommandBus
+from controller.commands import CommandLimits
 from controller.config.loader import Config
 from controller.daemon import Daemon, RunTotals
 from controller.errors import ConfigError
@@ -94,6 +95,7 @@ def build_sinks(choice: SinkChoice, config: Config, clock: Clock, state_dir: Pat
     from controller.watchdog import build_watchdog_sink
 
     controller_id = config.controller.controller_id
+    limits = CommandLimits(config.control.pressure_cap_pa)
     sinks: list[Sink] = []
     reader = None
     if choice.db_enabled:
@@ -105,12 +107,14 @@ def build_sinks(choice: SinkChoice, config: Config, clock: Clock, state_dir: Pat
     if choice.mqtt_url is not None:
         from controller.mqtt.sink import build_mqtt_sink
 
-        sinks.append(build_mqtt_sink(choice.mqtt_url, controller_id, config.mqtt, clock))
+        sinks.append(build_mqtt_sink(choice.mqtt_url, controller_id, config.mqtt, clock, limits))
     if choice.http is not None:
         from web.sink import build_web_sink
 
         host, port = choice.http
-        sinks.append(build_web_sink(host, port, controller_id, config.http, str(state_dir), reader))
+        sinks.append(
+            build_web_sink(host, port, controller_id, config.http, str(state_dir), reader, limits, config.alerts)
+        )
     watchdog = build_watchdog_sink(os.environ)  # systemd counts real seconds, even under the simulator
     if watchdog is not None:
         sinks.append(watchdog)

@@ -10,7 +10,9 @@ from datetime import datetime, timedelta
 
 from controller.battery import BatteryState, set_soc
 from controller.commands import (
+    SETTINGS_BY_NAME,
     Command,
+    CommandLimits,
     CommandResult,
     SetDeadline,
     SetMode,
@@ -18,6 +20,7 @@ from controller.commands import (
     SetPressureSetpoint,
     SetSoc,
     SetSpeed,
+    command_value,
 )
 from controller.snapshot import Mode
 
@@ -43,7 +46,13 @@ class Setpoints:
 def apply_command(
     points: Setpoints, command: Command, now_s: float, now_utc: datetime, cap_pa: float
 ) -> tuple[Setpoints, CommandResult]:
-    """The setpoints after a command, or unchanged with the reason it was refused."""
+    """The setpoints after a command, or unchanged with the reason it was refused (its range from the
+    settings registry given the cap; the setpoint also between the current floor and the cap)."""
+    numeric = command_value(command)
+    if numeric is not None:
+        refusal = SETTINGS_BY_NAME[numeric[0]].refusal(numeric[1], CommandLimits(cap_pa))
+        if refusal is not None and not isinstance(command, SetPressureSetpoint):
+            return points, CommandResult(False, refusal)
     if isinstance(command, SetMode):
         return replace(points, mode=command.mode), CommandResult(True, f"mode set to {command.mode.value}")
     if isinstance(command, SetSpeed):
@@ -60,10 +69,6 @@ def apply_command(
             True, f"pressure setpoint {command.pressure_pa:g} Pa"
         )
     if isinstance(command, SetPressureFloor):
-        if command.pressure_pa >= cap_pa:
-            return points, CommandResult(
-                False, f"pressure_floor = {command.pressure_pa:g} Pa: expected below the cap ({cap_pa:g} Pa)"
-            )
         changed = replace(
             points, floor_pa=command.pressure_pa, setpoint_pa=max(points.setpoint_pa, command.pressure_pa)
         )

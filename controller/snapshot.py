@@ -43,9 +43,7 @@ class AlertKind(enum.StrEnum):
     FAN_FAULT = "fan_fault"
     FAN_STALLED = "fan_stalled"
     CHARGING = "charging"
-    SOC_UNSYNCHRONISED = "soc_unsynchronised"
     HISTORY_BACKLOG = "history_backlog"
-    SHUTDOWN_PENDING = "shutdown_pending"
 
 
 @dataclass(frozen=True, slots=True)

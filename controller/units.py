@@ -47,6 +47,53 @@ TEMPERATURE = Kind("temperature", "degC", '"25 degC"')
 DIMENSIONLESS = Kind("number", "dimensionless", '"0.65"')
 
 
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """One published unit: the suffix that names and topics carry (`power_w`), the symbol people read,
+    Home Assistant's `unit_of_measurement`, Prometheus's spelled-out base unit, and the kind that parses it."""
+
+    suffix: str
+    symbol: str
+    home_assistant: str
+    prometheus: str
+    kind: Kind
+
+
+VOLT = Unit("v", "V", "V", "volts", VOLTAGE)
+AMPERE = Unit("a", "A", "A", "amperes", CURRENT)
+WATT = Unit("w", "W", "W", "watts", POWER)
+WATT_HOUR = Unit("wh", "Wh", "Wh", "watt_hours", ENERGY)
+AMPERE_HOUR = Unit("ah", "Ah", "Ah", "ampere_hours", CHARGE)
+PERCENT = Unit("pct", "%", "%", "percent", FRACTION)
+PASCAL = Unit("pa", "Pa", "Pa", "pascals", PRESSURE)
+SECOND = Unit("s", "s", "s", "seconds", DURATION)
+CFM = Unit("cfm", "CFM", "ft³/min", "cubic_feet_per_minute", FLOW)
+CUBIC_FOOT = Unit("ft3", "ft³", "ft³", "cubic_feet", VOLUME)
+RPM = Unit("rpm", "rpm", "rpm", "rpm", DIMENSIONLESS)
+
+UNITS: tuple[Unit, ...] = (VOLT, AMPERE, WATT, WATT_HOUR, AMPERE_HOUR, PERCENT, PASCAL, SECOND, CFM, CUBIC_FOOT, RPM)
+
+
+def show(value: float, unit: Unit, digits: int = 1) -> str:
+    """A value for people: '29.0 %', '5.5 Pa', durations as '20.0 h' or '42 min'."""
+    if unit is SECOND:
+        if abs(value) >= 3600.0:
+            return f"{value / 3600.0:.1f} h"
+        return f"{value / 60.0:.0f} min"
+    return f"{value:.{digits}f} {unit.symbol}"
+
+
+def show_bound(value: float, unit: Unit) -> str:
+    """A range end for people, without trailing zeros: '24.5 Pa', '100 %', '366 days'."""
+    if unit is SECOND:
+        for seconds, name in ((86400.0, "day"), (3600.0, "h"), (60.0, "min")):
+            if value >= seconds and value % seconds == 0:
+                count = value / seconds
+                return f"{count:g} {name}{'s' if name == 'day' and count != 1 else ''}"
+        return f"{value:g} s"
+    return f"{value:g} {unit.symbol}"
+
+
 class UnitError(ValueError):
     """A text that is not a quantity of the wanted kind; the message says what was expected."""
 

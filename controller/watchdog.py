@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from controller.clock import Clock, SystemClock
-from controller.commands import CommandBus
+from controller.command_bus import CommandBus
 from controller.errors import ConfigError
 from controller.hub import Sink, SnapshotHub
 from controller.snapshot import Snapshot

@@ -18,9 +18,9 @@ from controller.alerts import (
     parse_alerts,
     update_alerts,
 )
+from controller.condition import Condition
 from controller.config.reader import Table
 from controller.errors import ConfigError
-from controller.hub import Condition
 from controller.snapshot import AlertKind, Event, EventKind, Severity
 
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)

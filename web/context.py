@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
 
+from controller.alarm_config import AlertsSection
 from controller.clock import Clock, SystemClock
-from controller.commands import CommandBus
+from controller.command_bus import CommandBus
+from controller.commands import CommandLimits
 from controller.hub import SnapshotHub
 from controller.snapshot import Snapshot
 from web.config import HttpSection
@@ -48,6 +50,8 @@ class WebContext:
     tokens: TokenStore
     memory: MemoryHistory
     history: HistoryReader | None = None
+    limits: CommandLimits = field(default_factory=CommandLimits)
+    alerts: AlertsSection = field(default_factory=AlertsSection)
     clock: Clock = field(default_factory=SystemClock)
     live_clients: int = 0
     history_failing: bool = False

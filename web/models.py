@@ -92,15 +92,55 @@ class MetricInfo(BaseModel):
 
     key: str
     label: str
-    unit: str | None
+    unit: str | None = Field(description="Home Assistant's unit")
+    symbol: str = Field(description="the unit as the dashboard shows it")
     device_class: str | None
     state_class: str | None
     precision: int
     recorded: bool
+    thresholds: dict[Severity, float] = Field(
+        default_factory=dict, description="set level of each alarm band that watches this metric, by severity"
+    )
+
+
+class BandInfo(BaseModel):
+    """One severity of an alarm: where it sets and clears (configured values, or the input they follow)."""
+
+    severity: Severity
+    set_level: float | None
+    clear_level: float | None
+    follows: str | None = Field(None, description="the snapshot value the levels follow, e.g. pressure_floor_pa")
+
+
+class AlarmInfo(BaseModel):
+    """One row of the alarm catalogue, with its levels and delays from the configuration."""
+
+    kind: AlertKind
+    label: str
+    device_class: str
+    watches: str
+    symbol: str | None
+    bands: list[BandInfo]
+    delay_s: float
+    return_delay_s: float
+
+
+class SettingInfo(BaseModel):
+    """One row of the settable-feature registry, with its range given the configuration."""
+
+    name: CommandName
+    label: str
+    expected: str
+    symbol: str | None
+    min: float | None
+    max: float | None
+    step: float | None
+    options: list[str]
+    state_field: str | None
 
 
 class MetaModel(BaseModel):
-    """What the dashboard needs to render: who, which numbers, which modes and commands."""
+    """What the dashboard needs to render: who, which numbers, alarms, modes and commands."""
 
     controller_id: str
     version: str
@@ -108,6 +148,8 @@ class MetaModel(BaseModel):
     metrics: list[MetricInfo]
     modes: list[Mode]
     commands: list[CommandName]
+    alarms: list[AlarmInfo] = Field(default_factory=list)
+    settings: list[SettingInfo] = Field(default_factory=list)
 
 
 class HealthModel(BaseModel):

@@ -8,27 +8,17 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from controller import units
 from controller.metrics import METRICS
 from controller.snapshot import AlertKind, Mode, Snapshot
 
-_SUFFIXES: dict[str, tuple[str, str]] = {
-    "V": ("_v", "_volts"),
-    "A": ("_a", "_amperes"),
-    "W": ("_w", "_watts"),
-    "Wh": ("_wh", "_watt_hours"),
-    "Ah": ("_ah", "_ampere_hours"),
-    "%": ("_pct", "_percent"),
-    "Pa": ("_pa", "_pascals"),
-    "s": ("_s", "_seconds"),
-    "ft³/min": ("_cfm", "_cubic_feet_per_minute"),
-    "ft³": ("_ft3", "_cubic_feet"),
-}
-
 
 def prometheus_name(key: str, unit: str | None) -> str:
-    """`voltage_v` -> `cleanroom_voltage_volts`: Prometheus spells the unit out as a suffix."""
-    short, long = _SUFFIXES.get(unit or "", ("", ""))
-    base = key[: -len(short)] + long if short and key.endswith(short) else key
+    """`voltage_v` -> `cleanroom_voltage_volts`: Prometheus spells the unit (a row of `controller.units`,
+    found by its Home Assistant unit or symbol) out as a suffix."""
+    row = next((u for u in units.UNITS if unit in (u.home_assistant, u.symbol)), None)
+    short = f"_{row.suffix}" if row is not None else ""
+    base = key[: -len(short)] + f"_{row.prometheus}" if row is not None and key.endswith(short) else key
     return f"cleanroom_{base}"
 
 
@@ -52,7 +42,9 @@ class SnapshotCollector(Collector):
             value = metric.value(snapshot)
             if value is None:
                 continue
-            family = GaugeMetricFamily(prometheus_name(metric.key, metric.unit), metric.label, labels=labels)
+            family = GaugeMetricFamily(
+                prometheus_name(metric.key, metric.unit.home_assistant), metric.label, labels=labels
+            )
             family.add_metric(ident, value)
             yield family
         stamp = GaugeMetricFamily(

@@ -11,7 +11,9 @@ from typing import cast
 
 import uvicorn
 
-from controller.commands import CommandBus
+from controller.alarm_config import AlertsSection
+from controller.command_bus import CommandBus
+from controller.commands import CommandLimits
 from controller.errors import ConfigError
 from controller.hub import SnapshotHub
 from drivers.runtime import TaskOwner
@@ -65,6 +67,8 @@ class WebSink:
         section: HttpSection,
         state_dir: str,
         history: HistoryReader | None = None,
+        limits: CommandLimits | None = None,
+        alerts: AlertsSection | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -72,6 +76,8 @@ class WebSink:
         self.section = section
         self.state_dir = state_dir
         self.history = history
+        self.limits = limits or CommandLimits()
+        self.alerts = alerts or AlertsSection()
         self.started = asyncio.Event()
         self.context: WebContext | None = None
 
@@ -97,6 +103,8 @@ class WebSink:
             tokens=tokens,
             memory=memory,
             history=self.history,
+            limits=self.limits,
+            alerts=self.alerts,
         )
         self.context = context
         config = uvicorn.Config(
@@ -124,7 +132,16 @@ class WebSink:
 
 
 def build_web_sink(
-    host: str, port: int, controller_id: str, section: HttpSection, state_dir: str, history: object | None
+    host: str,
+    port: int,
+    controller_id: str,
+    section: HttpSection,
+    state_dir: str,
+    history: object | None,
+    limits: CommandLimits | None = None,
+    alerts: AlertsSection | None = None,
 ) -> WebSink:
-    """The sink the daemon runs in its TaskGroup: `await sink.run(hub, commands)`."""
-    return WebSink(host, port, controller_id, section, state_dir, cast(HistoryReader | None, history))
+    """The sink the daemon runs in its TaskGroup: `await sink.run(hub, commands)`; commands are checked
+    against the ranges `limits` give, and `/api/meta` shows `alerts` levels (the configuration's)."""
+    history_reader = cast(HistoryReader | None, history)
+    return WebSink(host, port, controller_id, section, state_dir, history_reader, limits, alerts)

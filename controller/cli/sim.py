@@ -14,6 +14,7 @@ from controller import units
 from controller.cli.flags import quantity_flag
 from controller.cli.plan import battery_energy_wh
 from controller.cli.rig import sim_room
+from controller.commands import SETTINGS_BY_NAME, CommandLimits, CommandName
 from controller.config.loader import Config, load_config, parse_config
 from controller.config.reader import Table
 from controller.models.fan import load_curve_file
@@ -57,12 +58,15 @@ def sim_config(args: argparse.Namespace) -> Config:
         if args.deadline.strip().lower() == "none":
             control = replace(control, deadline_in_s=None, deadline_utc=None)
         else:
-            deadline = quantity_flag("--deadline", args.deadline, units.DURATION, 60.0, 366 * 86400.0)
+            low, high = SETTINGS_BY_NAME[CommandName.DEADLINE].range(CommandLimits()) or (0.0, 366 * 86400.0)
+            deadline = quantity_flag("--deadline", args.deadline, units.DURATION, low, high)
             control = replace(control, deadline_in_s=deadline, deadline_utc=None)
     elif control.deadline_in_s is None and control.deadline_utc is None:
         control = replace(control, deadline_in_s=7 * 86400.0)
     if args.min_pressure is not None:
-        floor = quantity_flag("--min-pressure", args.min_pressure, units.PRESSURE, 0.0, control.pressure_cap_pa - 0.1)
+        floor_range = SETTINGS_BY_NAME[CommandName.PRESSURE_FLOOR].range(CommandLimits(control.pressure_cap_pa))
+        low, high = floor_range or (0.0, control.pressure_cap_pa)
+        floor = quantity_flag("--min-pressure", args.min_pressure, units.PRESSURE, low, high)
         control = replace(
             control, pressure_floor_pa=floor, pressure_setpoint_pa=max(floor, control.pressure_setpoint_pa)
         )
@@ -150,7 +154,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--controller-draw", metavar="POWER", help='the controller\'s own draw, e.g. "0.9 W" (default: 0 W)'
     )
-    parser.add_argument("--mode", choices=tuple(m.value for m in Mode), help="control mode (default: auto)")
+    modes = SETTINGS_BY_NAME[CommandName.MODE].options
+    parser.add_argument("--mode", choices=modes, help="control mode (default: auto)")
     parser.add_argument(
         "--deadline", metavar="DURATION", help='last this long, e.g. "7 days" (default: 7 days); "none"'
     )

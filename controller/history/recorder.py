@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from controller.clock import Clock
-from controller.commands import CommandBus
+from controller.command_bus import CommandBus
 from controller.hub import Delivery, SnapshotHub
 from controller.snapshot import AlertKind, Event, EventKind, Severity
 from drivers.runtime import TaskOwner

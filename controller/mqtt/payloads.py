@@ -9,17 +9,28 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from controller.commands import Command, CommandName, SetMode, SetSpeed, parse_command
+from controller.alarm_catalogue import ALARMS, AlarmRow
+from controller.commands import (
+    SETTINGS,
+    SETTINGS_BY_NAME,
+    Command,
+    CommandLimits,
+    CommandName,
+    SetMode,
+    SetSpeed,
+    Setting,
+    parse_command,
+)
 from controller.errors import ConfigError
-from controller.metrics import METRICS
-from controller.snapshot import Alert, AlertKind, Event, EventKind, Mode, Snapshot
+from controller.metrics import METRICS, Metric
+from controller.snapshot import Alert, Event, EventKind, Mode, Snapshot
 
 ONLINE = b"online"
 OFFLINE = b"offline"
 FAN_COMMAND = "fan"
 """The Home Assistant fan's on/off topic: ON returns to automatic control, OFF sets the speed to 0 %."""
 
-UNITS: dict[str, str | None] = {m.key: m.unit for m in METRICS}
+UNITS: dict[str, str | None] = {m.key: m.unit.home_assistant for m in METRICS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,8 +152,9 @@ def is_alert_event(event: Event) -> bool:
     return event.kind in (EventKind.ALERT_RAISED, EventKind.ALERT_CLEARED)
 
 
-def parse_command_message(name: str, payload: bytes, source: str) -> Command:
-    """A command from an MQTT message; ConfigError says what is wrong with the topic or the payload."""
+def parse_command_message(name: str, payload: bytes, source: str, limits: CommandLimits | None = None) -> Command:
+    """A command from an MQTT message, in the range `limits` give; ConfigError says what is wrong with the
+    topic or the payload."""
     try:
         text = payload.decode("utf-8").strip()
     except UnicodeDecodeError as exc:
@@ -158,7 +170,7 @@ def parse_command_message(name: str, payload: bytes, source: str) -> Command:
     names = ", ".join([*(c.value for c in CommandName), FAN_COMMAND])
     if name not in {c.value for c in CommandName}:
         raise ConfigError(source, name, text, f"a command topic among {names}")
-    return parse_command(name, text, source)
+    return parse_command(name, text, source, limits)
 
 
 def command_ack(name: str, payload: bytes, accepted: bool, message: str, when: datetime) -> dict[str, object]:
@@ -182,36 +194,89 @@ def node_id(controller_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", f"cleanroom_{controller_id}")
 
 
-_BATTERY_ALERTS = {AlertKind.BATTERY_LOW_SOC, AlertKind.BATTERY_LOW_RUNTIME, AlertKind.SHUTDOWN_PENDING}
-_DIAGNOSTIC_ALERTS = {
-    AlertKind.SHUNT_STALE,
-    AlertKind.PRESSURE_SENSOR_STALE,
-    AlertKind.SOC_UNSYNCHRONISED,
-    AlertKind.HISTORY_BACKLOG,
-}
-_ALERT_LABELS = {
-    AlertKind.BATTERY_LOW_SOC: "Battery low (charge)",
-    AlertKind.BATTERY_LOW_RUNTIME: "Battery low (runtime)",
-    AlertKind.DEADLINE_AT_RISK: "Deadline at risk",
-    AlertKind.PRESSURE_LOW: "Room pressure low",
-    AlertKind.PRESSURE_HIGH: "Room pressure high",
-    AlertKind.SHUNT_STALE: "Battery shunt stale",
-    AlertKind.PRESSURE_SENSOR_STALE: "Pressure sensor stale",
-    AlertKind.FAN_FAULT: "Fan fault",
-    AlertKind.FAN_STALLED: "Fan stalled",
-    AlertKind.CHARGING: "Charging",
-    AlertKind.SOC_UNSYNCHRONISED: "State of charge unsynchronised",
-    AlertKind.HISTORY_BACKLOG: "History backlog",
-    AlertKind.SHUTDOWN_PENDING: "Shutdown pending",
-}
+def _sensor(metric: Metric, topics: Topics) -> dict[str, object]:
+    sensor = {
+        "name": metric.label,
+        "state_topic": topics.state,
+        "value_template": f"{{{{ value_json.{metric.key} }}}}",
+        "suggested_display_precision": metric.precision,
+        "unit_of_measurement": metric.unit.home_assistant,
+        "device_class": metric.device_class,
+        "state_class": metric.state_class,
+        "icon": metric.icon,
+    }
+    return {key: value for key, value in sensor.items() if value is not None}
 
 
-def discovery_messages(topics: Topics, controller_id: str, version: str) -> list[tuple[str, bytes]]:
-    """Home Assistant discovery configs (topic, retained JSON): sensors from METRICS, a fan with percentage
-    control and the modes as presets, a mode select, set-point numbers and a binary sensor per alert kind,
-    all on one device and the availability topic."""
+def _control(setting: Setting, topics: Topics, limits: CommandLimits) -> dict[str, object]:
+    """A select (options) or number (min, max, step and unit given the configuration) for one setting."""
+    config: dict[str, object] = {
+        "name": setting.label,
+        "command_topic": topics.command(setting.name.value),
+        "state_topic": topics.state,
+        "value_template": f"{{{{ value_json.{setting.state_field} }}}}",
+        "qos": 1,
+    }
+    if setting.options:
+        config["options"] = list(setting.options)
+    span = setting.range(limits)
+    if setting.entity == "number" and span is not None and setting.unit is not None:
+        low, high = span
+        config |= {"min": low, "max": high, "step": setting.step, "mode": "box"}
+        config["unit_of_measurement"] = setting.unit.home_assistant
+    if setting.device_class is not None:
+        config["device_class"] = setting.device_class
+    if setting.icon is not None:
+        config["icon"] = setting.icon
+    return config
+
+
+def _fan(topics: Topics) -> dict[str, object]:
+    """The fan entity: on/off, the speed setting as its percentage, the mode setting's options as presets."""
+    speed, mode = SETTINGS_BY_NAME[CommandName.SPEED], SETTINGS_BY_NAME[CommandName.MODE]
+    low, high = speed.range(CommandLimits()) or (0.0, 100.0)
+    return {
+        "name": "Fan",
+        "command_topic": topics.command(FAN_COMMAND),
+        "state_topic": topics.state,
+        "state_value_template": f"{{{{ 'ON' if value_json.{speed.state_field} > 0 else 'OFF' }}}}",
+        "percentage_command_topic": topics.command(speed.name.value),
+        "percentage_state_topic": topics.state,
+        "percentage_value_template": f"{{{{ value_json.{speed.state_field} | round(0) | int }}}}",
+        "speed_range_min": max(1, round(low)),
+        "speed_range_max": round(high),
+        "preset_modes": list(mode.options),
+        "preset_mode_command_topic": topics.command(mode.name.value),
+        "preset_mode_state_topic": topics.state,
+        "preset_mode_value_template": f"{{{{ value_json.{mode.state_field} }}}}",
+        "qos": 1,
+    }
+
+
+def _alarm(row: AlarmRow, topics: Topics) -> dict[str, object]:
+    """A binary sensor that is on while an alert of the row's kind is active; its attributes are the alert."""
+    kind = row.kind.value
+    selected = f"value_json | selectattr('kind', 'equalto', '{kind}') | list"
+    config: dict[str, object] = {
+        "name": row.label,
+        "state_topic": topics.alerts,
+        "value_template": f"{{{{ 'ON' if {selected} | length > 0 else 'OFF' }}}}",
+        "json_attributes_topic": topics.alerts,
+        "json_attributes_template": f"{{{{ ({selected} + [{{}}]) | first | tojson }}}}",
+        "device_class": row.device_class,
+    }
+    if row.diagnostic:
+        config["entity_category"] = "diagnostic"
+    return config
+
+
+def discovery_messages(
+    topics: Topics, controller_id: str, version: str, limits: CommandLimits | None = None
+) -> list[tuple[str, bytes]]:
+    """Home Assistant discovery configs (topic, retained JSON), all on one device and the availability
+    topic: a sensor per metric row, a fan, a select or number per settable row that has an entity (ranges
+    given `limits`, the configuration's) and a binary sensor per alarm row."""
     node = node_id(controller_id)
-    prefix = topics.discovery_prefix
     device = {
         "identifiers": [node],
         "name": f"Clean room {controller_id}",
@@ -227,105 +292,16 @@ def discovery_messages(topics: Topics, controller_id: str, version: str) -> list
         "origin": {"name": "cleanroom", "sw_version": version},
         "has_entity_name": True,
     }
-    messages: list[tuple[str, bytes]] = []
-
-    def add(component: str, object_id: str, config: dict[str, object]) -> None:
-        body = {**config, **common, "unique_id": f"{node}_{object_id}"}
-        messages.append((f"{prefix}/{component}/{node}/{object_id}/config", _json(body)))
-
-    for metric in METRICS:
-        sensor: dict[str, object] = {
-            "name": metric.label,
-            "state_topic": topics.state,
-            "value_template": f"{{{{ value_json.{metric.key} }}}}",
-            "suggested_display_precision": metric.precision,
-        }
-        if metric.unit is not None:
-            sensor["unit_of_measurement"] = metric.unit
-        if metric.device_class is not None:
-            sensor["device_class"] = metric.device_class
-        if metric.state_class is not None:
-            sensor["state_class"] = metric.state_class
-        if metric.icon is not None:
-            sensor["icon"] = metric.icon
-        add("sensor", metric.key, sensor)
-
-    modes = [m.value for m in Mode]
-    add(
-        "fan",
-        "fan",
-        {
-            "name": "Fan",
-            "command_topic": topics.command(FAN_COMMAND),
-            "state_topic": topics.state,
-            "state_value_template": "{{ 'ON' if value_json.fan_command_pct > 0 else 'OFF' }}",
-            "percentage_command_topic": topics.command(CommandName.SPEED.value),
-            "percentage_state_topic": topics.state,
-            "percentage_value_template": "{{ value_json.fan_command_pct | round(0) | int }}",
-            "speed_range_min": 1,
-            "speed_range_max": 100,
-            "preset_modes": modes,
-            "preset_mode_command_topic": topics.command(CommandName.MODE.value),
-            "preset_mode_state_topic": topics.state,
-            "preset_mode_value_template": "{{ value_json.mode }}",
-            "qos": 1,
-        },
-    )
-    add(
-        "select",
-        "mode",
-        {
-            "name": "Mode",
-            "command_topic": topics.command(CommandName.MODE.value),
-            "state_topic": topics.state,
-            "value_template": "{{ value_json.mode }}",
-            "options": modes,
-            "icon": "mdi:tune-variant",
-            "qos": 1,
-        },
-    )
-    for command, field, label in (
-        (CommandName.PRESSURE_SETPOINT, "pressure_setpoint_pa", "Pressure setpoint"),
-        (CommandName.PRESSURE_FLOOR, "pressure_floor_pa", "Pressure floor"),
-    ):
-        add(
-            "number",
-            command.value,
-            {
-                "name": label,
-                "command_topic": topics.command(command.value),
-                "state_topic": topics.state,
-                "value_template": f"{{{{ value_json.{field} }}}}",
-                "min": 0,
-                "max": 100,
-                "step": 0.5,
-                "unit_of_measurement": "Pa",
-                "device_class": "pressure",
-                "mode": "box",
-                "qos": 1,
-            },
+    entities: list[tuple[str, str, dict[str, object]]] = [
+        *(("sensor", m.key, _sensor(m, topics)) for m in METRICS),
+        ("fan", "fan", _fan(topics)),
+        *((s.entity, s.name.value, _control(s, topics, limits or CommandLimits())) for s in SETTINGS if s.entity),
+        *(("binary_sensor", f"alert_{row.kind.value}", _alarm(row, topics)) for row in ALARMS),
+    ]
+    return [
+        (
+            f"{topics.discovery_prefix}/{component}/{node}/{object_id}/config",
+            _json({**config, **common, "unique_id": f"{node}_{object_id}"}),
         )
-    for kind in AlertKind:
-        device_class = (
-            "battery" if kind in _BATTERY_ALERTS else "battery_charging" if kind is AlertKind.CHARGING else "problem"
-        )
-        add(
-            "binary_sensor",
-            f"alert_{kind.value}",
-            {
-                "name": _ALERT_LABELS.get(kind, kind.value.replace("_", " ").capitalize()),
-                "state_topic": topics.alerts,
-                "value_template": (
-                    f"{{{{ 'ON' if value_json | selectattr('kind', 'equalto', '{kind.value}') | list | length > 0 "
-                    "else 'OFF' }}"
-                ),
-                "json_attributes_topic": topics.alerts,
-                "json_attributes_template": (
-                    f"{{{{ (value_json | selectattr('kind', 'equalto', '{kind.value}') | list + [{{}}]) | first "
-                    "| tojson }}"
-                ),
-                "device_class": device_class,
-                **({"entity_category": "diagnostic"} if kind in _DIAGNOSTIC_ALERTS else {}),
-            },
-        )
-    return messages
+        for component, object_id, config in entities
+    ]

@@ -23,7 +23,8 @@ from pathlib import Path
 import aiomqtt
 
 from controller.clock import Clock
-from controller.commands import CommandBus, CommandResult
+from controller.command_bus import CommandBus
+from controller.commands import CommandLimits, CommandResult
 from controller.errors import ConfigError
 from controller.hub import Delivery, SnapshotHub
 from controller.mqtt import payloads
@@ -88,6 +89,7 @@ class MqttSink:
         *,
         rng: random.Random | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
+        limits: CommandLimits | None = None,
     ) -> None:
         self.broker = broker
         self.controller_id = controller_id
@@ -96,6 +98,7 @@ class MqttSink:
         self.topics = Topics(section.base_topic.replace("{id}", controller_id), section.discovery_prefix)
         self.client_id = section.client_id or f"cleanroom-{controller_id}"
         self.stats = MqttStats()
+        self.limits = limits or CommandLimits()
         self._rng = rng or random.Random()
         self._backoff = Backoff(section.reconnect_min_s, section.reconnect_max_s, full_jitter=True, rng=self._rng)
         self._version = _version()
@@ -254,7 +257,7 @@ class MqttSink:
 
     async def _publish_discovery(self, client: aiomqtt.Client) -> None:
         """Discovery configs when enabled; empty retained configs (removal) when disabled."""
-        for topic, body in payloads.discovery_messages(self.topics, self.controller_id, self._version):
+        for topic, body in payloads.discovery_messages(self.topics, self.controller_id, self._version, self.limits):
             await client.publish(topic, body if self.section.discovery else b"", qos=1, retain=True)
             self.stats.published += 1
 
@@ -313,7 +316,7 @@ class MqttSink:
         self.stats.commands += 1
         source = f"MQTT {self.topics.command(name)}"
         try:
-            command = payloads.parse_command_message(name, body, source)
+            command = payloads.parse_command_message(name, body, source, self.limits)
         except ConfigError as exc:
             result = CommandResult(False, str(exc))
         else:
@@ -327,8 +330,11 @@ class MqttSink:
         self._wake.set()
 
 
-def build_mqtt_sink(url: str, controller_id: str, section: MqttSection, clock: Clock) -> MqttSink:
-    """The MQTT sink for the daemon (`await sink.run(hub, commands)`); ConfigError on a bad URL or id."""
+def build_mqtt_sink(
+    url: str, controller_id: str, section: MqttSection, clock: Clock, limits: CommandLimits | None = None
+) -> MqttSink:
+    """The MQTT sink for the daemon (`await sink.run(hub, commands)`); commands are checked against the
+    ranges `limits` give (the configuration's). ConfigError on a bad URL or id."""
     broker = parse_broker_url(url)
     check_topic_level("--id", "controller id", controller_id, "a name such as cleanroom or room-2")
     if "/" in controller_id:
@@ -337,4 +343,4 @@ def build_mqtt_sink(url: str, controller_id: str, section: MqttSection, clock: C
         raise ConfigError("--mqtt", "url", broker.redacted(), "mqtts://... when [mqtt] tls_ca_file is set")
     if section.tls_ca_file and not Path(section.tls_ca_file).is_file():
         raise ConfigError("[mqtt]", "tls_ca_file", section.tls_ca_file, "a readable PEM file of the broker's CA")
-    return MqttSink(broker, controller_id, section, clock)
+    return MqttSink(broker, controller_id, section, clock, limits=limits)

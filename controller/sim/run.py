@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from controller.clock import Clock
-from controller.commands import CommandBus
+from controller.command_bus import CommandBus
 from controller.config.loader import Config
 from controller.daemon import Daemon
 from controller.daemon_settings import DaemonSettings

@@ -9,8 +9,8 @@ from datetime import datetime
 from controller.alerts import AlertState
 from controller.battery import BatteryState
 from controller.commands import Command, CommandResult
+from controller.condition import Condition
 from controller.estimators import EnergyState
-from controller.hub import Condition
 from controller.planner import Plan, TightRoom
 from controller.policy import PolicyState
 from controller.room_pressure import RoomEstimate, RoomPressureState

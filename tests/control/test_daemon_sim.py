@@ -343,7 +343,7 @@ class _SilentFan:
 
 async def test_measured_power_comes_from_volts_times_amps_not_whole_watts() -> None:
     from controller.clock import SimulatedClock
-    from controller.commands import CommandBus
+    from controller.command_bus import CommandBus
     from controller.daemon import Daemon
     from controller.daemon_settings import DaemonSettings
     from controller.hub import SnapshotHub

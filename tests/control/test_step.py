@@ -10,10 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from controller.alerts import AlarmId
 from controller.commands import SetDeadline, SetMode, SetPressureFloor, SetSpeed
 from controller.daemon_settings import DaemonSettings
-from controller.snapshot import EventKind, Mode
+from controller.snapshot import AlertKind, EventKind, Mode, Severity
 from controller.step import (
     ControlState,
     FanInput,
@@ -229,7 +228,7 @@ def test_charging_counts_as_meeting_the_deadline() -> None:
 def test_critical_battery_reaches_the_policy() -> None:
     s = settings_for({"control": {"mode": "eco"}, "alerts": {"battery_delay": "0 s"}})
     state = run(s, initial_state(s, 0.0, T0), 3, shunt=lambda now: shunt(now, soc=5.0))
-    assert state.alerts.alarm(AlarmId.SOC_CRITICAL).active
+    assert state.alerts.of(AlertKind.BATTERY_LOW_SOC, Severity.CRITICAL).active
     assert state.alerts.battery_level == "critical"
 
 

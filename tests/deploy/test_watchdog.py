@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from controller.commands import CommandBus
+from controller.command_bus import CommandBus
 from controller.errors import ConfigError
 from controller.hub import SnapshotHub
 from controller.snapshot import Snapshot

@@ -70,22 +70,11 @@ async def test_the_daemon_runs_on_the_real_drivers(tmp_path: Path) -> None:
         await fake.start()
     config = _config(tmp_path, shunt.port, pressure, sysfs)
     port = _free_port()
+    command = ["-m", "controller", "run", "--config", str(config), "--db", "none", "--mqtt", "none"]
     process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "controller",
-        "run",
-        "--config",
-        str(config),
-        "--db",
-        "none",
-        "--mqtt",
-        "none",
-        "--http",
-        f"127.0.0.1:{port}",
-        stdout=asyncio.subprocess.PIPE,
+        sys.executable, *command, "--http", f"127.0.0.1:{port}", stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-    )
+    )  # fmt: skip
     state: dict[str, object] = {}
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:

@@ -12,7 +12,7 @@ import sys
 from dataclasses import replace
 
 from controller.clock import SimulatedClock
-from controller.commands import CommandBus
+from controller.command_bus import CommandBus
 from controller.history.config import HistorySection
 from controller.history.recorder import build_recorder
 from controller.hub import SnapshotHub

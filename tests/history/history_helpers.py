@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
 
-from controller.commands import CommandBus
+from controller.command_bus import CommandBus
 from controller.history.recorder import Recorder
 from controller.hub import SnapshotHub
 from controller.sim.snapshots import DISCHARGE_START_UTC, discharging_snapshot

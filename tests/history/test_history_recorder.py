@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Table, create_engine, func, select, text
 
 from controller.clock import SimulatedClock
-from controller.commands import CommandBus
+from controller.command_bus import CommandBus
 from controller.history.config import HistorySection
 from controller.history.recorder import build_recorder
 from controller.history.schema import config_changes, events, samples, samples_1m

@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import make_url
 
 from controller.clock import SimulatedClock
-from controller.commands import CommandBus
+from controller.command_bus import CommandBus
 from controller.history.config import HistorySection
 from controller.history.reader import HistoryUnavailable
 from controller.history.recorder import build_recorder

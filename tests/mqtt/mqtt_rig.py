@@ -19,8 +19,8 @@ import aiomqtt
 
 from controller.alerts import AlertInputs, AlertsSection, AlertState, update_alerts
 from controller.clock import SimulatedClock
+from controller.command_bus import CommandBus
 from controller.commands import (
-    CommandBus,
     CommandResult,
     SetDeadline,
     SetMode,
@@ -232,7 +232,7 @@ class FakeLoop:
     drain_pct_per_tick: float = 0.0
     tick_s: float = 1.0
     pressure_cap_pa: float = 25.0
-    alerts_config: AlertsSection = field(default_factory=lambda: AlertsSection(battery_delay_s=2.0))
+    alerts_config: AlertsSection = field(default_factory=lambda: AlertsSection().with_levels(battery_delay_s=2.0))
     mode: Mode = Mode.AUTO
     speed_pct: float = 42.0
     floor_pa: float = 5.0

@@ -16,7 +16,7 @@ import pytest
 
 from controller.alerts import AlertsSection
 from controller.clock import SimulatedClock
-from controller.commands import CommandBus
+from controller.command_bus import CommandBus
 from controller.hub import SnapshotHub
 from controller.metrics import METRICS
 from controller.mqtt.config import MqttSection
@@ -217,7 +217,7 @@ async def test_commands_valid_and_malformed(broker: Mosquitto) -> None:
 
 
 async def test_alerts_over_a_battery_drain(broker: Mosquitto) -> None:
-    config = AlertsSection(battery_delay_s=2.0)
+    config = AlertsSection().with_levels(battery_delay_s=2.0)
     async with (
         running(broker.url, soc_pct=40.0, drain_pct_per_tick=0.5, alerts_config=config) as rig,
         Watcher(broker.port, ["cleanroom/room1/alert", "cleanroom/room1/alerts"]) as watcher,

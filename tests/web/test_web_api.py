@@ -12,7 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from controller.commands import CommandBus, SetDeadline, SetMode, SetSpeed
+from controller.command_bus import CommandBus
+from controller.commands import SetDeadline, SetMode, SetSpeed
 from controller.hub import SnapshotHub
 from controller.metrics import METRICS
 from controller.snapshot import Event, EventKind, Mode, Snapshot

@@ -235,3 +235,17 @@ def test_token_only_read_access_asks_first_then_goes_live(browser: Browser, tmp_
         first = page.locator("#updated").inner_text()
         expect(page.locator("#updated")).not_to_have_text(first)
         page.context.close()
+
+
+def test_controls_follow_the_settings_registry(browser: Browser, served: Served) -> None:
+    """The mode buttons, the speed slider and the floor box take their options, ranges and units from
+    /api/meta (the settings registry), not from literals in the page."""
+    settings = {s["name"]: s for s in httpx.get(f"{served.url}/api/meta").json()["settings"]}
+    page, _ = open_phone(browser, f"{served.url}/")
+    expect(page.locator("#modes button")).to_have_count(len(settings["mode"]["options"]))
+    for control, name in (("#speed-input", "speed"), ("#floor-input", "pressure_floor")):
+        for bound in ("min", "max", "step"):
+            expect(page.locator(control)).to_have_attribute(bound, f"{settings[name][bound]:g}")
+    expect(page.locator("#floor-unit")).to_have_text(settings["pressure_floor"]["symbol"])
+    expect(page.locator("#floor-input")).to_have_attribute("title", settings["pressure_floor"]["expected"])
+    page.context.close()

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from controller.commands import CommandBus
+from controller.command_bus import CommandBus
 from controller.errors import ConfigError
 from controller.hub import SnapshotHub
 from controller.snapshot import Event, EventKind

@@ -12,8 +12,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
+from controller.command_bus import CommandBus
 from controller.commands import (
-    CommandBus,
     CommandResult,
     SetDeadline,
     SetMode,

@@ -24,7 +24,7 @@ router = APIRouter(
 
 async def _submit(context: WebContext, name: CommandName, raw: object, request: Request) -> CommandResponse:
     try:
-        command = parse_command(name.value, raw, source="http")
+        command = parse_command(name.value, raw, source="http", limits=context.limits)
     except ConfigError as exc:
         raise Problem(400, str(exc), exc.key, exc.value, exc.expected) from exc
     peer = request.client.host if request.client is not None else "unknown"

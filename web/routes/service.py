@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from controller.commands import CommandName
-from controller.metrics import METRICS
-from controller.snapshot import Mode
 from web.deps import Context
-from web.models import HealthModel, MetaModel, MetricInfo
+from web.meta import build_meta
+from web.models import HealthModel, MetaModel
 
 router = APIRouter()
 
@@ -25,24 +23,8 @@ async def healthz(context: Context) -> HealthModel:
     )
 
 
-@router.get("/api/meta", response_model=MetaModel, tags=["state"], summary="Labels, units, modes and commands")
+@router.get(
+    "/api/meta", response_model=MetaModel, tags=["state"], summary="Labels, units, thresholds, alarms and commands"
+)
 async def meta(context: Context, request: Request) -> MetaModel:
-    return MetaModel(
-        controller_id=context.controller_id,
-        version=request.app.version,
-        read_access=context.section.read_access.value,
-        metrics=[
-            MetricInfo(
-                key=m.key,
-                label=m.label,
-                unit=m.unit,
-                device_class=m.device_class,
-                state_class=m.state_class,
-                precision=m.precision,
-                recorded=m.recorded,
-            )
-            for m in METRICS
-        ],
-        modes=list(Mode),
-        commands=list(CommandName),
-    )
+    return build_meta(context, request.app.version)

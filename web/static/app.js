@@ -5,11 +5,15 @@
   const $ = (id) => document.getElementById(id);
   const TOKEN_KEY = "cleanroom-token";
   let token = localStorage.getItem(TOKEN_KEY) || "";
-  let meta = null, state = null, pending = null, chartKey = "soc_pct", history = null, historyTimer = 0;
+  let meta = null, state = null, pending = null, history = null, historyTimer = 0;
+  let chartKey = document.querySelector("#chart-tabs .on").dataset.key;
 
-  const metric = (key) => (meta && meta.metrics.find((m) => m.key === key)) || { precision: 1, unit: "" };
+  // Keys, units, thresholds, alarms and command ranges come from /api/meta (the server's rows).
+  const metric = (key) => (meta && meta.metrics.find((m) => m.key === key)) || { precision: 1, symbol: "", thresholds: {} };
+  const setting = (name) => meta && meta.settings.find((s) => s.name === name);
+  const alarm = (kind) => meta && meta.alarms.find((a) => a.kind === kind);
   const num = (key, v) => (v === null || v === undefined ? "–" : v.toFixed(metric(key).precision));
-  const withUnit = (key, v, unit) => (v === null || v === undefined ? "–" : `${num(key, v)} ${unit}`);
+  const withUnit = (key, v) => (v === null || v === undefined ? "–" : `${num(key, v)} ${metric(key).symbol}`);
 
   function duration(s) {
     if (s === null || s === undefined || !isFinite(s)) return "–";
@@ -65,6 +69,8 @@
       const div = document.createElement("div");
       div.className = a.severity;
       div.textContent = a.message;
+      const row = alarm(a.kind);
+      if (row) div.title = row.label;
       return div;
     }));
   }
@@ -85,21 +91,24 @@
     $("deadline").textContent = s.deadline_utc
       ? `${when(new Date(s.deadline_utc))} ${s.deadline_met === false ? "⚠ at risk" : s.deadline_met ? "✓" : ""}`
       : "none";
-    $("soc").textContent = withUnit("soc_pct", s.soc_pct, "%") + (s.soc_synced ? "" : " ~");
-    bar($("soc-bar"), (s.soc_pct || 0) / 100);
-    $("soc-bar").classList.toggle("low", (s.soc_pct || 0) < 20);
-    $("battery").textContent = `${withUnit("voltage_v", s.voltage_v, "V")} · ${withUnit("power_w", s.power_w, "W")}`;
-    $("pressure").textContent = withUnit("pressure_pa", s.pressure_pa, "Pa");
+    const socRange = setting("soc");
+    const socFull = socRange ? socRange.max : 100;
+    $("soc").textContent = withUnit("soc_pct", s.soc_pct) + (s.soc_synced ? "" : " ~");
+    bar($("soc-bar"), (s.soc_pct || 0) / socFull);
+    const socWarning = metric("soc_pct").thresholds.warning;
+    $("soc-bar").classList.toggle("low", socWarning !== undefined && (s.soc_pct || 0) <= socWarning);
+    $("battery").textContent = `${withUnit("voltage_v", s.voltage_v)} · ${withUnit("power_w", s.power_w)}`;
+    $("pressure").textContent = withUnit("pressure_pa", s.pressure_pa);
     const top = Math.max(10, (s.pressure_floor_pa || 0) * 2, s.pressure_pa || 0);
     bar($("pressure-bar"), (s.pressure_pa || 0) / top);
     const below = s.pressure_floor_pa !== null && s.pressure_pa !== null && s.pressure_pa < s.pressure_floor_pa;
     $("pressure-bar").classList.toggle("low", below);
     $("floor-mark").style.left = `${((s.pressure_floor_pa || 0) / top) * 100}%`;
-    $("floor").textContent = s.pressure_floor_pa === null ? "no floor" : `floor ${num("pressure_floor_pa", s.pressure_floor_pa)} Pa`;
-    $("flow").textContent = withUnit("flow_cfm", s.flow_cfm, "CFM");
-    $("clean-air").textContent = `${withUnit("clean_air_ft3", s.clean_air_ft3, "ft³")} clean air so far`;
-    $("fan").textContent = withUnit("fan_command_pct", s.fan_command_pct, "%");
-    $("fan-detail").textContent = [s.fan_rpm !== null ? `${num("fan_rpm", s.fan_rpm)} rpm` : "", s.fan_power_w !== null ? `${num("fan_power_w", s.fan_power_w)} W` : "", s.fan_status].filter(Boolean).join(" · ");
+    $("floor").textContent = s.pressure_floor_pa === null ? "no floor" : `floor ${withUnit("pressure_floor_pa", s.pressure_floor_pa)}`;
+    $("flow").textContent = withUnit("flow_cfm", s.flow_cfm);
+    $("clean-air").textContent = `${withUnit("clean_air_ft3", s.clean_air_ft3)} clean air so far`;
+    $("fan").textContent = withUnit("fan_command_pct", s.fan_command_pct);
+    $("fan-detail").textContent = [s.fan_rpm !== null ? withUnit("fan_rpm", s.fan_rpm) : "", s.fan_power_w !== null ? withUnit("fan_power_w", s.fan_power_w) : "", s.fan_status].filter(Boolean).join(" · ");
     renderAlerts(s.alerts);
     $("updated").textContent = "updated " + new Date(s.timestamp_utc).toLocaleTimeString();
   }
@@ -135,7 +144,8 @@
     const t1 = Date.parse(history.end_utc);
     const t0 = Math.max(Date.parse(history.start_utc), Math.min(...times) - 60000);
     let lo = Math.min(...finite), hi = Math.max(...finite);
-    if (chartKey === "soc_pct") { lo = 0; hi = 100; }
+    const soc = setting("soc");
+    if (soc && soc.state_field === chartKey) { lo = soc.min; hi = soc.max; }
     if (hi - lo < 1e-6) { hi += 1; lo -= 1; }
     const x = (t) => L + ((t - t0) / (t1 - t0)) * (W - L - R);
     const y = (v) => T + (1 - (v - lo) / (hi - lo)) * (H - T - B);
@@ -146,14 +156,15 @@
       parts.push(svg("line", { x1: L, x2: W - R, y1: y(state.pressure_floor_pa), y2: y(state.pressure_floor_pa), class: "fl" }));
     }
     const fmt = (v) => v.toFixed(hi - lo < 10 ? 1 : 0);
-    parts.push(svg("text", { x: 2, y: T + 8 }, fmt(hi)), svg("text", { x: 2, y: H - B }, fmt(lo)));
+    parts.push(svg("text", { x: 2, y: T + 8 }, `${fmt(hi)} ${metric(chartKey).symbol}`), svg("text", { x: 2, y: H - B }, fmt(lo)));
     const hm = (t) => new Date(t).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
     parts.push(svg("text", { x: L, y: H - 4 }, hm(t0)), svg("text", { x: W - R, y: H - 4, "text-anchor": "end" }, hm(t1)));
     box.replaceChildren(...parts);
   }
   async function loadHistory() {
     try {
-      history = await getJSON("api/history?metrics=soc_pct&metrics=pressure_pa&metrics=flow_cfm");
+      const keys = [...$("chart-tabs").children].map((b) => `metrics=${encodeURIComponent(b.dataset.key)}`);
+      history = await getJSON(`api/history?${keys.join("&")}`);
       drawChart();
     } catch (err) { history = null; }
     const points = history ? history.timestamps_utc.length : 0;
@@ -196,13 +207,25 @@
 
   async function start() {
     try { meta = await getJSON("api/meta"); } catch (err) { meta = null; }
-    const modes = meta ? meta.modes : ["manual", "pressure", "runtime", "auto", "eco"];
-    $("modes").replaceChildren(...modes.map((m) => {
+    const mode = setting("mode");
+    $("modes").replaceChildren(...(mode ? mode.options : []).map((m) => {
       const b = document.createElement("button");
       b.type = "button"; b.dataset.mode = m; b.textContent = m;
       b.addEventListener("click", () => command("api/mode", { mode: m }, `mode ${m}`));
       return b;
     }));
+    const speed = setting("speed");
+    if (speed) {
+      Object.assign($("speed-input"), { min: speed.min, max: speed.max, step: speed.step });
+      $("speed-out").textContent = `${$("speed-input").value} ${speed.symbol}`;
+    }
+    const floor = setting("pressure_floor");
+    if (floor) {
+      Object.assign($("floor-input"), { min: floor.min, max: floor.max, step: floor.step, title: floor.expected });
+      $("floor-unit").textContent = floor.symbol;
+    }
+    const deadline = setting("deadline");
+    if (deadline) $("deadline-input").title = deadline.expected;
     try { addEvents((await getJSON("api/events?limit=12")).events); } catch (err) { /* shown live */ }
     live();
     loadHistory();
@@ -236,7 +259,15 @@
     if (value) command("api/commands/deadline", { value }, "deadline");
   });
   $("deadline-clear").addEventListener("click", () => command("api/commands/deadline", { value: "none" }, "deadline"));
-  $("speed-input").addEventListener("input", () => { $("speed-out").textContent = `${$("speed-input").value} %`; });
+  $("speed-input").addEventListener("input", () => {
+    const speed = setting("speed");
+    $("speed-out").textContent = `${$("speed-input").value} ${speed ? speed.symbol : ""}`;
+  });
+  $("floor-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const value = $("floor-input").value.trim();
+    if (value) command("api/commands/pressure_floor", { value: Number(value) }, "floor");
+  });
   $("speed-form").addEventListener("submit", (e) => {
     e.preventDefault();
     command("api/commands/speed", { value: Number($("speed-input").value) }, "speed");
