@@ -243,6 +243,18 @@ ALARMS: tuple[AlarmRow, ...] = (
         rearms_latched=True,
     ),
     AlarmRow(
+        AlertKind.TIGHT_ROOM,
+        "Tight room",
+        "problem",
+        "conditions",
+        Trips.CONDITION,
+        (Band(Severity.INFO),),
+        "deadline_delay",
+        "deadline_return_delay",
+        "Tight room: {message}",
+        "Recovered: {message}",
+    ),
+    AlarmRow(
         AlertKind.HISTORY_BACKLOG,
         "History backlog",
         "problem",

@@ -56,6 +56,8 @@ METRICS: tuple[Metric, ...] = (
     Metric("runtime_now", "Runtime at current speed", units.SECOND, "duration", precision=0),
     Metric("runtime_plan", "Runtime under plan", units.SECOND, "duration", precision=0),
     Metric("plan_power", "Planned average draw", units.WATT, "power", precision=2),
+    Metric("room_c", "Room leakage (flow at 1 Pa)", units.CFM, "volume_flow_rate", recorded=False, precision=1),
+    Metric("room_c_uncertainty", "Room leakage uncertainty", units.PERCENT, None, recorded=False, precision=0),
 )
 
 METRICS_BY_KEY: dict[str, Metric] = {m.key: m for m in METRICS}

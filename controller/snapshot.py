@@ -44,6 +44,7 @@ class AlertKind(enum.StrEnum):
     FAN_STALLED = "fan_stalled"
     CHARGING = "charging"
     HISTORY_BACKLOG = "history_backlog"
+    TIGHT_ROOM = "tight_room"
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,6 +42,9 @@ _DESCRIPTIONS = {
     "time_to_soc_s": "seconds until the state of charge reaches each %",
     "events": "events raised at this tick",
     "reason": "why the policy chose the current fan command",
+    "pressure_hold": "why pressure alarms are held (a door), null when nothing holds them; pressure_pa is never held",
+    "room_condition": "what the pressure says about the room: normal, door, fan_off, fan_stopped, loss or unknown",
+    "room_condition_reason": "the room's condition in words (what holds the alarms, what stopped the fan)",
 }
 
 # Snapshot fields whose JSON form differs from their Python type (see Snapshot.to_dict).

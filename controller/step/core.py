@@ -15,7 +15,14 @@ from controller.policy import Decision, PolicyInputs, PolicyState, decide
 from controller.room_pressure import RoomEstimate, RoomPressureState
 from controller.setpoints import Setpoints, apply_command
 from controller.snapshot import Event, EventKind, Mode, Severity, Snapshot
-from controller.step.planning import Outlook, outlook, replan, replan_due, smoothed_plan_power_w
+from controller.step.planning import (
+    Outlook,
+    outlook,
+    replan,
+    replan_due,
+    smoothed_plan_power_w,
+    tight_room_condition,
+)
 from controller.step.state import (
     ControlState,
     Effect,
@@ -130,7 +137,9 @@ def step(settings: DaemonSettings, state: ControlState, inputs: StepInputs) -> S
         usable_wh=battery.usable_wh, charging=battery.charging, now_s=now_s,
     )  # fmt: skip
     alerts = update_alerts(
-        state.alerts, _alert_inputs(settings, inputs, setpoints, battery, room, ahead, stalled), settings.alerts
+        state.alerts,
+        _alert_inputs(settings, inputs, setpoints, battery, room, ahead, stalled, planning),
+        settings.alerts,
     )
     events += alerts.events
     effects, shutdown_done, last_save_s = _effects(settings, state, setpoints.battery, battery.charging, now_s, now_utc)
@@ -230,6 +239,7 @@ def _alert_inputs(
     room: RoomView,
     ahead: Outlook,
     stalled: bool,
+    planning: PlanState,
 ) -> AlertInputs:
     return AlertInputs(
         now_utc=inputs.now_utc,
@@ -246,7 +256,7 @@ def _alert_inputs(
         pressure_stale=not room.fresh,
         fan_stalled=stalled,
         fan_fault=inputs.fan_status == "unavailable",
-        conditions=inputs.conditions,
+        conditions=(*inputs.conditions, tight_room_condition(planning)),
     )
 
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from controller.condition import Condition
 from controller.daemon_settings import DaemonSettings
 from controller.estimators import ewma_alpha, flow_for_pressure, runtime_s
 from controller.planner import candidates_for, plan, tight_room
 from controller.setpoints import Setpoints
-from controller.snapshot import Event, EventKind, Mode
+from controller.snapshot import AlertKind, Event, EventKind, Mode
 from controller.step.state import PlanState
 
 
@@ -121,3 +122,16 @@ def outlook(
     if charging:
         met = True if remaining_s is not None else None
     return Outlook(plan_power_w, runtime_now, runtime_plan, met, shortfall)
+
+
+def tight_room_condition(planning: PlanState) -> Condition:
+    """The tight-room notice as a condition for the alarm catalogue's info row (inactive without one)."""
+    tight = planning.tight_room
+    if tight is None:
+        return Condition(AlertKind.TIGHT_ROOM, False, "the pressure cap no longer leaves energy unspent", {})
+    values: dict[str, float | None] = {
+        "cap_pa": tight.cap_pa,
+        "cap_cfm": tight.cap_cfm,
+        "left_wh": round(tight.left_wh, 1),
+    }
+    return Condition(AlertKind.TIGHT_ROOM, True, tight.message, values)

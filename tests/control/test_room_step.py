@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from controller.daemon_settings import DaemonSettings
-from controller.snapshot import AlertKind, EventKind, Snapshot
+from controller.snapshot import AlertKind, EventKind, Severity, Snapshot
 from controller.step import ControlState, FanInput, PressureInput, ShuntInput, StepInputs, initial_state, step
 from tests.control.room_traces import Happenings, trace
 from tests.control.test_step import T0, settings_for
@@ -140,3 +140,18 @@ def test_a_tight_room_is_noted_in_the_plan() -> None:
     assert any("the 25 Pa cap limits airflow to 57 CFM" in e.message for e in result.snapshot.events)
     roomy = settings_for({"control": {"deadline": "7 days"}})
     assert step(roomy, initial_state(roomy, 0.0, T0), run_inputs(0.0)).state.planning.tight_room is None
+
+
+def test_a_tight_room_raises_an_info_alert_after_its_delay() -> None:
+    tight = settings_for({"control": {"deadline": "2 days"}, "room": {"leakage_c": "10 CFM"}})
+    state, raised = initial_state(tight, 0.0, T0), []
+    for now in range(0, 200, 10):
+        result = step(tight, state, run_inputs(float(now)))
+        state = result.state
+        raised += [e for e in result.snapshot.events if e.alert_kind is AlertKind.TIGHT_ROOM]
+    (alert,) = raised
+    assert alert.severity is Severity.INFO
+    assert alert.message.startswith("Tight room: the 25 Pa cap limits airflow to 57 CFM; about ")
+    assert alert.message.endswith("Wh will be left at the deadline; raise `pressure_cap` or open a relief gap")
+    assert (alert.timestamp_utc - T0).total_seconds() >= tight.alerts.deadline_delay_s
+    assert [a.kind for a in result.snapshot.alerts] == [AlertKind.TIGHT_ROOM]

@@ -105,6 +105,12 @@
     $("pressure-bar").classList.toggle("low", below);
     $("floor-mark").style.left = `${((s.pressure_floor_pa || 0) / top) * 100}%`;
     $("floor").textContent = s.pressure_floor_pa === null ? "no floor" : `floor ${withUnit("pressure_floor_pa", s.pressure_floor_pa)}`;
+    const why = s.pressure_hold ? `alarms held: ${s.pressure_hold}` : s.room_condition_reason || "";
+    const spread = s.room_c_uncertainty_pct === null || s.room_c_uncertainty_pct === undefined
+      ? "" : ` ± ${num("room_c_uncertainty_pct", s.room_c_uncertainty_pct)} %`;
+    const curve = s.room_c_cfm === null || s.room_c_cfm === undefined
+      ? "" : `room leaks ${withUnit("room_c_cfm", s.room_c_cfm)}${spread} at 1 Pa`;
+    $("room").textContent = [why, curve].filter(Boolean).join(" · ");
     $("flow").textContent = withUnit("flow_cfm", s.flow_cfm);
     $("clean-air").textContent = `${withUnit("clean_air_ft3", s.clean_air_ft3)} clean air so far`;
     $("fan").textContent = withUnit("fan_command_pct", s.fan_command_pct);
