@@ -1,6 +1,6 @@
 """The pure control step and its values (no I/O, no clock: the shell reads, calls `step`, and acts)."""
 
-from controller.step.core import initial_state, step
+from controller.step.core import apply_commands, initial_state, step
 from controller.step.state import (
     ControlState,
     Effect,
@@ -27,6 +27,7 @@ __all__ = [
     "StepInputs",
     "StepResult",
     "Totals",
+    "apply_commands",
     "initial_state",
     "step",
 ]

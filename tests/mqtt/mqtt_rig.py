@@ -10,7 +10,7 @@ import getpass
 import socket
 import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,20 +18,14 @@ from typing import Any, TypeVar
 import aiomqtt
 
 from controller.alerts import AlertInputs, AlertsSection, AlertState, update_alerts
+from controller.battery import BatteryState
 from controller.clock import SimulatedClock
 from controller.command_bus import CommandBus
-from controller.commands import (
-    CommandResult,
-    SetDeadline,
-    SetMode,
-    SetPressureFloor,
-    SetPressureSetpoint,
-    SetSoc,
-    SetSpeed,
-)
 from controller.hub import SnapshotHub
+from controller.setpoints import Setpoints
 from controller.sim.snapshots import SAMPLE_TIME_UTC, sample_snapshot
 from controller.snapshot import Event, Mode, Snapshot
+from controller.step import SourcedCommand, apply_commands
 from drivers.runtime import cancel_and_wait
 from tests.eventually import eventually, eventually_sync
 
@@ -220,9 +214,9 @@ def make_snapshot(t_s: float, **changes: Any) -> Snapshot:
 
 @dataclass
 class FakeLoop:
-    """Stands in for the control loop until the lead's `cleanroom sim` is used: each tick it answers
-    pending commands, drains the battery by `drain_pct_per_tick`, runs the real alert engine and
-    publishes the snapshot."""
+    """A control loop on a scripted battery: each tick it answers pending commands through the control
+    step's own command rule (`controller.step.apply_commands`), drains the battery by `drain_pct_per_tick`,
+    runs the real alert engine and publishes the snapshot."""
 
     hub: SnapshotHub
     commands: CommandBus
@@ -233,42 +227,43 @@ class FakeLoop:
     tick_s: float = 1.0
     pressure_cap_pa: float = 25.0
     alerts_config: AlertsSection = field(default_factory=lambda: AlertsSection().with_levels(battery_delay_s=2.0))
-    mode: Mode = Mode.AUTO
-    speed_pct: float = 42.0
-    floor_pa: float = 5.0
-    setpoint_pa: float = 8.0
+    setpoints: Setpoints = field(default_factory=lambda: Setpoints(Mode.AUTO, 42.0, 8.0, 5.0, None, BatteryState()))
     alert_state: AlertState = field(default_factory=AlertState)
     ticks: int = 0
     events: list[Event] = field(default_factory=list)
 
-    def answer(self) -> None:
-        for pending in self.commands.take_pending():
-            cmd = pending.command
-            result = CommandResult(True, "applied")
-            if isinstance(cmd, SetMode):
-                self.mode = cmd.mode
-                result = CommandResult(True, f"mode {cmd.mode.value}")
-            elif isinstance(cmd, SetSpeed):
-                self.mode, self.speed_pct = Mode.MANUAL, cmd.speed_pct
-                result = CommandResult(True, f"manual at {cmd.speed_pct:g} %")
-            elif isinstance(cmd, SetPressureSetpoint | SetPressureFloor):
-                if cmd.pressure_pa > self.pressure_cap_pa:
-                    result = CommandResult(
-                        False, f"{cmd.pressure_pa:g} Pa is above the pressure cap {self.pressure_cap_pa:g} Pa"
-                    )
-                elif isinstance(cmd, SetPressureFloor):
-                    self.floor_pa = cmd.pressure_pa
-                else:
-                    self.setpoint_pa = cmd.pressure_pa
-            elif isinstance(cmd, SetSoc):
-                self.soc_pct = cmd.soc_pct
-            elif isinstance(cmd, SetDeadline):
-                result = CommandResult(True, "deadline set")
-            if not pending.result.done():
-                pending.result.set_result(result)
+    @property
+    def mode(self) -> Mode:
+        return self.setpoints.mode
+
+    @property
+    def speed_pct(self) -> float:
+        return self.setpoints.manual_speed_pct
+
+    @property
+    def floor_pa(self) -> float:
+        return self.setpoints.floor_pa
+
+    @property
+    def setpoint_pa(self) -> float:
+        return self.setpoints.setpoint_pa
+
+    def answer(self) -> tuple[Event, ...]:
+        pending = self.commands.take_pending()
+        sourced = tuple(SourcedCommand(p.source, p.command) for p in pending)
+        now_s, now_utc = self.clock.monotonic(), self.clock.utc_now()
+        self.setpoints, results, events = apply_commands(self.setpoints, sourced, now_s, now_utc, self.pressure_cap_pa)
+        for waiting, result in zip(pending, results, strict=True):
+            if not waiting.result.done():
+                waiting.result.set_result(result)
+        told = self.setpoints.battery.soc_pct
+        if told is not None:
+            self.soc_pct = told
+            self.setpoints = replace(self.setpoints, battery=BatteryState())
+        return tuple(events)
 
     def tick(self) -> Snapshot:
-        self.answer()
+        command_events = self.answer()
         self.ticks += 1
         self.clock.advance(self.tick_s)
         self.soc_pct = max(0.0, self.soc_pct - self.drain_pct_per_tick)
@@ -307,7 +302,7 @@ class FakeLoop:
             pressure_setpoint_pa=self.setpoint_pa,
             runtime_plan_s=runtime_s,
             alerts=update.active,
-            events=update.events,
+            events=command_events + update.events,
         )
         self.hub.publish(snapshot)
         return snapshot

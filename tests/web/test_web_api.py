@@ -115,7 +115,7 @@ async def test_mode_command_reaches_the_loop_and_changes_the_state(rig: Rig) -> 
     publish(rig)
     answer = await rig.client.post("/api/mode", json={"mode": "eco"}, headers=rig.auth)
     assert answer.status_code == 200
-    assert answer.json() == {"command": "mode", "accepted": True, "message": "mode eco"}
+    assert answer.json() == {"command": "mode", "accepted": True, "message": "mode set to eco"}
     assert rig.loop.received == [SetMode(Mode.ECO)]
     assert (await rig.client.get("/api/state")).json()["mode"] == "eco"
     events = (await rig.client.get("/api/events")).json()["events"]

@@ -50,7 +50,7 @@ async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
         limits=LIMITS,
         alerts=ALERTS,
     )
-    loop = FakeLoop(hub, commands)
+    loop = FakeLoop(hub, commands, floor_pa=0.0)  # the setpoint's range starts at 0 Pa only under a 0 Pa floor
     answering = asyncio.create_task(_answer(loop))
     token = load_or_create_token(str(tmp_path))
     transport = httpx.ASGITransport(app=create_app(context))

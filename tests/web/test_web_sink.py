@@ -66,7 +66,7 @@ async def test_state_and_commands_over_a_real_socket(running: Running, tmp_path:
         state = (await client.get("/api/state")).json()
         assert state["controller_id"] == "room-1"
         answer = await client.post("/api/mode", json={"mode": "manual"}, headers={"Authorization": f"Bearer {token}"})
-        assert answer.json() == {"command": "mode", "accepted": True, "message": "mode manual"}
+        assert answer.json() == {"command": "mode", "accepted": True, "message": "mode set to manual"}
         assert (await client.get("/api/state")).json()["mode"] == "manual"
     ticking.cancel()
 

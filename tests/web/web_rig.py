@@ -12,19 +12,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
+from controller.battery import BatteryState
 from controller.command_bus import CommandBus
-from controller.commands import (
-    CommandResult,
-    SetDeadline,
-    SetMode,
-    SetPressureFloor,
-    SetPressureSetpoint,
-    SetSoc,
-    SetSpeed,
-)
 from controller.hub import SnapshotHub
+from controller.setpoints import Setpoints
 from controller.sim.snapshots import sample_snapshot
-from controller.snapshot import Alert, AlertKind, Event, EventKind, Mode, Severity, Snapshot
+from controller.snapshot import Alert, AlertKind, Event, Mode, Severity, Snapshot
+from controller.step import SourcedCommand, apply_commands
 from web.config import HttpSection
 from web.sink import WebSink
 
@@ -91,55 +85,43 @@ LOW_PRESSURE = Alert(
 
 
 class FakeLoop:
-    """Answers commands and publishes one snapshot per `tick()`, like the control loop does."""
+    """Publishes one snapshot per `tick()` like the control loop, answering pending commands through the
+    control step's own command rule (`controller.step.apply_commands`) with a 25 Pa cap."""
 
-    def __init__(self, hub: SnapshotHub, commands: CommandBus, step_s: float = 60.0) -> None:
+    def __init__(self, hub: SnapshotHub, commands: CommandBus, step_s: float = 60.0, floor_pa: float = 5.0) -> None:
         self.hub = hub
         self.commands = commands
         self.step_s = step_s
         self.tick_count = 0
-        self.mode = Mode.AUTO
-        self.speed_pct = 40.0
-        self.floor_pa = 5.0
-        self.deadline_utc: datetime | None = None
+        self.setpoints = Setpoints(Mode.AUTO, 40.0, max(8.0, floor_pa), floor_pa, None, BatteryState())
         self.alerts: tuple[Alert, ...] = ()
         self.received: list[object] = []
         self.observers: list[Callable[[Snapshot], None]] = []
 
+    @property
+    def mode(self) -> Mode:
+        return self.setpoints.mode
+
     def tick(self) -> Snapshot:
         """Apply pending commands (resolving their futures), then publish a snapshot."""
-        now = START_UTC + timedelta(seconds=self.tick_count * self.step_s)
-        events: list[Event] = []
-        for pending in self.commands.take_pending():
-            command = pending.command
-            self.received.append(command)
-            message = f"{type(command).__name__} applied"
-            if isinstance(command, SetMode):
-                self.mode = command.mode
-                message = f"mode {command.mode.value}"
-            elif isinstance(command, SetSpeed):
-                self.mode, self.speed_pct = Mode.MANUAL, command.speed_pct
-            elif isinstance(command, SetPressureFloor):
-                self.floor_pa = command.pressure_pa
-            elif isinstance(command, SetDeadline):
-                if command.in_s is not None:
-                    self.deadline_utc = now + timedelta(seconds=command.in_s)
-                else:
-                    self.deadline_utc = command.deadline_utc
-            elif isinstance(command, SetPressureSetpoint | SetSoc):
-                pass
-            events.append(Event(EventKind.COMMAND_ACCEPTED, f"{message} (from {pending.source})", now))
-            if not pending.result.done():
-                pending.result.set_result(CommandResult(True, message))
+        now_s = self.tick_count * self.step_s
+        now = START_UTC + timedelta(seconds=now_s)
+        pending = self.commands.take_pending()
+        self.received += [p.command for p in pending]
+        sourced = tuple(SourcedCommand(p.source, p.command) for p in pending)
+        self.setpoints, results, events = apply_commands(self.setpoints, sourced, now_s, now, 25.0)
+        for waiting, result in zip(pending, results, strict=True):
+            if not waiting.result.done():
+                waiting.result.set_result(result)
         snapshot = make_snapshot(
             self.tick_count,
             step_s=self.step_s,
             mode=self.mode,
             alerts=self.alerts,
             events=tuple(events),
-            speed_pct=self.speed_pct,
-            pressure_floor_pa=self.floor_pa,
-            deadline_utc=self.deadline_utc,
+            speed_pct=self.setpoints.manual_speed_pct,
+            pressure_floor_pa=self.setpoints.floor_pa,
+            deadline_utc=self.setpoints.deadline_utc(now_s, now),
         )
         self.hub.publish(snapshot)
         for observe in self.observers:
