@@ -136,11 +136,8 @@ def step(settings: DaemonSettings, state: ControlState, inputs: StepInputs) -> S
         planning, setpoints, plan_power_w=plan_power_w, source_now_w=source_now_w, power_ratio=ratio,
         usable_wh=battery.usable_wh, charging=battery.charging, now_s=now_s,
     )  # fmt: skip
-    alerts = update_alerts(
-        state.alerts,
-        _alert_inputs(settings, inputs, setpoints, battery, room, ahead, stalled, planning),
-        settings.alerts,
-    )
+    alert_inputs = _alert_inputs(settings, inputs, setpoints, battery, room, ahead, stalled, planning)
+    alerts = update_alerts(state.alerts, alert_inputs, settings.alerts)
     events += alerts.events
     effects, shutdown_done, last_save_s = _effects(settings, state, setpoints.battery, battery.charging, now_s, now_utc)
     events += inputs.shell_events
