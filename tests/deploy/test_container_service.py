@@ -256,6 +256,23 @@ def check_sandbox(machine: nspawn.Machine) -> None:
     assert set(refused.values()) == {"EPERM"}, refused
 
 
+def exposure(machine: nspawn.Machine) -> float:
+    """`systemd-analyze security`'s overall exposure of the installed unit (0 = fully locked down, 10 = none)."""
+    output = machine.run("systemd-analyze", "security", "--no-pager", "cleanroom.service").stdout
+    found = re.search(r"Overall exposure level for cleanroom.service: (\d+\.\d)", output)
+    assert found, output
+    return float(found.group(1))
+
+
+def check_hardware_watchdog(machine: nspawn.Machine) -> None:
+    """--hardware-watchdog: the setting is written and systemd reads it (the container has no watchdog device)."""
+    install(machine, "--hardware-watchdog")
+    conf = machine.run("cat", "/etc/systemd/system.conf.d/cleanroom-watchdog.conf").stdout
+    assert "RuntimeWatchdogSec=15s" in conf.splitlines()
+    manager = machine.run("systemctl", "show", "-p", "RuntimeWatchdogUSec", "--value").stdout.strip()
+    assert manager == "15s"
+
+
 def restarted(machine: nspawn.Machine, before: dict[str, str]) -> Callable[[], bool]:
     def done() -> bool:
         now = show(machine)
@@ -273,6 +290,7 @@ def test_the_service_under_systemd(machine: nspawn.Machine) -> None:
     assert "warning: udevadm" in first.stderr, "no udevd in a container: a warning, not a failure"
     configure(machine)
 
+    assert exposure(machine) <= 1.5, "each remaining exposure has its reason in the unit"
     machine.run("systemctl", "start", "cleanroom.service", timeout=180)
     started = check_running(machine)
     check_sandbox(machine)
@@ -304,6 +322,7 @@ def test_the_service_under_systemd(machine: nspawn.Machine) -> None:
     assert "kept the existing /etc/cleanroom/config.toml" in second.stdout
     assert installed_state(machine) == before, "the second install changed files or packages"
     assert machine.run("cat", CONFIG).stdout == config_before
+    check_hardware_watchdog(machine)
 
     # A reboot brings the service back (enabled), with the battery belief saved at the stop.
     machine.run("systemctl", "reboot", "--no-block")
@@ -311,6 +330,7 @@ def test_the_service_under_systemd(machine: nspawn.Machine) -> None:
     machine.boot()
     wait_for(lambda: show(machine)["SubState"] == "running", "cleanroom.service after the reboot")
     check_running(machine)
+    assert machine.run("systemctl", "show", "-p", "RuntimeWatchdogUSec", "--value").stdout.strip() == "15s"
     restored = re.search(r"restored battery state from \S+battery.json: (\S+) %", journal(machine, "-b"))
     assert restored, "the battery belief saved at the stop was not restored"
     assert float(restored.group(1)) == pytest.approx(saved["soc_pct"], abs=0.05)
@@ -318,6 +338,7 @@ def test_the_service_under_systemd(machine: nspawn.Machine) -> None:
     # Uninstall removes the program and keeps the configuration and the data.
     removed = install(machine, "--uninstall")
     assert "kept /etc/cleanroom" in removed.stdout
+    assert machine.run("test", "-e", "/etc/systemd/system.conf.d/cleanroom-watchdog.conf", check=False).returncode
     assert machine.run("test", "-e", "/opt/cleanroom", check=False).returncode == 1
     assert machine.run("cat", CONFIG).stdout == config_before
     assert machine.run("test", "-s", f"{STATE_DIR}/history.sqlite3", check=False).returncode == 0
