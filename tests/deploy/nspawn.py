@@ -164,11 +164,20 @@ class Machine:
         ]
         env = {**os.environ, "SYSTEMD_NSPAWN_UNIFIED_HIERARCHY": "1", "SYSTEMD_LOG_COLOR": "0"}
         started = time.monotonic()
+        self.leader = 0
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
             )
-        self.leader = self._find_leader(timeout_s)
+        try:
+            self.leader = self._find_leader(timeout_s)
+            self._wait_until_up(timeout_s)
+        except BaseException:
+            self.kill()
+            raise
+        self.boots.append(time.monotonic() - started)
+
+    def _wait_until_up(self, timeout_s: float) -> None:
         state = ""
         deadline = time.monotonic() + timeout_s
         while state in ("", "offline") and time.monotonic() < deadline:  # until systemd listens on its bus
@@ -176,7 +185,17 @@ class Machine:
             time.sleep(0.2)
         if state not in ("running", "degraded"):
             raise AssertionError(f"the container did not boot: {state}\n{self.tail_log()}")
-        self.boots.append(time.monotonic() - started)
+
+    def kill(self) -> None:
+        """End the container at once: SIGKILL to nspawn and to the container's init."""
+        if self.process is None:
+            return
+        for pid in (self.process.pid, self.leader):
+            if pid:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
+        self.process = None
 
     def _find_leader(self, timeout_s: float) -> int:
         """The container's PID 1: the nspawn child whose innermost PID is 1."""
@@ -241,8 +260,7 @@ class Machine:
         try:
             self.wait_exit(60)
         except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.wait_exit(30)
+            self.kill()
 
     def tail_log(self, lines: int = 40) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:]) if self.log.exists() else ""
