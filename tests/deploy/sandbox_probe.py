@@ -11,7 +11,6 @@ import errno
 import json
 import os
 import stat
-import sys
 from pathlib import Path
 
 STATE_DIR = Path("/var/lib/cleanroom")
@@ -79,4 +78,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

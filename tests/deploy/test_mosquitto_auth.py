@@ -19,6 +19,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.reasoncodes import ReasonCode
 
 REPO = Path(__file__).resolve().parents[2]
 CLEANROOM = Path(sys.executable).with_name("cleanroom")
@@ -89,15 +90,15 @@ class Session:
     """A paho client that records its CONNACK, SUBACKs and messages in queues."""
 
     def __init__(self, port: int, user: str | None, password: str | None) -> None:
-        self.connacks: queue.Queue[mqtt.ReasonCode] = queue.Queue()
-        self.subacks: queue.Queue[list[mqtt.ReasonCode]] = queue.Queue()
+        self.connacks: queue.Queue[ReasonCode] = queue.Queue()
+        self.subacks: queue.Queue[list[ReasonCode]] = queue.Queue()
         self.messages: queue.Queue[tuple[str, bytes]] = queue.Queue()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, reconnect_on_failure=False)
         if user is not None:
             self.client.username_pw_set(user, password)
         self.client.on_connect = lambda _c, _u, _f, code, _p: self.connacks.put(code)
         self.client.on_subscribe = lambda _c, _u, _m, codes, _p: self.subacks.put(codes)
-        self.client.on_message = lambda _c, _u, message: self.messages.put((message.topic, message.payload))
+        self.client.on_message = lambda _c, _u, message: self.messages.put((message.topic, bytes(message.payload)))
         self.client.connect("127.0.0.1", port)
         self.client.loop_start()
         self.connack = self.connacks.get(timeout=10)
