@@ -15,6 +15,7 @@
 #   device names    /etc/udev/rules.d/99-cleanroom-serial.rules
 #   clean power-off /etc/polkit-1/rules.d/50-cleanroom-poweroff.rules (lets the service run systemctl poweroff)
 #   boot config     with --enable-pwm / --enable-i2c: the hardware PWM and I2C overlays in config.txt
+#   hardware watchdog  with --hardware-watchdog: /etc/systemd/system.conf.d/cleanroom-watchdog.conf
 #
 # --root DIR (or DESTDIR=DIR) installs into a scratch root instead of this machine: accounts are written
 # with useradd/groupadd --prefix DIR, the unit is enabled with systemctl --root DIR, and the commands that
@@ -33,6 +34,7 @@ readonly UNIT_PATH=/etc/systemd/system/cleanroom.service
 readonly UDEV_RULES_PATH=/etc/udev/rules.d/99-cleanroom-serial.rules
 readonly MODULES_LOAD_PATH=/etc/modules-load.d/cleanroom-i2c.conf
 readonly POLKIT_RULE_PATH=/etc/polkit-1/rules.d/50-cleanroom-poweroff.rules
+readonly WATCHDOG_CONF_PATH=/etc/systemd/system.conf.d/cleanroom-watchdog.conf
 readonly BLOCK_BEGIN="# BEGIN cleanroom (deploy/install.sh)"
 readonly BLOCK_END="# END cleanroom"
 readonly PWM_OVERLAY_DEFAULT="dtoverlay=pwm-2chan"
@@ -40,15 +42,18 @@ readonly I2C_PARAM="dtparam=i2c_arm=on"
 
 DEPLOY_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly DEPLOY_DIR
+readonly LOCK_FILE="$DEPLOY_DIR/requirements.lock"
 
 ROOT="${DESTDIR:-}"
 SOURCE="$(dirname "$DEPLOY_DIR")"
 PYTHON=python3
 PIP_ARGS=()
+USE_LOCK=1
 ENABLE_PWM=0
 ENABLE_I2C=0
 PWM_OVERLAY="$PWM_OVERLAY_DEFAULT"
 BOOT_CONFIG=""
+HARDWARE_WATCHDOG=""
 UNINSTALL=0
 PURGE=0
 START=0
@@ -65,11 +70,15 @@ Install or upgrade:
   --pwm-overlay LINE      the overlay line to use instead, e.g. "dtoverlay=pwm,pin=12,func=4"
   --enable-i2c            enable the I2C bus on GPIO2/GPIO3 ($I2C_PARAM) and load i2c-dev
   --boot-config FILE      the boot config to edit (default: /boot/firmware/config.txt, else /boot/config.txt)
+  --hardware-watchdog[=TIME]  let systemd feed the Pi's hardware watchdog (RuntimeWatchdogSec, default 15s:
+                          the Pi's watchdog counts at most about 15 s), so that a hung kernel reboots
   --start                 start (or restart) the service now; by default a first install only enables it,
                           so that you can edit $CONFIG_DIR/config.toml first
   --source PATH           what pip installs into the virtual environment (default: this checkout, $SOURCE)
   --python PATH           the Python (3.11 or later) that builds the virtual environment (default: python3)
   --pip-arg ARG           an extra argument for pip install (repeatable), e.g. --pip-arg=--no-deps
+  --no-lock               resolve the dependencies from pyproject.toml's ranges instead of installing the
+                          tested versions from deploy/requirements.lock (by hash)
 
 Remove:
   --uninstall             stop and remove the service and program; keep $CONFIG_DIR and $STATE_DIR
@@ -101,10 +110,13 @@ parse_args() {
       --python=*) PYTHON="${1#*=}" ;;
       --pip-arg) (($# >= 2)) || die "--pip-arg needs a value"; PIP_ARGS+=("$2"); shift ;;
       --pip-arg=*) PIP_ARGS+=("${1#*=}") ;;
+      --no-lock) USE_LOCK=0 ;;
       --enable-pwm) ENABLE_PWM=1 ;;
       --pwm-overlay) (($# >= 2)) || die "--pwm-overlay needs a line"; PWM_OVERLAY="$2"; ENABLE_PWM=1; shift ;;
       --pwm-overlay=*) PWM_OVERLAY="${1#*=}"; ENABLE_PWM=1 ;;
       --enable-i2c) ENABLE_I2C=1 ;;
+      --hardware-watchdog) HARDWARE_WATCHDOG=15s ;;
+      --hardware-watchdog=*) HARDWARE_WATCHDOG="${1#*=}" ;;
       --boot-config) (($# >= 2)) || die "--boot-config needs a file"; BOOT_CONFIG="$2"; shift ;;
       --boot-config=*) BOOT_CONFIG="${1#*=}" ;;
       --start) START=1 ;;
@@ -122,6 +134,9 @@ parse_args() {
     dtoverlay=pwm*) ;;
     *) die "--pwm-overlay '$PWM_OVERLAY': expected a line like 'dtoverlay=pwm-2chan' or 'dtoverlay=pwm,pin=18,func=2'" ;;
   esac
+  if [[ -n "$HARDWARE_WATCHDOG" && ! "$HARDWARE_WATCHDOG" =~ ^[0-9]+(s|min)?$ ]]; then
+    die "--hardware-watchdog=$HARDWARE_WATCHDOG: expected a time such as 15s"
+  fi
   if [[ -n "$ROOT" ]]; then
     [[ -d "$ROOT" ]] || die "--root '$ROOT': expected an existing directory"
     ROOT="$(cd "$ROOT" && pwd)"
@@ -216,6 +231,30 @@ install_file() {
   say "installed $(strip_root "$target")"
 }
 
+warn() {
+  echo "install.sh: warning: $*" >&2
+}
+
+# Reload the udev rules. Without udevadm, or without a udevd to talk to (a container), the rules still
+# take effect at the next boot: a warning, not a failure.
+reload_udev() {
+  if ! live; then
+    run_live udevadm control --reload
+    (($# == 0)) || run_live udevadm trigger --subsystem-match=tty --action=add
+    return 0
+  fi
+  if ! command -v udevadm >/dev/null; then
+    warn "udevadm not found: the udev rules take effect at the next boot"
+    return 0
+  fi
+  if ! udevadm control --reload 2>/dev/null; then
+    warn "udevadm could not reload the rules (no udevd running, e.g. in a container): they take effect at the next boot"
+    return 0
+  fi
+  (($# == 0)) || udevadm trigger --subsystem-match=tty --action=add ||
+    warn "udevadm trigger failed: replug the serial adapters or reboot"
+}
+
 strip_root() {
   echo "${1#"$ROOT"}"
 }
@@ -274,7 +313,16 @@ install_program() {
     say "created the virtual environment $(strip_root "$venv")"
   fi
   [[ -e "$SOURCE" ]] || die "--source '$SOURCE': no such file or directory"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade "${PIP_ARGS[@]}" "$SOURCE"
+  local pip=("$venv/bin/python" -m pip install --quiet --disable-pip-version-check)
+  if ((USE_LOCK)); then
+    # The versions the tests ran, each file checked against its hash; the build backend is in the lock
+    # too, so that building this project fetches nothing unchecked.
+    [[ -f "$LOCK_FILE" ]] || die "missing $LOCK_FILE (or pass --no-lock)"
+    "${pip[@]}" --require-hashes "${PIP_ARGS[@]}" -r "$LOCK_FILE"
+    "${pip[@]}" --upgrade --no-deps --no-build-isolation "${PIP_ARGS[@]}" "$SOURCE"
+  else
+    "${pip[@]}" --upgrade "${PIP_ARGS[@]}" "$SOURCE"
+  fi
   [[ -x "$venv/bin/$APP" ]] || die "pip install did not create $(strip_root "$venv")/bin/$APP"
   say "installed $APP $("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("cleanroom"))') into $(strip_root "$venv")"
   if [[ -f "$SOURCE/hardware.md" ]]; then
@@ -387,13 +435,28 @@ configure_boot() {
   write_boot_block "$config" "${lines[@]}"
 }
 
+# systemd pings the SoC's watchdog every RuntimeWatchdogSec/2; if the kernel hangs the pings stop and the
+# hardware resets the Pi. Read by systemd at boot or daemon-reexec (a container has no /dev/watchdog: systemd
+# only logs that).
+configure_hardware_watchdog() {
+  [[ -n "$HARDWARE_WATCHDOG" ]] || return 0
+  local conf
+  conf="$(mktemp)"
+  printf '%s\n' "# Written by deploy/install.sh --hardware-watchdog (hardware.md, \"Fail-safe wiring\")." \
+    "[Manager]" "RuntimeWatchdogSec=$HARDWARE_WATCHDOG" "RebootWatchdogSec=10min" >"$conf"
+  install_file "$conf" "$ROOT$WATCHDOG_CONF_PATH" 0644
+  rm -f "$conf"
+  if ((CHANGED)); then
+    run_live systemctl daemon-reexec
+  fi
+}
+
 install_service() {
   install_file "$DEPLOY_DIR/systemd/cleanroom.service" "$ROOT$UNIT_PATH" 0644
   local unit_changed="$CHANGED"
   install_file "$DEPLOY_DIR/udev/99-cleanroom-serial.rules" "$ROOT$UDEV_RULES_PATH" 0644
   if ((CHANGED)); then
-    run_live udevadm control --reload
-    run_live udevadm trigger --subsystem-match=tty --action=add
+    reload_udev trigger
   fi
   install_file "$DEPLOY_DIR/polkit/50-cleanroom-poweroff.rules" "$ROOT$POLKIT_RULE_PATH" 0644
   if live && ! command -v pkcheck >/dev/null; then
@@ -426,6 +489,7 @@ do_install() {
   install_program
   install_config_and_state
   configure_boot
+  configure_hardware_watchdog
   install_service
   if ((REBOOT_NEEDED)); then
     say "the boot configuration changed: reboot before starting the service"
@@ -454,10 +518,14 @@ do_uninstall() {
   run_live systemctl daemon-reload
   if [[ -e "$ROOT$UDEV_RULES_PATH" ]]; then
     remove_path "$ROOT$UDEV_RULES_PATH"
-    run_live udevadm control --reload
+    reload_udev
   fi
   remove_path "$ROOT$MODULES_LOAD_PATH"
   remove_path "$ROOT$POLKIT_RULE_PATH"
+  if [[ -e "$ROOT$WATCHDOG_CONF_PATH" ]]; then
+    remove_path "$ROOT$WATCHDOG_CONF_PATH"
+    run_live systemctl daemon-reexec
+  fi
   local config
   config="$(find_boot_config)"
   if [[ -n "$config" && -f "$config" ]] && grep -qxF "$BLOCK_BEGIN" "$config"; then

@@ -10,6 +10,15 @@ command -v mosquitto >/dev/null 2>&1 || missing+=(mosquitto)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
 command -v psql >/dev/null 2>&1 || missing+=(postgresql)
+# The deployment tests (tests/deploy/test_container_service.py, test_arm64_install.py) boot Debian root
+# file systems under systemd-nspawn, the arm64 one under qemu emulation; as root, install what they need.
+if [ "$(id -u)" = 0 ]; then
+  command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+  command -v systemd-nspawn >/dev/null 2>&1 || missing+=(systemd-container)
+  command -v qemu-aarch64-static >/dev/null 2>&1 || missing+=(qemu-user-static)
+  command -v update-binfmts >/dev/null 2>&1 || missing+=(binfmt-support)
+fi
+
 if ((${#missing[@]})); then
   if [ "$(id -u)" = 0 ]; then
     echo "tests/run.sh: installing ${missing[*]} from Debian"

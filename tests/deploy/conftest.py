@@ -77,7 +77,7 @@ class NotifyListener:
 
     def pending(self) -> list[dict[str, str]]:
         """Every datagram already received, parsed into KEY=VALUE dicts."""
-        messages = []
+        messages: list[dict[str, str]] = []
         while True:
             try:
                 data = self.socket.recv(4096)

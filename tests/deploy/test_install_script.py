@@ -117,7 +117,16 @@ def test_shellcheck_passes() -> None:
 def test_install_twice_verify_then_uninstall(tmp_path: Path, verify_unit: Verify) -> None:
     root = make_root(tmp_path / "root")
     source = make_source(tmp_path / "src")
-    args = ["--root", str(root), "--source", str(source), "--python", sys.executable, "--pip-arg=--no-deps"]
+    args = [
+        "--root",
+        str(root),
+        "--source",
+        str(source),
+        "--python",
+        sys.executable,
+        "--no-lock",
+        "--pip-arg=--no-deps",
+    ]
 
     host_before = host_accounts()
     first = run_install(*args, "--enable-pwm", "--enable-i2c")

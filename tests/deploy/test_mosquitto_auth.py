@@ -19,11 +19,12 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.reasoncodes import ReasonCode
 
 REPO = Path(__file__).resolve().parents[2]
 CLEANROOM = Path(sys.executable).with_name("cleanroom")
 DEPLOY = REPO / "deploy/mosquitto"
-PASSWORDS = {"cleanroom": "controller-secret", "homeassistant": "ha-secret"}
+PASSWORDS = {"room-1": "controller-secret", "room-2": "other-room-secret", "homeassistant": "ha-secret"}
 
 
 @dataclass
@@ -49,7 +50,7 @@ def broker_config(tmp_path: Path, port: int) -> Path:
         subprocess.run(["mosquitto_passwd", *create, "-b", str(passwords), user, password], check=True)
     text = (DEPLOY / "cleanroom.conf").read_text()
     for old, new in (
-        ("\nlistener 1883\n", f"\nlistener {port} 127.0.0.1\n"),
+        ("\nlistener 1883 127.0.0.1\n", f"\nlistener {port} 127.0.0.1\n"),
         ("/etc/mosquitto/cleanroom.passwd", str(passwords)),
         ("/etc/mosquitto/cleanroom.acl", str(acl)),
     ):
@@ -89,15 +90,15 @@ class Session:
     """A paho client that records its CONNACK, SUBACKs and messages in queues."""
 
     def __init__(self, port: int, user: str | None, password: str | None) -> None:
-        self.connacks: queue.Queue[mqtt.ReasonCode] = queue.Queue()
-        self.subacks: queue.Queue[list[mqtt.ReasonCode]] = queue.Queue()
+        self.connacks: queue.Queue[ReasonCode] = queue.Queue()
+        self.subacks: queue.Queue[list[ReasonCode]] = queue.Queue()
         self.messages: queue.Queue[tuple[str, bytes]] = queue.Queue()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, reconnect_on_failure=False)
         if user is not None:
             self.client.username_pw_set(user, password)
         self.client.on_connect = lambda _c, _u, _f, code, _p: self.connacks.put(code)
         self.client.on_subscribe = lambda _c, _u, _m, codes, _p: self.subacks.put(codes)
-        self.client.on_message = lambda _c, _u, message: self.messages.put((message.topic, message.payload))
+        self.client.on_message = lambda _c, _u, message: self.messages.put((message.topic, bytes(message.payload)))
         self.client.connect("127.0.0.1", port)
         self.client.loop_start()
         self.connack = self.connacks.get(timeout=10)
@@ -133,13 +134,13 @@ def test_anonymous_and_wrong_password_are_refused(broker: Broker, sessions: list
     anonymous = login(sessions, broker, None)
     assert anonymous.connack.is_failure
     assert anonymous.connack.getName() == "Not authorized"
-    wrong = login(sessions, broker, "cleanroom", "guess")
+    wrong = login(sessions, broker, "room-1", "guess")
     assert wrong.connack.is_failure
-    assert login(sessions, broker, "cleanroom", PASSWORDS["cleanroom"]).connack == 0
+    assert login(sessions, broker, "room-1", PASSWORDS["room-1"]).connack == 0
 
 
 def test_controller_publishes_home_assistant_reads_and_commands(broker: Broker, sessions: list[Session]) -> None:
-    controller = login(sessions, broker, "cleanroom", PASSWORDS["cleanroom"])
+    controller = login(sessions, broker, "room-1", PASSWORDS["room-1"])
     assistant = login(sessions, broker, "homeassistant", PASSWORDS["homeassistant"])
     assert controller.connack == 0
     assert assistant.connack == 0
@@ -149,15 +150,42 @@ def test_controller_publishes_home_assistant_reads_and_commands(broker: Broker, 
     assert assistant.messages.get(timeout=10) == ("cleanroom/room-1/state", b'{"soc_pct": 83.2}')
 
     assistant.subscribe("homeassistant/#")
-    controller.publish("homeassistant/sensor/room-1/soc/config", "{}")
-    assert assistant.messages.get(timeout=10)[0] == "homeassistant/sensor/room-1/soc/config"
+    controller.publish("homeassistant/sensor/cleanroom_room-1/soc/config", "{}")
+    assert assistant.messages.get(timeout=10)[0] == "homeassistant/sensor/cleanroom_room-1/soc/config"
 
     # Messages from one client arrive in order: the forged state, had it passed, would come first.
-    controller.subscribe("cleanroom/#")
+    controller.subscribe("cleanroom/room-1/#")
     assistant.publish("cleanroom/room-1/state", '{"soc_pct": 100}')
     assistant.publish("cleanroom/room-1/set/mode", "eco")
     assert controller.messages.get(timeout=10) == ("cleanroom/room-1/set/mode", b"eco")
     assert controller.messages.empty()
+
+
+def test_a_controller_stays_in_its_own_topic_tree(broker: Broker, sessions: list[Session]) -> None:
+    """room-2's account can neither forge room-1's state or discovery nor command or read room-1."""
+    room1 = login(sessions, broker, "room-1", PASSWORDS["room-1"])
+    room2 = login(sessions, broker, "room-2", PASSWORDS["room-2"])
+    assistant = login(sessions, broker, "homeassistant", PASSWORDS["homeassistant"])
+    assistant.subscribe("cleanroom/#")
+    assistant.subscribe("homeassistant/#")
+    room1.subscribe("cleanroom/room-1/#")
+
+    room2.publish("cleanroom/room-1/state", '{"soc_pct": 100}')
+    room2.publish("cleanroom/room-1/set/mode", "manual")
+    room2.publish("homeassistant/sensor/cleanroom_room-1/soc/config", "{}")
+    room2.publish("cleanroom/room-2/state", '{"soc_pct": 40}')
+    # Messages from one client arrive in order: a forged message, had it passed, would come first.
+    assert assistant.messages.get(timeout=10) == ("cleanroom/room-2/state", b'{"soc_pct": 40}')
+    assert assistant.messages.empty()
+    assert room1.messages.empty()
+
+    room2.client.subscribe("cleanroom/room-1/#", qos=1)
+    (code,) = room2.subacks.get(timeout=10)
+    room1.publish("cleanroom/room-1/state", '{"soc_pct": 83.2}')
+    assert assistant.messages.get(timeout=10) == ("cleanroom/room-1/state", b'{"soc_pct": 83.2}')
+    assert code.is_failure or room2.messages.empty()
+    denied = [line for line in broker.log.read_text().splitlines() if "Denied PUBLISH" in line]
+    assert len(denied) == 3, denied
 
 
 def test_the_real_controller_and_home_assistant_pass_the_acl(
@@ -168,7 +196,7 @@ def test_the_real_controller_and_home_assistant_pass_the_acl(
     assistant = login(sessions, broker, "homeassistant", PASSWORDS["homeassistant"])
     assistant.subscribe("cleanroom/room-1/state")
     assistant.subscribe("homeassistant/select/#")
-    url = f"mqtt://cleanroom:{PASSWORDS['cleanroom']}@127.0.0.1:{broker.port}"
+    url = f"mqtt://room-1:{PASSWORDS['room-1']}@127.0.0.1:{broker.port}"
     sim_log = (tmp_path / "sim.log").open("wb")
     sim = subprocess.Popen(
         [

@@ -22,6 +22,7 @@ from controller.watchdog import (
     parse_notify_environment,
     status_line,
 )
+from tests.deploy.conftest import NotifyListener
 
 
 class ManualClock:
@@ -98,7 +99,7 @@ def test_message_is_newline_separated_assignments() -> None:
 
 
 async def test_pings_follow_fresh_snapshots_at_most_every_half_period(
-    notify_listener, snapshot_factory: Callable[..., Snapshot]
+    notify_listener: NotifyListener, snapshot_factory: Callable[..., Snapshot]
 ) -> None:
     clock = ManualClock()
     environ = {"NOTIFY_SOCKET": notify_listener.environ_value, "WATCHDOG_USEC": "20000000"}
@@ -140,7 +141,9 @@ async def test_pings_follow_fresh_snapshots_at_most_every_half_period(
     assert last["STOPPING"] == "1"
 
 
-async def test_watchdog_stops_when_the_loop_hangs(notify_listener, snapshot_factory: Callable[..., Snapshot]) -> None:
+async def test_watchdog_stops_when_the_loop_hangs(
+    notify_listener: NotifyListener, snapshot_factory: Callable[..., Snapshot]
+) -> None:
     """A stand-in control loop ticks every 10 ms, then hangs on an await that never completes."""
     watchdog_usec = 100_000
     environ = {"NOTIFY_SOCKET": notify_listener.environ_value, "WATCHDOG_USEC": str(watchdog_usec)}
@@ -181,7 +184,9 @@ async def test_watchdog_stops_when_the_loop_hangs(notify_listener, snapshot_fact
     assert (await notify_listener.receive(5))["STOPPING"] == "1"
 
 
-async def test_abstract_namespace_socket(abstract_notify_listener, snapshot_factory: Callable[..., Snapshot]) -> None:
+async def test_abstract_namespace_socket(
+    abstract_notify_listener: NotifyListener, snapshot_factory: Callable[..., Snapshot]
+) -> None:
     listener = abstract_notify_listener
     assert listener.environ_value.startswith("@cleanroom-test-")
     sink = build_watchdog_sink({"NOTIFY_SOCKET": listener.environ_value})
@@ -217,7 +222,7 @@ async def test_missing_listener_warns_once_and_keeps_running(
 
 
 async def test_without_watchdog_only_status_is_refreshed(
-    notify_listener, snapshot_factory: Callable[..., Snapshot]
+    notify_listener: NotifyListener, snapshot_factory: Callable[..., Snapshot]
 ) -> None:
     """Type=notify without WatchdogSec: READY once, then STATUS every 10 s and never WATCHDOG."""
     clock = ManualClock()
