@@ -25,8 +25,8 @@ flags override them ('none' turns one off). SIGTERM leaves the fan at the safe s
 
 async def _serve(args: argparse.Namespace) -> int:
     from controller.clock import SystemClock
-    from controller.config.loader import load_config
     from controller.command_bus import CommandBus
+    from controller.config.loader import load_config
     from controller.daemon import Daemon
     from controller.daemon_settings import DaemonSettings
     from controller.devices import build_fan, build_pressure_sensor, build_shunt

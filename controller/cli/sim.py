@@ -8,7 +8,6 @@ import logging
 import os
 from dataclasses import replace
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from controller import units
