@@ -112,14 +112,16 @@ def migrate(engine: Engine) -> None:
     against one database: PostgreSQL serialises them with an advisory lock, SQLite with a lock file beside
     the database, and alembic's module-level context with a process-wide lock.
     """
+    database = None
+    if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+        database = Path(str(engine.url.database))
+        database.parent.mkdir(parents=True, exist_ok=True)
     if stored_revision(engine) == SCHEMA_REVISION:
         return
     from alembic import command
 
     with _ALEMBIC_LOCK, contextlib.ExitStack() as stack:
-        if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
-            database = Path(str(engine.url.database))
-            database.parent.mkdir(parents=True, exist_ok=True)
+        if database is not None:
             stack.enter_context(_file_lock(database.with_name(database.name + ".migrate-lock")))
         with engine.begin() as connection:
             if engine.dialect.name == "postgresql":
