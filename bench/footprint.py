@@ -6,7 +6,9 @@ and what each library the daemon loads costs in memory and import time on its ow
 
 Figures per window: RSS and PSS (MB), CPU (% of one core), wakeups per minute (context switches of all
 threads), disk writes (kernel write_bytes, MB/h). Start-up: median wall time and median CPU time (user +
-system) of five runs; CPU time is the fairer figure on a loaded machine.
+system) of five runs; CPU time is the fairer figure on a loaded machine. The history is committed every
+`batch_interval` (5 min by default, or at once on an alert, a mode change or a stop), so a disk figure means
+something only over windows longer than that: `--warmup 10 --window 600 --windows 1`.
 
 Per library: a fresh interpreter imports it alone (after what it always needs: asyncio); the RSS it adds
 and the CPU time the import takes. Libraries share dependencies, so the column does not add up to the
