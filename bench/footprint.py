@@ -1,13 +1,20 @@
 """The real daemon's footprint on a small Pi: `cleanroom sim --speed 1` with every sink on (HTTP with one
 live dashboard client, MQTT to a Mosquitto this bench starts, SQLite history), measured from /proc over
 windows after a warm-up, next to a bare `python3 -c` asyncio loop ticking at 1 Hz run beside it (the
-floor); then the start-up time of `cleanroom --help`, `plan` and `check-config` next to `python3 -c pass`.
+floor); then the start-up time of `cleanroom --help`, `plan` and `check-config` next to `python3 -c pass`,
+and what each library the daemon loads costs in memory and import time on its own.
 
 Figures per window: RSS and PSS (MB), CPU (% of one core), wakeups per minute (context switches of all
 threads), disk writes (kernel write_bytes, MB/h). Start-up: median wall time and median CPU time (user +
-system) of five runs; CPU time is the fairer figure on a loaded machine.
+system) of five runs; CPU time is the fairer figure on a loaded machine. The history is committed every
+`batch_interval` (5 min by default, or at once on an alert, a mode change or a stop), so a disk figure means
+something only over windows longer than that: `--warmup 10 --window 600 --windows 1`.
 
-Run: .venv/bin/python -m bench.footprint [--warmup S] [--window S] [--windows N] [--quick]
+Per library: a fresh interpreter imports it alone (after what it always needs: asyncio); the RSS it adds
+and the CPU time the import takes. Libraries share dependencies, so the column does not add up to the
+daemon's RSS; each row is what dropping that library alone would save at most.
+
+Run: .venv/bin/python -m bench.footprint [--warmup S] [--window S] [--windows N] [--quick] [--only-static]
 """
 
 from __future__ import annotations
@@ -131,14 +138,27 @@ def start_broker(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
     return broker, port
 
 
-def start_daemon(workdir: Path, broker_port: int) -> tuple[subprocess.Popen[bytes], int]:
+def existing_history(path: Path) -> str:
+    """A history database at the code's schema, as a daemon restarted on its state directory finds it (a first
+    start or an upgrade also imports alembic to migrate, which stays in memory until the next start)."""
+    from controller.history.database import create_history_engine, migrate
+
+    url = f"sqlite:///{path}"
+    engine = create_history_engine(url)
+    migrate(engine)
+    engine.dispose()
+    return url
+
+
+def start_daemon(workdir: Path, broker_port: int, fresh_db: bool) -> tuple[subprocess.Popen[bytes], int]:
     """`cleanroom sim --speed 1` with HTTP, MQTT and SQLite on."""
     http_port = free_port()
+    db_url = f"sqlite:///{workdir / 'history.db'}" if fresh_db else existing_history(workdir / "history.db")
     cleanroom = Path(sys.executable).with_name("cleanroom")
     command = [
         str(cleanroom), "sim", "--speed", "1", "--state-dir", str(workdir / "state"),
         "--http", f"127.0.0.1:{http_port}", "--mqtt", f"mqtt://127.0.0.1:{broker_port}",
-        "--db", f"sqlite:///{workdir / 'history.db'}",
+        "--db", db_url,
     ]  # fmt: skip
     log = (workdir / "daemon.log").open("wb")
     daemon = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
@@ -206,6 +226,34 @@ def startup_table(workdir: Path) -> None:
         print(f"{name:<26} {wall:8.3f} {cpu:8.3f} {cpu / floor_cpu if floor_cpu else float('nan'):13.1f}")
 
 
+LIBRARIES = (
+    "pint", "sqlalchemy", "alembic", "fastapi", "starlette", "pydantic", "uvicorn", "aiomqtt",
+    "pymodbus", "serial", "controller.daemon", "controller.history.recorder", "controller.mqtt.sink", "web.sink",
+)  # fmt: skip
+IMPORT_COST = (
+    "import asyncio, importlib, os, time\n"
+    "def rss_kb():\n"
+    "    return next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmRSS:'))\n"
+    "before, start = rss_kb(), time.process_time()\n"
+    "importlib.import_module({name!r})\n"
+    "print(rss_kb() - before, time.process_time() - start)\n"
+)
+
+
+def library_table() -> None:
+    """The memory and import CPU each library costs on its own."""
+    print(f"\n{'library (imported alone)':<30} {'RSS MB':>7} {'cpu s':>8}")
+    for name in LIBRARIES:
+        done = subprocess.run(
+            [sys.executable, "-c", IMPORT_COST.format(name=name)], capture_output=True, text=True, check=False
+        )
+        if done.returncode != 0:
+            print(f"{name:<30} {'not installed':>16}")
+            continue
+        rss_kb, cpu_s = done.stdout.split()
+        print(f"{name:<30} {int(rss_kb) / 1024:7.1f} {float(cpu_s):8.3f}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Measure and print."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -213,13 +261,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--window", type=float, default=60.0, help="seconds per window (60)")
     parser.add_argument("--windows", type=int, default=3, help="how many windows (3)")
     parser.add_argument("--quick", action="store_true", help="10 s warm-up, 3 windows of 15 s")
+    parser.add_argument("--only-static", action="store_true", help="only the start-up and library tables")
+    parser.add_argument("--fresh-db", action="store_true", help="start on an empty database (migrated at start)")
     args = parser.parse_args(argv)
     if args.quick:
         args.warmup, args.window, args.windows = 10.0, 15.0, 3
     with tempfile.TemporaryDirectory(prefix="cleanroom-footprint-") as tmp:
         workdir = Path(tmp)
+        if args.only_static:
+            startup_table(workdir)
+            library_table()
+            return
         broker, broker_port = start_broker(workdir)
-        daemon, http_port = start_daemon(workdir, broker_port)
+        daemon, http_port = start_daemon(workdir, broker_port, args.fresh_db)
         floor = subprocess.Popen([sys.executable, "-c", FLOOR_LOOP])
         stop = threading.Event()
         try:
@@ -239,6 +293,7 @@ def main(argv: list[str] | None = None) -> None:
         floor_cpu = statistics.mean(w.cpu_pct for w in result["asyncio loop at 1 Hz"])
         print(f"mean CPU: daemon {daemon_cpu:.3f} % vs floor {floor_cpu:.3f} % of a core")
         startup_table(workdir)
+        library_table()
 
 
 if __name__ == "__main__":

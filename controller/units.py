@@ -7,17 +7,48 @@ volume `_ft3`, time `_s`, fraction `_pct` (0-100) and ratios as plain floats.
 
 from __future__ import annotations
 
+import logging
+import os
+import re
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
-import pint
+log = logging.getLogger(__name__)
+
+CACHE_ENV = "CLEANROOM_CACHE_DIR"
+
+
+def cache_folder() -> Path | None:
+    """Where pint keeps its parsed definition files: $CLEANROOM_CACHE_DIR, systemd's $CACHE_DIRECTORY, or
+    the user's cache directory (~/.cache/cleanroom/pint); None when none of them can be created."""
+    base = os.environ.get(CACHE_ENV) or os.environ.get("CACHE_DIRECTORY")
+    if base:
+        folder = Path(base.split(":")[0]) / "pint"
+    else:
+        folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cleanroom" / "pint"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return folder if os.access(folder, os.W_OK) else None
 
 
 @cache
 def registry() -> Any:
-    """The one pint registry of the process (created lazily so that nothing happens at import)."""
-    ureg: Any = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
+    """The one pint registry of the process, built on first use (pint costs ~20 MB and, on a Pi Zero, seconds
+    to import and parse its definitions, so `--help` never pays for it); the parsed definitions are cached on
+    disk, which makes later starts several times faster. A cache another process is writing at that very
+    moment (or a stale one) costs a slow start, never a failure."""
+    import pint
+
+    folder = cache_folder()
+    try:
+        ureg: Any = pint.UnitRegistry(autoconvert_offset_to_baseunit=True, cache_folder=folder)
+    except Exception as exc:  # a torn or foreign pickle in the cache: pint's own parser is always right
+        log.warning("pint's cache in %s is unreadable (%s); parsing the definitions", folder, exc)
+        ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
     ureg.define("CFM = foot ** 3 / minute = cfm")
     ureg.define("inWC = inH2O = inwc")
     return ureg
@@ -98,9 +129,28 @@ class UnitError(ValueError):
     """A text that is not a quantity of the wanted kind; the message says what was expected."""
 
 
+_NUMBER_AND_UNIT = re.compile(r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(\S+)\s*")
+
+
+def _in_internal_unit(text: str, kind: Kind) -> float | None:
+    """A number written in the kind's own unit ("0 W", "5 Pa", "20 %") needs no conversion, so `cleanroom
+    plan` and the defaults never load pint; anything else returns None for pint to read."""
+    match = _NUMBER_AND_UNIT.fullmatch(text)
+    if match is None:
+        return None
+    number, unit = match.groups()
+    if unit == kind.unit or (kind is FRACTION and unit == "%"):
+        return float(number)
+    return None
+
+
 def parse(text: str | float | int, kind: Kind) -> float:
     """Parse '12.8 V' (or a bare number for fractions and plain numbers) into the kind's internal unit."""
+    if isinstance(text, str) and (plain := _in_internal_unit(text, kind)) is not None:
+        return plain
     ureg = registry()
+    from pint import DimensionalityError, UndefinedUnitError
+
     if isinstance(text, bool):
         raise UnitError(f"a {kind.name} such as {kind.examples}")
     if isinstance(text, int | float):
@@ -120,7 +170,7 @@ def parse(text: str | float | int, kind: Kind) -> float:
         raise UnitError(f"a {kind.name} with a unit, such as {kind.examples}")
     try:
         return float(quantity.to(kind.unit).magnitude)
-    except (pint.DimensionalityError, pint.UndefinedUnitError) as exc:
+    except (DimensionalityError, UndefinedUnitError) as exc:
         raise UnitError(f"a {kind.name} such as {kind.examples}, not {quantity.units:~}") from exc
 
 

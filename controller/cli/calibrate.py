@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import signal
 import sys
@@ -131,6 +130,8 @@ def starting_calibration(args: argparse.Namespace, config: Config, rig: Rig, par
 async def _calibrate(session: CalibrationSession, terminated: list[bool]) -> Calibration:
     """Run the session; SIGTERM cancels it like Ctrl-C (the session makes the fan safe and saves) and is
     noted in `terminated`."""
+    import asyncio
+
     task = asyncio.current_task()
     loop = asyncio.get_running_loop()
 
@@ -192,6 +193,8 @@ def _run_session(
     session: CalibrationSession, settings: SessionSettings, partial: Path, progress: ProgressLine
 ) -> Calibration | int:
     """The finished calibration, or the exit status after saying why the run stopped early."""
+    import asyncio
+
     from controller.calibration.fit import FitError
     from controller.calibration.session import CalibrationAborted
 

@@ -6,12 +6,12 @@ import argparse
 import json
 from pathlib import Path
 
-from controller.config.describe import describe
-from controller.config.loader import load_config
-
 
 def run(args: argparse.Namespace) -> int:
     """Load the file (errors exit 2 with file, key, value and expectation) and print what it resolves to."""
+    from controller.config.describe import describe
+    from controller.config.loader import load_config
+
     config = load_config(Path(args.file))
     resolved = describe(config)
     if args.json:

@@ -3,6 +3,7 @@ with the flag, the value and what was expected."""
 
 from __future__ import annotations
 
+import argparse
 import math
 
 from controller import units
@@ -27,3 +28,25 @@ def quantity_flag(
     if too_low or value > high or math.isnan(value):
         raise ConfigError("command line", flag, text, expected)
     return value
+
+
+def add_service_arguments(parser: argparse.ArgumentParser, *, defaults_note: str) -> None:
+    """The flags shared by `run` and `sim`."""
+    parser.add_argument("--id", metavar="NAME", help="controller id: MQTT topic level and history column")
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        help="history database as an SQLAlchemy URL (sqlite:///path or postgresql+psycopg://...); "
+        f"'none' to keep no history ({defaults_note})",
+    )
+    parser.add_argument(
+        "--mqtt",
+        metavar="URL",
+        help=f"MQTT broker, mqtt://user:pass@host:port or mqtts:// for TLS; 'none' for no MQTT ({defaults_note})",
+    )
+    parser.add_argument(
+        "--http",
+        metavar="HOST:PORT",
+        help=f"serve the dashboard and API here, e.g. 127.0.0.1:8080; 'none' for no web server ({defaults_note})",
+    )
+    parser.add_argument("--state-dir", metavar="DIR", help="battery state, API token and the default SQLite history")

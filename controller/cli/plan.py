@@ -8,12 +8,8 @@ from pathlib import Path
 
 from controller import units
 from controller.cli.flags import quantity_flag
-from controller.config.plant import REFERENCE_FAN
 from controller.errors import ConfigError
-from controller.models.fan import load_curve_file
 from controller.models.power_path import PRESETS
-from controller.planner import TightRoom, candidates_for, plan, tight_room
-from controller.report import render_table, settings_rows, target_object
 
 EPILOG = """\
 examples:
@@ -44,6 +40,11 @@ def battery_energy_wh(text: str, nominal_v: float = 12.8) -> float:
 
 def build_report(args: argparse.Namespace) -> tuple[dict[str, object], str]:
     """The JSON report and the human table for the parsed flags."""
+    from controller.config.plant import REFERENCE_FAN
+    from controller.models.fan import load_curve_file
+    from controller.planner import TightRoom, candidates_for, plan, tight_room
+    from controller.report import render_table, settings_rows, target_object
+
     curve = load_curve_file(Path(args.fan)) if args.fan else load_curve_file(REFERENCE_FAN)
     path = PRESETS[args.path]
     draw_w = quantity_flag("--controller-draw", args.controller_draw, units.POWER, 0.0)

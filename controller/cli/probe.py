@@ -5,7 +5,6 @@ the wiring, with a message that says what to check when it fails.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import math
 from pathlib import Path
@@ -102,6 +101,8 @@ def _number(value: float | None) -> float | None:
 
 def run(args: argparse.Namespace) -> int:
     """Handler of `cleanroom probe`."""
+    import asyncio
+
     from controller import units
     from controller.config.devices import parse_devices
     from controller.config.reader import Table

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 from dataclasses import replace
 from pathlib import Path
 
-from controller.config.loader import load_config
+from controller.cli.flags import add_service_arguments
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +26,7 @@ flags override them ('none' turns one off). SIGTERM leaves the fan at the safe s
 async def _serve(args: argparse.Namespace) -> int:
     from controller.clock import SystemClock
     from controller.command_bus import CommandBus
+    from controller.config.loader import load_config
     from controller.daemon import Daemon
     from controller.daemon_settings import DaemonSettings
     from controller.devices import build_fan, build_pressure_sensor, build_shunt
@@ -61,13 +61,13 @@ async def _serve(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Run until SIGTERM or SIGINT."""
+    import asyncio
+
     return asyncio.run(_serve(args))
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `run`."""
-    from controller.service import add_service_arguments
-
     parser = subparsers.add_parser(
         "run",
         help="the daemon on the real devices of a configuration file",

@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
 import os
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from controller import units
-from controller.cli.flags import quantity_flag
+from controller.cli.flags import add_service_arguments, quantity_flag
 from controller.cli.plan import battery_energy_wh
 from controller.cli.rig import sim_room
-from controller.commands import SETTINGS_BY_NAME, CommandLimits, CommandName
-from controller.config.loader import Config, load_config, parse_config
-from controller.config.reader import Table
-from controller.models.fan import load_curve_file
-from controller.snapshot import Mode
+
+if TYPE_CHECKING:
+    from controller.config.loader import Config
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +38,12 @@ broker when one answers and serves the dashboard; with --accelerated only the fl
 
 def sim_config(args: argparse.Namespace) -> Config:
     """The configuration file (or the defaults) with the simulator's flags applied."""
+    from controller.commands import SETTINGS_BY_NAME, CommandLimits, CommandName
+    from controller.config.loader import load_config, parse_config
+    from controller.config.reader import Table
+    from controller.models.fan import load_curve_file
+    from controller.snapshot import Mode
+
     config = load_config(Path(args.config)) if args.config else parse_config(Table({}, "defaults"), Path.cwd())
     battery, path, fan, control = config.battery, config.power_path, config.fan, config.control
     if args.battery:
@@ -82,6 +86,8 @@ def sim_config(args: argparse.Namespace) -> Config:
 
 def run(args: argparse.Namespace) -> int:
     """Run the simulation and print the summary."""
+    import asyncio
+
     from controller.service import build_sinks, choose_sinks, state_directory
     from controller.sim.run import Simulation
     from controller.sim.scenario import parse_scenario
@@ -134,8 +140,6 @@ def human_summary(report: dict[str, object]) -> str:
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `sim`."""
-    from controller.service import add_service_arguments
-
     parser = subparsers.add_parser(
         "sim",
         help="the whole daemon on a simulated battery, fan and room",
@@ -154,7 +158,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--controller-draw", metavar="POWER", help='the controller\'s own draw, e.g. "0.9 W" (default: 0 W)'
     )
-    modes = SETTINGS_BY_NAME[CommandName.MODE].options
+    from controller.snapshot import Mode
+
+    modes = tuple(mode.value for mode in Mode)
     parser.add_argument("--mode", choices=modes, help="control mode (default: auto)")
     parser.add_argument(
         "--deadline", metavar="DURATION", help='last this long, e.g. "7 days" (default: 7 days); "none"'

@@ -41,6 +41,10 @@ MAX_BATCH_ROWS = 5_000
 RETENTION_EVERY_S = 3600.0
 RETENTION_SETTLE_S = 600.0
 """Retention waits this long after start or a clock step, so a wrong boot date never deletes history."""
+URGENT_EVENTS = frozenset(
+    {EventKind.ALERT_RAISED, EventKind.MODE_CHANGED, EventKind.STOPPING, EventKind.SHUTDOWN_ACTION}
+)
+"""Events that are written at once with everything pending, not at the end of the batch."""
 
 
 @dataclass
@@ -110,8 +114,8 @@ class Recorder:
             tasks.spawn(partial(self._write_loop, hub), "history-writer", propagate=True)
             try:
                 async for delivery in subscription:
-                    self._take(delivery)
-                    if self._handover_due(delivery.snapshot.monotonic_s):
+                    urgent = self._take(delivery)
+                    if self._handover_due(delivery.snapshot.monotonic_s) or urgent:
                         self._hand_over(delivery.snapshot.monotonic_s, hub)
             finally:
                 subscription.close()
@@ -125,7 +129,8 @@ class Recorder:
                 await tasks.wait()
                 await asyncio.to_thread(self.store.close)
 
-    def _take(self, delivery: Delivery) -> None:
+    def _take(self, delivery: Delivery) -> bool:
+        """Turn a delivery into pending rows; True when one of its events must be written at once."""
         snapshot = delivery.snapshot
         self.stats.snapshots += 1
         self.stats.dropped_rows += delivery.skipped
@@ -150,6 +155,7 @@ class Recorder:
         now_settings = settings(snapshot)
         self._pending.changes.extend(setting_changes(self.controller_id, record_utc, self._settings, now_settings))
         self._settings = now_settings
+        return any(event.kind in URGENT_EVENTS for event in delivery.events)
 
     def _event_time(self, event: Event, record_utc: datetime, wall_utc: datetime) -> datetime:
         """An event's record time: its offset from the snapshot's wall time, applied to the record time."""

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,9 +14,15 @@ REPO = Path(__file__).resolve().parents[2]
 HEAVY = ("sqlalchemy", "alembic", "fastapi", "starlette", "uvicorn", "aiomqtt", "paho", "pydantic")
 
 
-def _imported_top_levels(statement: str) -> set[str]:
+def _imported_top_levels(statement: str, cache_dir: Path | None = None) -> set[str]:
+    env = {**os.environ, "CLEANROOM_CACHE_DIR": str(cache_dir)} if cache_dir else None
     done = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", statement], capture_output=True, text=True, check=True, cwd=REPO
+        [sys.executable, "-X", "importtime", "-c", statement],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+        env=env,
     )
     names = set()
     for line in done.stderr.splitlines():
@@ -37,4 +44,22 @@ def _imported_top_levels(statement: str) -> set[str]:
 def test_importing_the_config_or_drivers_loads_no_heavy_library(statement: str) -> None:
     imported = _imported_top_levels(statement)
     assert "controller" in imported or "drivers" in imported
+    assert imported.isdisjoint(HEAVY), sorted(imported & set(HEAVY))
+
+
+def _command_imports(argv: list[str], cache_dir: Path) -> set[str]:
+    statement = f"import sys\nfrom controller.cli import main\nsys.exit(main({argv!r}))"
+    return _imported_top_levels(statement, cache_dir)
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["plan", "--help"], ["sim", "--help"], ["plan"], ["plan", "--json"]])
+def test_help_and_plan_load_no_sink_library_nor_pint(argv: list[str], tmp_path: Path) -> None:
+    imported = _command_imports(argv, tmp_path)
+    assert "controller" in imported
+    assert imported.isdisjoint({*HEAVY, "pint", "asyncio"}), sorted(imported & {*HEAVY, "pint", "asyncio"})
+
+
+def test_a_quantity_in_another_unit_loads_pint_only_when_asked(tmp_path: Path) -> None:
+    imported = _command_imports(["plan", "--target", "7 days"], tmp_path)
+    assert "pint" in imported
     assert imported.isdisjoint(HEAVY), sorted(imported & set(HEAVY))

@@ -12,7 +12,8 @@ from controller.history.config import HistorySection, parse_history
 def test_defaults() -> None:
     section = parse_history(Table({}, "config.toml", "history."))
     assert section == HistorySection()
-    assert section.batch_interval_s == 30.0
+    assert section.batch_interval_s == 300.0
+    assert section.sample_interval_s == 10.0
     assert section.raw_retention_s == 7 * 86400
     assert section.aggregate_retention_s == 365 * 86400
     assert section.url is None

@@ -133,7 +133,8 @@ async def test_several_controllers_share_one_database(db_url: str, controller_id
 
 async def test_default_database_is_sqlite_wal_in_the_state_dir(controller_id: str, tmp_path: object) -> None:
     state_dir = f"{tmp_path}/state"
-    recorder = build_recorder(None, controller_id, HistorySection(), SimulatedClock(START), state_dir)
+    section = _section(sample_interval_s=5.0)
+    recorder = build_recorder(None, controller_id, section, SimulatedClock(START), state_dir)
     await record(recorder, series(controller_id, 60, 1.0))
     engine = create_engine(f"sqlite:///{state_dir}/history.sqlite3")
     with engine.connect() as connection:
