@@ -8,9 +8,10 @@ from datetime import datetime
 
 from controller.alerts import AlertInputs, AlertState, AlertUpdate, update_alerts
 from controller.battery import BatteryState
-from controller.commands import CommandResult
+from controller.commands import Command, CommandResult, SetSpeed
 from controller.daemon_settings import DaemonSettings
 from controller.estimators import EnergyState, PressureState, RoomEstimate, time_to_soc_s
+from controller.models.fan import FanCurve
 from controller.policy import Decision, PolicyInputs, PolicyState, decide
 from controller.setpoints import Setpoints, apply_command
 from controller.snapshot import Event, EventKind, Mode, Severity, Snapshot
@@ -66,13 +67,18 @@ def apply_commands(
     now_s: float,
     now_utc: datetime,
     cap_pa: float,
+    curve: FanCurve | None = None,
 ) -> tuple[Setpoints, tuple[CommandResult, ...], list[Event]]:
-    """Apply the commands in order; each gets an answer and an event (a mode change gets one more)."""
+    """Apply the commands in order; each gets an answer and an event (a mode change gets one more). A
+    speed a discrete fan (`curve`) has no setting for is snapped to its nearest setting, with a note."""
     results: list[CommandResult] = []
     events: list[Event] = []
     for sourced in commands:
         before = setpoints.mode
-        setpoints, result = apply_command(setpoints, sourced.command, now_s, now_utc, cap_pa)
+        command, note = snap_speed(sourced.command, curve)
+        setpoints, result = apply_command(setpoints, command, now_s, now_utc, cap_pa)
+        if note and result.accepted:
+            result = replace(result, message=f"{result.message} ({note})")
         results.append(result)
         events.append(
             Event(
@@ -88,6 +94,19 @@ def apply_commands(
     return setpoints, tuple(results), events
 
 
+def snap_speed(command: Command, curve: FanCurve | None) -> tuple[Command, str | None]:
+    """A manual speed under a discrete fan's lowest setting (which the fan model would run as 'off') raised
+    to that setting, and the note that says so; any other command unchanged (between settings a discrete
+    fan runs at the setting at or below the command, as before; 0 % is off)."""
+    if not isinstance(command, SetSpeed) or curve is None or curve.continuous or command.speed_pct <= 0.0:
+        return command, None
+    lowest = curve.commands[0]
+    if command.speed_pct >= lowest - 1e-9:
+        return command, None
+    note = f"this fan's lowest setting is {lowest:g} %; {command.speed_pct:g} % raised to it (0 % turns it off)"
+    return SetSpeed(lowest), note
+
+
 def fail_safe(command_pct: float, mode: Mode, failing: bool, safe_speed_pct: float) -> float:
     """Software never leaves the fan off because something failed (manual mode is the user's own word)."""
     if command_pct <= 0.0 and mode is not Mode.MANUAL and failing:
@@ -100,7 +119,9 @@ def step(settings: DaemonSettings, state: ControlState, inputs: StepInputs) -> S
     now_s, now_utc = inputs.now_s, inputs.now_utc
     dt = 0.0 if state.last_tick_s is None else max(0.0, now_s - state.last_tick_s)
     cap_pa = settings.control.pressure_cap_pa
-    setpoints, results, events = apply_commands(state.setpoints, inputs.commands, now_s, now_utc, cap_pa)
+    setpoints, results, events = apply_commands(
+        state.setpoints, inputs.commands, now_s, now_utc, cap_pa, settings.fan.curve
+    )
     planning = replace(state.planning, replan_now=True) if any(r.accepted for r in results) else state.planning
     if state.totals.ticks == 0:
         message = f"controller {settings.controller_id} started in {setpoints.mode.value} mode"
