@@ -319,6 +319,9 @@ class MqttSink:
             command = payloads.parse_command_message(name, body, source, self.limits)
         except ConfigError as exc:
             result = CommandResult(False, str(exc))
+        except Exception:  # a parser bug must not drop the command silently: refuse it on the error topic
+            log.exception("reading the %s command failed", name)
+            result = CommandResult(False, f"{source}: the payload could not be read")
         else:
             result = await commands.submit(command, source)
         ack = payloads.command_ack(name, body, result.accepted, result.message, self.clock.utc_now())
