@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import sys
 import time
 from datetime import UTC, datetime
@@ -133,6 +134,7 @@ def main() -> None:
     parser.add_argument("--tick", type=float, default=0.1, help="the loop's tick in seconds (0.1 to 60)")
     parser.add_argument("--quick", action="store_true", help="3 s runs")
     args = parser.parse_args()
+    logging.basicConfig(level=logging.CRITICAL)  # the flood's refusals would flood the terminal
     asyncio.run(main_async(3.0 if args.quick else args.seconds, args.tick))
 
 
