@@ -145,9 +145,16 @@ class MqttSink:
         self._wake.set()
 
     def _enqueue(self, item: Outgoing) -> None:
+        """Queue a message; when the queue is full the oldest message that is not an alert makes room, and
+        an alert is never dropped to make room for anything else (only for a newer alert, when every
+        queued message is one)."""
         if len(self._outbox) >= self.section.queue_limit:
-            self._outbox.popleft()
+            alert = self.topics.alert
+            victim = next((i for i, queued in enumerate(self._outbox) if queued.topic != alert), None)
             self.stats.events_dropped += 1
+            if victim is None and item.topic != alert:
+                return
+            del self._outbox[victim or 0]
         self._outbox.append(item)
         self.stats.events_queued += 1
 
