@@ -112,7 +112,7 @@ def build_sinks(choice: SinkChoice, config: Config, clock: Clock, state_dir: Pat
     if choice.mqtt_url is not None:
         from controller.mqtt.sink import build_mqtt_sink
 
-        sinks.append(build_mqtt_sink(choice.mqtt_url, controller_id, config.mqtt, clock, limits))
+        sinks.append(build_mqtt_sink(choice.mqtt_url, controller_id, config.mqtt, clock, limits, state_dir))
     if choice.http is not None:
         from web.sink import build_web_sink
 
