@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from controller.alerts import AlertInputs, AlertState, AlertUpdate, update_alerts
-from controller.battery import BatteryState
+from controller.battery import BatteryState, SocSource
 from controller.commands import Command, CommandResult, SetSpeed
 from controller.daemon_settings import DaemonSettings
 from controller.estimators import EnergyState, PressureState, RoomEstimate, time_to_soc_s
@@ -153,7 +153,10 @@ def step(settings: DaemonSettings, state: ControlState, inputs: StepInputs) -> S
         state.alerts, _alert_inputs(settings, inputs, setpoints, battery, room, ahead, stalled), settings.alerts
     )
     events += alerts.events
-    effects, shutdown_done, last_save_s = _effects(settings, state, setpoints.battery, battery.charging, now_s, now_utc)
+    measured = measured_evidence(settings, setpoints.battery, battery)
+    effects, shutdown_done, last_save_s = _effects(
+        settings, state, setpoints.battery, battery.charging, measured, now_s, now_utc
+    )
     events += inputs.shell_events
 
     totals = _count(state.totals, settings, setpoints, battery, room, seen.applied_flow_cfm, dt)
@@ -267,17 +270,34 @@ def _alert_inputs(
     )
 
 
+def measured_evidence(settings: DaemonSettings, belief: BatteryState, battery: BatteryView) -> bool:
+    """Whether the battery's low state rests on a measurement: a state of charge from the shunt itself or
+    counted since a full-charge synchronisation, or the voltage under load at or below the cutoff. A state
+    of charge set by hand (or restored from the last run) alone is not enough to end the run."""
+    if belief.source in (SocSource.SHUNT, SocSource.COUNTER):
+        return True
+    loaded = battery.draw_w is not None and battery.draw_w > 0.0
+    return loaded and battery.voltage_v is not None and battery.voltage_v <= settings.battery.cutoff_v
+
+
 def _effects(
-    settings: DaemonSettings, state: ControlState, belief: BatteryState, charging: bool, now_s: float, now_utc: datetime
+    settings: DaemonSettings,
+    state: ControlState,
+    belief: BatteryState,
+    charging: bool,
+    measured: bool,
+    now_s: float,
+    now_utc: datetime,
 ) -> tuple[tuple[Effect, ...], bool, float | None]:
-    """The shutdown action (once, at the shutdown level, not while charging) and the periodic save of the
-    battery belief. Returns the effects, whether the shutdown has been asked for, and the last save time."""
+    """The shutdown action (once, at the shutdown level on measured evidence, not while charging) and the
+    periodic save of the battery belief. Returns the effects, whether the shutdown has been asked for, and
+    the last save time."""
     control = settings.control
     effects: list[Effect] = []
     shutdown_done = state.shutdown_done
     soc = belief.soc_pct
     at_level = soc is not None and soc <= control.shutdown_soc_pct
-    if control.shutdown_command and not shutdown_done and at_level and not charging:
+    if control.shutdown_command and not shutdown_done and at_level and measured and not charging:
         effects.append(RunShutdown(tuple(control.shutdown_command)))
         shutdown_done = True
     last_save_s = state.last_save_s
