@@ -8,7 +8,8 @@ the in-process pymodbus fake. Runs:
   - command-flood: 1,000 commands per second parsed and queued as the MQTT and HTTP sinks do (a mix of
     valid values and hostile ones: very long strings, huge exponents, unit soup, NaN), on the same loop.
 The period is the time between the starts of consecutive ticks; the loop's target is `--tick` seconds, so
-the p99 should stay within a few milliseconds of it. Also reported: the longest single tick.
+the p99 should stay within a few milliseconds of it ("p99 late": p99 minus the tick, the loop's own delay,
+which issue 13 wants under 100 ms). Also reported: the longest single tick.
 
 Run: .venv/bin/python -m bench.robustness   (or --quick for a smoke run)
 """
@@ -120,12 +121,14 @@ def percentile(values: list[float], fraction: float) -> float:
 
 async def main_async(seconds: float, tick_s: float) -> None:
     print(f"tick {tick_s * 1000:.0f} ms, {seconds:.0f} s per run")
-    print(f"{'run':<15} {'ticks':>6} {'p50 ms':>8} {'p99 ms':>8} {'max tick ms':>12}")
+    print(f"{'run':<15} {'ticks':>6} {'p50 ms':>8} {'p99 ms':>8} {'p99 late ms':>12} {'max tick ms':>12}")
     for name in ("baseline", "fan-hangs", "command-flood"):
         daemon = await run_one(name, seconds, tick_s)
         periods = [b - a for a, b in zip(daemon.starts, daemon.starts[1:], strict=False)]
         p50, p99 = percentile(periods, 0.5) * 1000, percentile(periods, 0.99) * 1000
-        print(f"{name:<15} {len(daemon.starts):>6} {p50:>8.1f} {p99:>8.1f} {max(daemon.durations) * 1000:>12.2f}")
+        late = p99 - tick_s * 1000
+        longest = max(daemon.durations) * 1000
+        print(f"{name:<15} {len(daemon.starts):>6} {p50:>8.1f} {p99:>8.1f} {late:>12.1f} {longest:>12.2f}")
 
 
 def main() -> None:
