@@ -119,9 +119,8 @@ def step(settings: DaemonSettings, state: ControlState, inputs: StepInputs) -> S
     now_s, now_utc = inputs.now_s, inputs.now_utc
     dt = 0.0 if state.last_tick_s is None else max(0.0, now_s - state.last_tick_s)
     cap_pa = settings.control.pressure_cap_pa
-    setpoints, results, events = apply_commands(
-        state.setpoints, inputs.commands, now_s, now_utc, cap_pa, settings.fan.curve
-    )
+    curve = settings.fan.curve
+    setpoints, results, events = apply_commands(state.setpoints, inputs.commands, now_s, now_utc, cap_pa, curve)
     planning = replace(state.planning, replan_now=True) if any(r.accepted for r in results) else state.planning
     if state.totals.ticks == 0:
         message = f"controller {settings.controller_id} started in {setpoints.mode.value} mode"
@@ -153,10 +152,7 @@ def step(settings: DaemonSettings, state: ControlState, inputs: StepInputs) -> S
         state.alerts, _alert_inputs(settings, inputs, setpoints, battery, room, ahead, stalled), settings.alerts
     )
     events += alerts.events
-    measured = measured_evidence(settings, setpoints.battery, battery)
-    effects, shutdown_done, last_save_s = _effects(
-        settings, state, setpoints.battery, battery.charging, measured, now_s, now_utc
-    )
+    effects, shutdown_done, last_save_s = _effects(settings, state, setpoints.battery, battery, now_s, now_utc)
     events += inputs.shell_events
 
     totals = _count(state.totals, settings, setpoints, battery, room, seen.applied_flow_cfm, dt)
@@ -284,8 +280,7 @@ def _effects(
     settings: DaemonSettings,
     state: ControlState,
     belief: BatteryState,
-    charging: bool,
-    measured: bool,
+    battery: BatteryView,
     now_s: float,
     now_utc: datetime,
 ) -> tuple[tuple[Effect, ...], bool, float | None]:
@@ -297,7 +292,8 @@ def _effects(
     shutdown_done = state.shutdown_done
     soc = belief.soc_pct
     at_level = soc is not None and soc <= control.shutdown_soc_pct
-    if control.shutdown_command and not shutdown_done and at_level and measured and not charging:
+    measured = measured_evidence(settings, belief, battery)
+    if control.shutdown_command and not shutdown_done and at_level and measured and not battery.charging:
         effects.append(RunShutdown(tuple(control.shutdown_command)))
         shutdown_done = True
     last_save_s = state.last_save_s
