@@ -153,13 +153,11 @@ def _number(setting: Setting, source: str, raw: object, limits: CommandLimits) -
     assert setting.build is not None
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
         raise ConfigError(source, key, raw, expected)
+    bare = raw if not isinstance(raw, str) else units.parse_number(raw)
     try:
-        value = float(raw.strip() if isinstance(raw, str) else raw)
-    except ValueError:
-        try:
-            value = units.parse(str(raw).strip(), setting.unit.kind)
-        except units.UnitError as exc:
-            raise ConfigError(source, key, raw, expected) from exc
+        value = float(bare) if bare is not None else units.parse(str(raw), setting.unit.kind)
+    except (units.UnitError, OverflowError) as exc:
+        raise ConfigError(source, key, raw, expected) from exc
     span = setting.range(limits)
     if not math.isfinite(value) or (span is not None and not span[0] <= value <= span[1]):
         raise ConfigError(source, key, raw, expected)
@@ -179,6 +177,8 @@ def _deadline(setting: Setting, source: str, raw: object, limits: CommandLimits)
         return SetDeadline(None, None)
     if not isinstance(raw, str):
         raise ConfigError(source, key, raw, expected)
+    if len(raw) > units.MAX_QUANTITY_CHARS:
+        raise ConfigError(source, key, raw, expected)
     text = raw.strip()
     try:
         when = datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -193,7 +193,10 @@ def _deadline(setting: Setting, source: str, raw: object, limits: CommandLimits)
         return SetDeadline(None, duration_s)
     if when.tzinfo is None:
         raise ConfigError(source, key, raw, expected)
-    return SetDeadline(when.astimezone(UTC), None)
+    try:
+        return SetDeadline(when.astimezone(UTC), None)
+    except OverflowError as exc:  # e.g. 0001-01-01T00:00+14:00, before the first representable UTC time
+        raise ConfigError(source, key, raw, expected) from exc
 
 
 def _pressure_up_to_cap(margin_pa: float) -> Bounds:

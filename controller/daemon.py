@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from controller.clock import Clock
 from controller.command_bus import CommandBus, PendingCommand
@@ -36,6 +37,10 @@ from drivers.base import Fan, PressureSensor, Shunt
 log = logging.getLogger(__name__)
 
 SHUTDOWN_ACTION_TIMEOUT_S = 60.0
+STOP_HANDOFF_TIMEOUT_S = 1.0
+"""Bound on handing the safe speed to the fan and on waiting for a running shutdown action when stopping."""
+DEVICE_CLOSE_TIMEOUT_S = 3.0
+"""Bound on closing the devices (a Modbus fan spends up to its close_timeout_s confirming the safe speed)."""
 
 
 @dataclass(slots=True)
@@ -103,24 +108,44 @@ class Daemon:
         )
 
     async def stop(self) -> None:
-        """Leave the fan at the safe speed, save the battery belief, release the devices."""
+        """Leave the fan at the safe speed, save the battery belief, release the devices; every wait is
+        bounded, so that a device that hangs cannot keep the process from stopping."""
         safe = self.settings.fan.safe_speed_pct
         log.info("stopping: fan to the safe speed %.0f %%", safe)
-        await self.fan.set_command(safe)
+        await self._bounded(self.fan.set_command(safe), STOP_HANDOFF_TIMEOUT_S, "handing the safe speed to the fan")
         self.state = replace(self.state, command_pct=safe)
         if self._shutdown is not None:
-            await asyncio.wait({self._shutdown}, timeout=5.0)
+            await asyncio.wait({self._shutdown}, timeout=STOP_HANDOFF_TIMEOUT_S)
         if self._shell_events:
             events, self._shell_events = tuple(self._shell_events), []
             if self.keep_events:
                 self.totals.events.extend(events)
             self._publish_events(*events)
         self._save(SaveBattery(self.state.setpoints.battery, self.clock.utc_now()))
-        for device in (self.shunt, self.pressure, self.fan):
-            try:
-                await device.close()
-            except Exception:  # a device that fails to close must not keep the others open
-                log.exception("closing %s failed", type(device).__name__)
+        devices = (self.shunt, self.pressure, self.fan)
+        closing = [asyncio.ensure_future(self._close(device)) for device in devices]
+        _done, hung = await asyncio.wait(closing, timeout=DEVICE_CLOSE_TIMEOUT_S)
+        for task in hung:
+            task.cancel()
+        if hung:
+            log.error("%d device(s) did not close within %.0f s; leaving them", len(hung), DEVICE_CLOSE_TIMEOUT_S)
+
+    @staticmethod
+    async def _close(device: Shunt | PressureSensor | Fan) -> None:
+        try:
+            await device.close()
+        except Exception:  # a device that fails to close must not keep the others open
+            log.exception("closing %s failed", type(device).__name__)
+
+    @staticmethod
+    async def _bounded(work: Coroutine[Any, Any, None], timeout_s: float, what: str) -> None:
+        task = asyncio.ensure_future(work)
+        _done, pending = await asyncio.wait({task}, timeout=timeout_s)
+        if pending:
+            task.cancel()
+            log.error("%s took longer than %.0f s; going on", what, timeout_s)
+        elif task.exception() is not None:
+            log.error("%s failed: %s", what, task.exception())
 
     async def run(
         self,

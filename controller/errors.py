@@ -16,8 +16,18 @@ class ConfigError(CleanroomError):
         self.key = key
         self.value = value
         self.expected = expected
-        shown = "(missing)" if value is MISSING_VALUE else repr(value)
+        shown = "(missing)" if value is MISSING_VALUE else shorten(repr(value))
         super().__init__(f"{source}: {key} = {shown}: expected {expected}")
+
+
+SHOWN_VALUE_CHARS = 80
+
+
+def shorten(text: str) -> str:
+    """A value as messages show it: at most SHOWN_VALUE_CHARS characters, saying how long it really was."""
+    if len(text) <= SHOWN_VALUE_CHARS:
+        return text
+    return f"{text[: SHOWN_VALUE_CHARS - 20]}... ({len(text)} characters)"
 
 
 class _Missing:

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 import signal
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -28,8 +29,12 @@ from drivers.runtime import Backoff, TaskOwner
 
 log = logging.getLogger(__name__)
 
-SINK_FLUSH_TIMEOUT_S = 20.0
+SINK_FLUSH_TIMEOUT_S = 4.0
+"""Bound on the sinks' last flush after the loop stopped: with the daemon's own bounded stop, SIGTERM ends the
+process within 10 s whatever hangs (what the recorder cannot write stays in its backlog file)."""
 OFF = "none"
+EXIT_DEADLINE_S = 9.5
+EXIT_FORCED = 70
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +90,7 @@ def build_sinks(choice: SinkChoice, config: Config, clock: Clock, state_dir: Pat
     if choice.mqtt_url is not None:
         from controller.mqtt.sink import build_mqtt_sink
 
-        sinks.append(build_mqtt_sink(choice.mqtt_url, controller_id, config.mqtt, clock, limits))
+        sinks.append(build_mqtt_sink(choice.mqtt_url, controller_id, config.mqtt, clock, limits, state_dir))
     if choice.http is not None:
         from web.sink import build_web_sink
 
@@ -130,7 +135,7 @@ async def serve(
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signum, stop.set)
+            loop.add_signal_handler(signum, partial(_on_stop_signal, stop))
     try:
         async with TaskOwner("sinks") as owned:
             supervised = [
@@ -153,6 +158,24 @@ async def serve(
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(signum)
     return totals
+
+
+def _on_stop_signal(stop: asyncio.Event) -> None:
+    """Start the clean stop, and arm a last resort: the stop's waits are all bounded, but a thread stuck in
+    a device or database call can still hold the interpreter's exit, so the process ends regardless once
+    EXIT_DEADLINE_S have passed (systemd's default stop timeout is 90 s; this stays well inside it)."""
+    if stop.is_set():
+        return
+    stop.set()
+    backstop = threading.Timer(EXIT_DEADLINE_S, _force_exit)
+    backstop.daemon = True
+    backstop.start()
+
+
+def _force_exit() -> None:
+    log.critical("still not stopped %.0f s after the stop signal; exiting now", EXIT_DEADLINE_S)
+    logging.shutdown()
+    os._exit(EXIT_FORCED)
 
 
 async def _report(progress: Callable[[], None]) -> None:

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from controller.battery import BatteryState, set_soc
 from controller.commands import (
+    MAX_DEADLINE_S,
     SETTINGS_BY_NAME,
     Command,
     CommandLimits,
@@ -83,6 +84,11 @@ def apply_command(
             seconds = (command.deadline_utc - now_utc).total_seconds()
         if seconds <= 0:
             return points, CommandResult(False, f"deadline = {command.deadline_utc}: expected a time in the future")
+        if seconds > MAX_DEADLINE_S:
+            return points, CommandResult(
+                False,
+                f"deadline = {command.deadline_utc}: expected a time at most {MAX_DEADLINE_S / 86400:g} days ahead",
+            )
         changed = replace(points, deadline_mono_s=now_s + seconds)
         return changed, CommandResult(True, f"deadline {changed.deadline_utc(now_s, now_utc)}")
     assert isinstance(command, SetSoc)

@@ -8,6 +8,7 @@ volume `_ft3`, time `_s`, fraction `_pct` (0-100) and ratios as plain floats.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -129,49 +130,100 @@ class UnitError(ValueError):
     """A text that is not a quantity of the wanted kind; the message says what was expected."""
 
 
-_NUMBER_AND_UNIT = re.compile(r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(\S+)\s*")
+MAX_QUANTITY_CHARS = 64
+"""Longest text read as a quantity; longer input is refused before any parsing."""
+
+_NUMBER = r"[+-]?(?:[0-9]{1,24}(?:\.[0-9]{0,24})?|\.[0-9]{1,24})(?:[eE][+-]?[0-9]{1,3})?"
+_UNIT_NAME = r"(?:%|[A-Za-z\u00b0\u00b5][A-Za-z0-9_\u00b0\u00b5]{0,23})"
+_UNIT_FACTOR = rf"{_UNIT_NAME}(?:\s?(?:\*\*|\^)\s?[+-]?[0-9])?"
+_QUANTITY = re.compile(
+    rf"(?P<number>{_NUMBER})\s{{0,4}}(?P<unit>{_UNIT_FACTOR}(?:\s?[*/]\s?{_UNIT_FACTOR}){{0,3}})?",
+    re.ASCII,
+)
+_FACTOR = re.compile(rf"(?P<op>[*/]?)\s?(?P<name>{_UNIT_NAME})(?:\s?(?:\*\*|\^)\s?(?P<power>[+-]?[0-9]))?\s?")
 
 
-def _in_internal_unit(text: str, kind: Kind) -> float | None:
-    """A number written in the kind's own unit ("0 W", "5 Pa", "20 %") needs no conversion, so `cleanroom
-    plan` and the defaults never load pint; anything else returns None for pint to read."""
-    match = _NUMBER_AND_UNIT.fullmatch(text)
-    if match is None:
+def parse_number(text: str) -> float | None:
+    """A bare number by the strict grammar (ASCII digits, optional sign, fraction and exponent; finite), or
+    None when the text is not one. No 'nan', 'inf', underscores or other scripts' digits."""
+    if len(text) > MAX_QUANTITY_CHARS:
         return None
-    number, unit = match.groups()
-    if unit == kind.unit or (kind is FRACTION and unit == "%"):
-        return float(number)
-    return None
+    match = _QUANTITY.fullmatch(text.strip())
+    if match is None or match["unit"] is not None:
+        return None
+    value = float(match["number"])
+    return value if math.isfinite(value) else None
+
+
+def _unit_of(text: str) -> Any:
+    """The pint unit of a text that matched the grammar's unit part: names looked up one by one and
+    combined here (pint's expression evaluator never sees the input)."""
+    ureg = registry()
+    unit: Any = ureg.dimensionless
+    for factor in _FACTOR.finditer(text):
+        name = "percent" if factor["name"] == "%" else factor["name"]
+        one: Any = ureg.Unit(name)
+        power = int(factor["power"]) if factor["power"] else 1
+        unit = unit / one**power if factor["op"] == "/" else unit * one**power
+    return unit
+
+
+def _quantity(text: str, kind: Kind) -> tuple[float, str | None]:
+    """The magnitude and unit text (None for a bare number) of a text, by the strict grammar."""
+    wanted = f"a {kind.name} such as {kind.examples}"
+    if len(text) > MAX_QUANTITY_CHARS:
+        raise UnitError(f"{wanted} (at most {MAX_QUANTITY_CHARS} characters)")
+    match = _QUANTITY.fullmatch(text.strip())
+    if match is None:
+        raise UnitError(f"{wanted}: a number and a unit name")
+    magnitude = float(match["number"])
+    if not math.isfinite(magnitude):
+        raise UnitError(f"{wanted} (a finite number)")
+    unit: str | None = match["unit"]
+    return magnitude, unit
 
 
 def parse(text: str | float | int, kind: Kind) -> float:
-    """Parse '12.8 V' (or a bare number for fractions and plain numbers) into the kind's internal unit."""
-    if isinstance(text, str) and (plain := _in_internal_unit(text, kind)) is not None:
-        return plain
-    ureg = registry()
-    from pint import DimensionalityError, UndefinedUnitError
+    """Parse '12.8 V' (or a bare number for fractions and plain numbers) into the kind's internal unit.
 
+    Text is read by a strict grammar (a number and a unit name, or a few names joined by * and / with
+    single-digit powers), bounded in length before any parsing, in linear time."""
     if isinstance(text, bool):
         raise UnitError(f"a {kind.name} such as {kind.examples}")
     if isinstance(text, int | float):
+        try:
+            number = float(text)
+        except OverflowError as exc:
+            raise UnitError(f"a {kind.name} such as {kind.examples} (a finite number)") from exc
+        if not math.isfinite(number):
+            raise UnitError(f"a {kind.name} such as {kind.examples} (a finite number)")
         if kind in (FRACTION, DIMENSIONLESS):
-            return float(text) * (100.0 if kind is FRACTION else 1.0)
+            return number * (100.0 if kind is FRACTION else 1.0)
         raise UnitError(f"a {kind.name} with a unit, such as {kind.examples}")
-    try:
-        quantity = ureg.Quantity(text.strip())
-    except Exception as exc:  # pint raises several unrelated types for bad text
-        raise UnitError(f"a {kind.name} such as {kind.examples}") from exc
-    if not isinstance(quantity, ureg.Quantity):
-        raise UnitError(f"a {kind.name} such as {kind.examples}")
-    has_unit = quantity.units != ureg.dimensionless
-    if kind is FRACTION and quantity.dimensionless:
-        return float(quantity.to("percent").magnitude) if has_unit else float(quantity.magnitude) * 100.0
-    if kind is not DIMENSIONLESS and not has_unit:
+    magnitude, unit_text = _quantity(text, kind)
+    if unit_text is None:
+        if kind is FRACTION:
+            return magnitude * 100.0
+        if kind is DIMENSIONLESS:
+            return magnitude
         raise UnitError(f"a {kind.name} with a unit, such as {kind.examples}")
+    if unit_text == kind.unit or (kind is FRACTION and unit_text == "%"):
+        return magnitude  # already in the internal unit: `cleanroom plan` and the defaults never load pint
+    ureg = registry()
+    from pint.errors import PintError
+
     try:
-        return float(quantity.to(kind.unit).magnitude)
-    except (DimensionalityError, UndefinedUnitError) as exc:
-        raise UnitError(f"a {kind.name} such as {kind.examples}, not {quantity.units:~}") from exc
+        unit = _unit_of(unit_text)
+    except (PintError, ValueError, TypeError) as exc:
+        raise UnitError(f"a {kind.name} such as {kind.examples}, not the unit {unit_text!r}") from exc
+    try:
+        quantity = ureg.Quantity(magnitude, unit)
+        value = float(quantity.to("percent" if kind is FRACTION else kind.unit).magnitude)
+    except (PintError, ValueError, ZeroDivisionError, OverflowError) as exc:
+        raise UnitError(f"a {kind.name} such as {kind.examples}, not {unit:~}") from exc
+    if not math.isfinite(value):
+        raise UnitError(f"a {kind.name} such as {kind.examples} (a finite number)")
+    return value
 
 
 def format_duration(seconds: float | None) -> str:

@@ -14,7 +14,7 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from web.context import WebContext
 from web.deps import attach, read_guard
-from web.middleware import SecurityHeaders
+from web.middleware import RequestLimits, SecurityHeaders
 from web.problems import add_problem_handlers
 from web.routes import commands, history, metrics, service, state
 from web.routes.dashboard import STATIC_DIR, mount_dashboard
@@ -50,5 +50,6 @@ def create_app(context: WebContext) -> FastAPI:
             allow_credentials=False,
             max_age=600,
         )
+    app.add_middleware(RequestLimits, check_token=context.tokens.check)
     app.add_middleware(SecurityHeaders)
     return app

@@ -54,6 +54,7 @@ class WebContext:
     alerts: AlertsSection = field(default_factory=AlertsSection)
     clock: Clock = field(default_factory=SystemClock)
     live_clients: int = 0
+    live_by_address: dict[str, int] = field(default_factory=dict)
     history_failing: bool = False
 
     @property

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator, Callable
 
 from starlette.responses import StreamingResponse
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from controller.hub import Delivery, Subscription
 from controller.snapshot import Snapshot
+
+log = logging.getLogger(__name__)
 
 KEEPALIVE_S = 15.0
 RETRY_MS = 3000
@@ -69,16 +72,27 @@ async def stream_deliveries(
 class LiveResponse(StreamingResponse):
     """A stream that gives its client slot back however it ends (even if it never started)."""
 
-    def __init__(self, content: AsyncIterator[str], release: Callable[[], None]) -> None:
+    def __init__(self, content: AsyncIterator[str], release: Callable[[], None], write_timeout_s: float) -> None:
         super().__init__(
             content,
             media_type="text/event-stream",
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
         self._release = release
+        self._write_timeout_s = write_timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Stream; a client that takes more than the write timeout to take one message (it reads nothing, so
+        the server's send buffer stays full) is dropped and its slot given back."""
+
+        async def send_or_drop(message: Message) -> None:
+            async with asyncio.timeout(self._write_timeout_s):
+                await send(message)
+
         try:
-            await super().__call__(scope, receive, send)
+            await super().__call__(scope, receive, send_or_drop)
+        except* TimeoutError:
+            client = scope.get("client")
+            log.warning("dropping live client %s: it read nothing for %g s", client, self._write_timeout_s)
         finally:
             self._release()

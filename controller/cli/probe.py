@@ -232,8 +232,8 @@ async def _probe_fan(section: Any, set_pct: float | None, timeout_s: float) -> t
     fan = build_fan(section)
     await fan.start()
     await fan.set_command(set_pct)
+    await fan.close()  # a driver that applies commands on its own task confirms the last one before closing
     reading = fan.latest()
-    await fan.close()
     result = {
         "command_pct": None if reading is None else reading.command_pct,
         "rpm": None if reading is None else reading.rpm,

@@ -44,13 +44,18 @@ def _deadline(table: Table) -> tuple[float | None, datetime | None]:
     raw = table.string("deadline", "none")
     if raw.strip().lower() == "none":
         return None, None
+    if len(raw) > units.MAX_QUANTITY_CHARS:
+        raise table.error("deadline", raw, expected)
     try:
         when = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
     except ValueError:
         return table.quantity("deadline", units.DURATION, low=60.0, high=366 * 86400.0), None
     if when.tzinfo is None:
         raise table.error("deadline", raw, expected)
-    return None, when.astimezone(UTC)
+    try:
+        return None, when.astimezone(UTC)
+    except OverflowError as exc:  # a zone offset that pushes year 1 or 9999 out of range
+        raise table.error("deadline", raw, expected) from exc
 
 
 def parse_control(table: Table) -> ControlSection:

@@ -72,6 +72,10 @@ def read_toml(path: Path) -> Table:
         raise ConfigError(source, "(file)", source, f"a readable file ({exc.strerror})") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(source, "(syntax)", str(exc), "valid TOML") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(source, "(encoding)", exc.object[exc.start : exc.start + 8], "a UTF-8 text file") from exc
+    except RecursionError as exc:
+        raise ConfigError(source, "(syntax)", "nested too deeply", "tables and arrays nested a few levels") from exc
     return Table(data, source)
 
 

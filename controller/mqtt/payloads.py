@@ -152,9 +152,15 @@ def is_alert_event(event: Event) -> bool:
     return event.kind in (EventKind.ALERT_RAISED, EventKind.ALERT_CLEARED)
 
 
+MAX_COMMAND_PAYLOAD_BYTES = 1024
+"""Longest command payload read; longer ones are refused before decoding."""
+
+
 def parse_command_message(name: str, payload: bytes, source: str, limits: CommandLimits | None = None) -> Command:
     """A command from an MQTT message, in the range `limits` give; ConfigError says what is wrong with the
     topic or the payload."""
+    if len(payload) > MAX_COMMAND_PAYLOAD_BYTES:
+        raise ConfigError(source, name, payload[:64], f"a payload of at most {MAX_COMMAND_PAYLOAD_BYTES} bytes")
     try:
         text = payload.decode("utf-8").strip()
     except UnicodeDecodeError as exc:

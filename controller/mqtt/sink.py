@@ -28,6 +28,7 @@ from controller.commands import CommandLimits, CommandResult
 from controller.errors import ConfigError
 from controller.hub import Delivery, SnapshotHub
 from controller.mqtt import payloads
+from controller.mqtt.alert_store import FILE_NAME, save_pending, take_pending
 from controller.mqtt.config import BrokerUrl, MqttSection, check_topic_level, parse_broker_url
 from controller.mqtt.payloads import Topics
 from controller.snapshot import Snapshot
@@ -90,6 +91,7 @@ class MqttSink:
         rng: random.Random | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
         limits: CommandLimits | None = None,
+        pending_path: Path | None = None,
     ) -> None:
         self.broker = broker
         self.controller_id = controller_id
@@ -103,6 +105,9 @@ class MqttSink:
         self._backoff = Backoff(section.reconnect_min_s, section.reconnect_max_s, full_jitter=True, rng=self._rng)
         self._version = _version()
         self._outbox: deque[Outgoing] = deque()
+        self._pending_path = pending_path
+        if pending_path is not None:
+            self._outbox.extend(Outgoing(topic, payload) for topic, payload in take_pending(pending_path))
         self._latest: Snapshot | None = None
         self._state_sent_for: Snapshot | None = None
         self._state_sent_at_s: float | None = None
@@ -136,6 +141,9 @@ class MqttSink:
                 await asyncio.wait([connected], timeout=self.section.flush_timeout_s)
                 if self._outbox:
                     log.warning("MQTT stopped with %d undelivered events", len(self._outbox))
+                if self._pending_path is not None:
+                    alerts = [(item.topic, item.payload) for item in self._outbox if item.topic == self.topics.alert]
+                    save_pending(self._pending_path, alerts)
 
     def _take(self, delivery: Delivery) -> None:
         self._latest = delivery.snapshot
@@ -145,9 +153,16 @@ class MqttSink:
         self._wake.set()
 
     def _enqueue(self, item: Outgoing) -> None:
+        """Queue a message; when the queue is full the oldest message that is not an alert makes room, and
+        an alert is never dropped to make room for anything else (only for a newer alert, when every
+        queued message is one)."""
         if len(self._outbox) >= self.section.queue_limit:
-            self._outbox.popleft()
+            alert = self.topics.alert
+            victim = next((i for i, queued in enumerate(self._outbox) if queued.topic != alert), None)
             self.stats.events_dropped += 1
+            if victim is None and item.topic != alert:
+                return
+            del self._outbox[victim or 0]
         self._outbox.append(item)
         self.stats.events_queued += 1
 
@@ -319,6 +334,9 @@ class MqttSink:
             command = payloads.parse_command_message(name, body, source, self.limits)
         except ConfigError as exc:
             result = CommandResult(False, str(exc))
+        except Exception:  # a parser bug must not drop the command silently: refuse it on the error topic
+            log.exception("reading the %s command failed", name)
+            result = CommandResult(False, f"{source}: the payload could not be read")
         else:
             result = await commands.submit(command, source)
         ack = payloads.command_ack(name, body, result.accepted, result.message, self.clock.utc_now())
@@ -331,10 +349,16 @@ class MqttSink:
 
 
 def build_mqtt_sink(
-    url: str, controller_id: str, section: MqttSection, clock: Clock, limits: CommandLimits | None = None
+    url: str,
+    controller_id: str,
+    section: MqttSection,
+    clock: Clock,
+    limits: CommandLimits | None = None,
+    state_dir: Path | None = None,
 ) -> MqttSink:
     """The MQTT sink for the daemon (`await sink.run(hub, commands)`); commands are checked against the
-    ranges `limits` give (the configuration's). ConfigError on a bad URL or id."""
+    ranges `limits` give (the configuration's); alerts still undelivered when it stops are kept in
+    `state_dir` for the next run. ConfigError on a bad URL or id."""
     broker = parse_broker_url(url)
     check_topic_level("--id", "controller id", controller_id, "a name such as cleanroom or room-2")
     if "/" in controller_id:
@@ -343,4 +367,5 @@ def build_mqtt_sink(
         raise ConfigError("--mqtt", "url", broker.redacted(), "mqtts://... when [mqtt] tls_ca_file is set")
     if section.tls_ca_file and not Path(section.tls_ca_file).is_file():
         raise ConfigError("[mqtt]", "tls_ca_file", section.tls_ca_file, "a readable PEM file of the broker's CA")
-    return MqttSink(broker, controller_id, section, clock, limits=limits)
+    pending = None if state_dir is None else state_dir / FILE_NAME
+    return MqttSink(broker, controller_id, section, clock, limits=limits, pending_path=pending)

@@ -6,15 +6,16 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from controller.alerts import AlertInputs, AlertState, AlertUpdate, update_alerts
-from controller.battery import BatteryState
-from controller.commands import CommandResult
+from controller.alerts import AlertInputs, AlertState, update_alerts
+from controller.battery import BatteryState, SocSource
+from controller.commands import Command, CommandResult, SetSpeed
 from controller.daemon_settings import DaemonSettings
-from controller.estimators import EnergyState, time_to_soc_s
+from controller.estimators import EnergyState
+from controller.models.fan import FanCurve
 from controller.policy import Decision, PolicyInputs, PolicyState, decide
 from controller.room_pressure import RoomEstimate, RoomPressureState
 from controller.setpoints import Setpoints, apply_command
-from controller.snapshot import Event, EventKind, Mode, Severity, Snapshot
+from controller.snapshot import Event, EventKind, Mode, Severity
 from controller.step.planning import (
     Outlook,
     outlook,
@@ -23,6 +24,7 @@ from controller.step.planning import (
     smoothed_plan_power_w,
     tight_room_condition,
 )
+from controller.step.report import build_snapshot
 from controller.step.state import (
     ControlState,
     Effect,
@@ -74,13 +76,18 @@ def apply_commands(
     now_s: float,
     now_utc: datetime,
     cap_pa: float,
+    curve: FanCurve | None = None,
 ) -> tuple[Setpoints, tuple[CommandResult, ...], list[Event]]:
-    """Apply the commands in order; each gets an answer and an event (a mode change gets one more)."""
+    """Apply the commands in order; each gets an answer and an event (a mode change gets one more). A
+    speed a discrete fan (`curve`) has no setting for is snapped to its nearest setting, with a note."""
     results: list[CommandResult] = []
     events: list[Event] = []
     for sourced in commands:
         before = setpoints.mode
-        setpoints, result = apply_command(setpoints, sourced.command, now_s, now_utc, cap_pa)
+        command, note = snap_speed(sourced.command, curve)
+        setpoints, result = apply_command(setpoints, command, now_s, now_utc, cap_pa)
+        if note and result.accepted:
+            result = replace(result, message=f"{result.message} ({note})")
         results.append(result)
         events.append(
             Event(
@@ -96,6 +103,19 @@ def apply_commands(
     return setpoints, tuple(results), events
 
 
+def snap_speed(command: Command, curve: FanCurve | None) -> tuple[Command, str | None]:
+    """A manual speed under a discrete fan's lowest setting (which the fan model would run as 'off') raised
+    to that setting, and the note that says so; any other command unchanged (between settings a discrete
+    fan runs at the setting at or below the command, as before; 0 % is off)."""
+    if not isinstance(command, SetSpeed) or curve is None or curve.continuous or command.speed_pct <= 0.0:
+        return command, None
+    lowest = curve.commands[0]
+    if command.speed_pct >= lowest - 1e-9:
+        return command, None
+    note = f"this fan's lowest setting is {lowest:g} %; {command.speed_pct:g} % raised to it (0 % turns it off)"
+    return SetSpeed(lowest), note
+
+
 def fail_safe(command_pct: float, mode: Mode, failing: bool, safe_speed_pct: float) -> float:
     """Software never leaves the fan off because something failed (manual mode is the user's own word)."""
     if command_pct <= 0.0 and mode is not Mode.MANUAL and failing:
@@ -108,7 +128,8 @@ def step(settings: DaemonSettings, state: ControlState, inputs: StepInputs) -> S
     now_s, now_utc = inputs.now_s, inputs.now_utc
     dt = 0.0 if state.last_tick_s is None else max(0.0, now_s - state.last_tick_s)
     cap_pa = settings.control.pressure_cap_pa
-    setpoints, results, events = apply_commands(state.setpoints, inputs.commands, now_s, now_utc, cap_pa)
+    curve = settings.fan.curve
+    setpoints, results, events = apply_commands(state.setpoints, inputs.commands, now_s, now_utc, cap_pa, curve)
     planning = replace(state.planning, replan_now=True) if any(r.accepted for r in results) else state.planning
     if state.totals.ticks == 0:
         message = f"controller {settings.controller_id} started in {setpoints.mode.value} mode"
@@ -139,7 +160,7 @@ def step(settings: DaemonSettings, state: ControlState, inputs: StepInputs) -> S
     alert_inputs = _alert_inputs(settings, inputs, setpoints, battery, room, ahead, stalled, planning)
     alerts = update_alerts(state.alerts, alert_inputs, settings.alerts)
     events += alerts.events
-    effects, shutdown_done, last_save_s = _effects(settings, state, setpoints.battery, battery.charging, now_s, now_utc)
+    effects, shutdown_done, last_save_s = _effects(settings, state, setpoints.battery, battery, now_s, now_utc)
     events += inputs.shell_events
 
     totals = _count(state.totals, settings, setpoints, battery, room, seen.applied_flow_cfm, dt)
@@ -159,7 +180,9 @@ def step(settings: DaemonSettings, state: ControlState, inputs: StepInputs) -> S
         shutdown_done=shutdown_done,
         totals=totals,
     )
-    snapshot = _snapshot(settings, inputs, new_state, battery, room, ahead, alerts, decision, stalled, tuple(events))
+    snapshot = build_snapshot(
+        settings, inputs, new_state, battery, room, ahead, alerts, decision, stalled, tuple(events)
+    )
     return StepResult(new_state, command, snapshot, results, effects)
 
 
@@ -257,17 +280,34 @@ def _alert_inputs(
     )
 
 
+def measured_evidence(settings: DaemonSettings, belief: BatteryState, battery: BatteryView) -> bool:
+    """Whether the battery's low state rests on a measurement: a state of charge from the shunt itself or
+    counted since a full-charge synchronisation, or the voltage under load at or below the cutoff. A state
+    of charge set by hand (or restored from the last run) alone is not enough to end the run."""
+    if belief.source in (SocSource.SHUNT, SocSource.COUNTER):
+        return True
+    loaded = battery.draw_w is not None and battery.draw_w > 0.0
+    return loaded and battery.voltage_v is not None and battery.voltage_v <= settings.battery.cutoff_v
+
+
 def _effects(
-    settings: DaemonSettings, state: ControlState, belief: BatteryState, charging: bool, now_s: float, now_utc: datetime
+    settings: DaemonSettings,
+    state: ControlState,
+    belief: BatteryState,
+    battery: BatteryView,
+    now_s: float,
+    now_utc: datetime,
 ) -> tuple[tuple[Effect, ...], bool, float | None]:
-    """The shutdown action (once, at the shutdown level, not while charging) and the periodic save of the
-    battery belief. Returns the effects, whether the shutdown has been asked for, and the last save time."""
+    """The shutdown action (once, at the shutdown level on measured evidence, not while charging) and the
+    periodic save of the battery belief. Returns the effects, whether the shutdown has been asked for, and
+    the last save time."""
     control = settings.control
     effects: list[Effect] = []
     shutdown_done = state.shutdown_done
     soc = belief.soc_pct
     at_level = soc is not None and soc <= control.shutdown_soc_pct
-    if control.shutdown_command and not shutdown_done and at_level and not charging:
+    measured = measured_evidence(settings, belief, battery)
+    if control.shutdown_command and not shutdown_done and at_level and measured and not battery.charging:
         effects.append(RunShutdown(tuple(control.shutdown_command)))
         shutdown_done = True
     last_save_s = state.last_save_s
@@ -299,77 +339,4 @@ def _count(
         pressure_known_s=totals.pressure_known_s + (dt if known else 0.0),
         first_usable_wh=totals.first_usable_wh if totals.first_usable_wh is not None else battery.usable_wh,
         energy_drawn_wh=totals.energy_drawn_wh + drawn,
-    )
-
-
-def _snapshot(
-    settings: DaemonSettings,
-    inputs: StepInputs,
-    state: ControlState,
-    battery: BatteryView,
-    room: RoomView,
-    ahead: Outlook,
-    alerts: AlertUpdate,
-    decision: Decision,
-    stalled: bool,
-    events: tuple[Event, ...],
-) -> Snapshot:
-    now_s, now_utc, setpoints = inputs.now_s, inputs.now_utc, state.setpoints
-    point = settings.fan.curve.point_at(state.command_pct)
-    return Snapshot(
-        controller_id=settings.controller_id,
-        timestamp_utc=now_utc,
-        monotonic_s=now_s,
-        mode=setpoints.mode,
-        voltage_v=battery.voltage_v,
-        current_a=battery.current_a,
-        power_w=None if battery.draw_w is None else -battery.draw_w,
-        soc_pct=setpoints.battery.soc_pct,
-        consumed_ah=battery.consumed_ah,
-        soc_synced=setpoints.battery.synced,
-        soc_sync_age_s=setpoints.battery.sync_age_s(now_utc),
-        charging=battery.charging,
-        energy_usable_wh=battery.usable_wh,
-        pressure_pa=room.pressure_pa,
-        pressure_raw_pa=room.raw_pa,
-        pressure_floor_pa=setpoints.floor_pa,
-        pressure_setpoint_pa=setpoints.setpoint_pa,
-        fan_command_pct=state.command_pct,
-        fan_setting=point.setting,
-        fan_rpm=inputs.fan.rpm if inputs.fan else None,
-        fan_power_w=point.power_w,
-        flow_cfm=0.0 if stalled else point.flow_cfm,
-        clean_air_ft3=state.totals.clean_air_ft3,
-        runtime_now_s=ahead.runtime_now_s,
-        runtime_plan_s=ahead.runtime_plan_s,
-        plan_power_w=ahead.plan_power_w,
-        deadline_utc=setpoints.deadline_utc(now_s, now_utc),
-        deadline_met=ahead.deadline_met,
-        shunt_status=inputs.shunt_status if battery.fresh else "stale",
-        pressure_status=inputs.pressure_status if room.fresh else "stale",
-        fan_status="stalled" if stalled else inputs.fan_status,
-        time_to_soc_s=_time_to_soc(settings, setpoints, battery, ahead),
-        alerts=alerts.active,
-        events=events,
-        reason=decision.reason,
-        pressure_hold=room.verdict.hold_reason,
-        room_condition=room.verdict.condition.value,
-        room_condition_reason=room.verdict.reason,
-        room_c_cfm=state.room.c_cfm,
-        room_c_uncertainty_pct=state.room.uncertainty_pct,
-    )
-
-
-def _time_to_soc(
-    settings: DaemonSettings, setpoints: Setpoints, battery: BatteryView, ahead: Outlook
-) -> tuple[tuple[float, float | None], ...]:
-    ratio = battery.energy.power_ratio
-    return time_to_soc_s(
-        setpoints.battery.soc_pct,
-        settings.control.soc_points_pct,
-        settings.battery.capacity_ah,
-        battery.energy.voltage_eff_v,
-        ahead.plan_power_w / ratio if ahead.plan_power_w else None,
-        ratio,
-        battery.charging,
     )

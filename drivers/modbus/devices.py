@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from drivers.base import (
     DeviceError,
+    DeviceState,
     DriverStats,
     FanReading,
     PressureReading,
@@ -125,9 +127,11 @@ class ModbusPressureSensor(PollingDriver[PressureReading]):
 class ModbusFan(Service):
     """A fan driven by a Modbus analogue output module or a Modbus-controlled DC supply.
 
-    set_command writes the output (and the enable register, if mapped) with retries, then reads the
-    output register back; a failure is counted and the newest command is applied again by the
-    background task until it sticks. Nothing raises out of set_command.
+    set_command only hands the command to the driver's own task (a latest-wins mailbox) and returns at
+    once, so that a device that stops answering never holds up the caller's loop. The task writes the
+    output (and the enable register, if mapped) with retries, reads the output register back, and keeps
+    applying the newest command with backoff until it sticks; failures land in the driver's health.
+    Nothing raises out of set_command.
     """
 
     def __init__(
@@ -141,6 +145,7 @@ class ModbusFan(Service):
         stale_after_s: float = 15.0,
         backoff: Backoff | None = None,
         by_id_dir: Path = BY_ID,
+        close_timeout_s: float = 2.0,
         name: str = "fan (Modbus)",
     ) -> None:
         self.map = fan_map
@@ -152,48 +157,82 @@ class ModbusFan(Service):
         self._backoff = self._retry.backoff
         self.refresh_s = refresh_s
         self._wanted: float | None = None
+        self._applied: float | None = None
         self._latest: FanReading | None = None
+        self.close_timeout_s = close_timeout_s
         self._wake = asyncio.Event()
+        self._settled = asyncio.Event()
+        self._settled.set()
         self._tasks = TaskOwner(name)
-        self._lock = asyncio.Lock()
 
     @property
     def retries(self) -> int:
-        """Retries of a write before set_command leaves the command to the background task."""
+        """Retries of a write before the task waits a backoff delay and tries the newest command again."""
         return self._retry.retries
 
     async def start(self) -> None:
-        """Start the task that re-applies a command that failed and refreshes the read-back."""
+        """Start the task that applies commands and refreshes the read-back."""
         if not self._tasks.running:
             await self._tasks.start()
             self._tasks.spawn(self._run)
 
     async def close(self) -> None:
-        """Stop the task and close the link (the output keeps its last value)."""
+        """Give the newest command up to close_timeout_s to stick, then stop the task and close the link
+        (the output keeps its last value)."""
+        if self._tasks.running and not await self.settled(self.close_timeout_s):
+            log.error(
+                "%s: command %.0f %% not confirmed within %.1f s of closing",
+                self._health.name,
+                self._wanted or 0.0,
+                self.close_timeout_s,
+            )
         await self._tasks.close()
         await self.link.close()
 
     def latest(self) -> FanReading | None:
         """The command the device last confirmed."""
-        self._health.check_stale()
+        self._check_health()
         return self._latest
 
+    def _check_health(self) -> None:
+        """A fan output that confirmed no command for stale_after_s is failing, not merely stale: its
+        driver says unavailable, which is what raises the fan-fault alert."""
+        self._health.check_stale()
+        if self.stats.state is DeviceState.STALE:
+            self._health.unavailable(
+                f"no command confirmed for more than {self._health.stale_after_s:g} s ({self.stats.last_error})"
+            )
+
     async def set_command(self, command_pct: float) -> None:
-        """Apply a command now (with retries); on failure the background task keeps trying."""
-        self._wanted = min(100.0, max(0.0, command_pct))
-        if not await self._apply():
-            self._wake.set()
+        """Hand the command to the driver's task (the newest command wins) and return at once."""
+        wanted = min(100.0, max(0.0, command_pct)) if math.isfinite(command_pct) else None
+        if wanted is None:
+            self._health.corrupt(f"command {command_pct!r} is not a number; keeping {self._wanted}")
+            return
+        if wanted != self._applied:
+            self._settled.clear()
+        self._wanted = wanted
+        self._wake.set()
+
+    async def settled(self, timeout_s: float) -> bool:
+        """Wait up to timeout_s until the newest command is confirmed by the device; whether it was."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout_s):
+                await self._settled.wait()
+        return self._settled.is_set()
 
     async def _apply(self) -> bool:
-        async with self._lock:
-            wanted = self._wanted
-            if wanted is None:
-                return True
-            confirmed = await self._retry.run(lambda: self._write_and_confirm(wanted), self._health, self.link.close)
-            if confirmed is None:
-                return False
-            self._latest = FanReading(self._clock(), confirmed)
+        wanted = self._wanted
+        if wanted is None:
             return True
+        confirmed = await self._retry.run(lambda: self._write_and_confirm(wanted), self._health, self.link.close)
+        if confirmed is None:
+            return False
+        self._latest = FanReading(self._clock(), confirmed)
+        self._applied = wanted
+        if wanted == self._wanted:
+            self._settled.set()
+        return True
 
     async def _write_and_confirm(self, pct: float) -> float:
         fan_map = self.map
@@ -220,6 +259,8 @@ class ModbusFan(Service):
                 self._health.unavailable(str(exc))
                 ok = False
             if not ok:
-                self._health.check_stale()
+                self._check_health()
                 await asyncio.sleep(self._backoff.next_delay())
+                self._wake.set()
+            elif self._wanted != self._applied:
                 self._wake.set()

@@ -18,6 +18,9 @@ from drivers.modbus.registers import Register, RegisterError, decode, encode
 from tests.drivers.helpers import fast_backoff
 from tests.eventually import eventually
 
+SETTLE_S = 30.0
+"""A generous bound on a fan command reaching the device (the driver applies it on its own task)."""
+
 # Golden vectors: words as the device holds them.
 GOLDEN = [
     (Register(0, type="int16", scale=0.01, factor=0.01), [0xFB2E], -12.34),
@@ -190,20 +193,24 @@ async def test_fan_output_is_written_read_back_and_reapplied_after_faults(transp
     await fan.start()
     try:
         await fan.set_command(40.0)
+        assert await fan.settled(SETTLE_S)
         assert fake.registers["holding"][0] == 4000
         reading = fan.latest()
         assert reading is not None
         assert reading.command_pct == pytest.approx(40.0)
         fake.no_answer = 2  # both tries of the next command go unanswered
         await fan.set_command(75.0)
+        assert await fan.settled(SETTLE_S)
         assert fan.stats.timeouts >= 1
         await eventually(lambda: (fan.latest() or reading).command_pct == pytest.approx(75.0), what="re-applied")
         assert fake.registers["holding"][0] == 7500
         fake.bad_crc = 1
         await fan.set_command(10.0)
+        assert await fan.settled(SETTLE_S)
         assert fake.registers["holding"][0] == 1000
         assert fan.stats.corrupt >= 1
         await fan.set_command(150.0)  # clamped
+        assert await fan.settled(SETTLE_S)
         assert fake.registers["holding"][0] == 10000
     finally:
         await fan.close()
@@ -220,11 +227,14 @@ async def test_dc_supply_fan_switches_its_output_with_the_enable_register() -> N
     fake = ModbusFake(transport="tcp")
     await fake.start()
     fan = ModbusFan(_settings(fake), fan_map, backoff=fast_backoff())
+    await fan.start()
     try:
         await fan.set_command(50.0)
+        assert await fan.settled(SETTLE_S)
         assert fake.registers["holding"][0x08] == 850
         assert fake.registers["holding"][0x12] == 1
         await fan.set_command(0.0)
+        assert await fan.settled(SETTLE_S)
         assert fake.registers["holding"][0x08] == 500
         assert fake.registers["holding"][0x12] == 0
     finally:

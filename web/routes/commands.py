@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 router = APIRouter(
     tags=["commands"],
     dependencies=[Depends(require_token)],
-    responses=problem_responses(400, 401),
+    responses=problem_responses(400, 401, 422),
 )
 
 
@@ -27,6 +27,9 @@ async def _submit(context: WebContext, name: CommandName, raw: object, request: 
         command = parse_command(name.value, raw, source="http", limits=context.limits)
     except ConfigError as exc:
         raise Problem(400, str(exc), exc.key, exc.value, exc.expected) from exc
+    except Exception as exc:  # a parser bug must not answer 500 to a value: refuse it, log the traceback
+        log.exception("command %s: reading %r failed", name.value, raw)
+        raise Problem(400, f"{name.value}: the value could not be read", name.value, raw) from exc
     peer = request.client.host if request.client is not None else "unknown"
     result = await context.commands.submit(command, f"http {peer}", timeout_s=context.section.command_timeout_s)
     log.info("command %s from %s: %s", name.value, peer, "accepted" if result.accepted else "rejected")

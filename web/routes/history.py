@@ -27,7 +27,10 @@ EndParam = Annotated[
     Query(description="ISO 8601 date-time; default the newest snapshot", json_schema_extra={"format": "date-time"}),
 ]
 
-router = APIRouter(tags=["history"], responses=problem_responses(400))
+router = APIRouter(tags=["history"], responses=problem_responses(400, 422))
+
+
+MAX_TIME_CHARS = 64
 
 
 def _aware(moment: datetime) -> datetime:
@@ -39,12 +42,17 @@ def _timestamp(field: str, text: str | None) -> datetime | None:
     if text is None:
         return None
     try:
-        moment = datetime.fromisoformat(text.strip().replace("z", "Z").replace("Z", "+00:00"))
-    except ValueError:
-        moment = None
-    if moment is None or "T" not in text.upper():
+        moment = None if len(text) > MAX_TIME_CHARS else datetime.fromisoformat(_zulu(text))
+        aware = None if moment is None else _aware(moment)
+    except (ValueError, OverflowError):  # OverflowError: a zone offset that pushes year 1 or 9999 out of range
+        aware = None
+    if aware is None or "T" not in text.upper():
         raise Problem(400, f"{field} is not a date and time", field, text, TIME_EXPECTED)
-    return _aware(moment)
+    return aware
+
+
+def _zulu(text: str) -> str:
+    return text.strip().replace("z", "Z").replace("Z", "+00:00")
 
 
 def _time_range(context: WebContext, start_text: str | None, end_text: str | None) -> tuple[datetime, datetime]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from web.deps import Context, Encoder
@@ -47,6 +47,7 @@ async def alerts(context: Context) -> AlertsModel:
     responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}, **problem_responses(503)},
 )
 async def live(
+    request: Request,
     context: Context,
     encoder: Encoder,
     max_messages: Annotated[
@@ -54,13 +55,21 @@ async def live(
     ] = None,
 ) -> Response:
     section = context.section
+    address = request.client.host if request.client is not None else "unknown"
     if context.live_clients >= section.max_clients:
         raise Problem(
             503,
             f"too many live clients (at most {section.max_clients}); try again later",
             headers={"Retry-After": "10"},
         )
+    if context.live_by_address.get(address, 0) >= section.max_clients_per_address:
+        raise Problem(
+            503,
+            f"too many live clients from {address} (at most {section.max_clients_per_address}); try again later",
+            headers={"Retry-After": "10"},
+        )
     context.live_clients += 1
+    context.live_by_address[address] = context.live_by_address.get(address, 0) + 1
     subscription = context.hub.subscribe("web-live", coalesce=True)
     released = False
 
@@ -70,6 +79,11 @@ async def live(
             released = True
             subscription.close()
             context.live_clients -= 1
+            left = context.live_by_address.get(address, 1) - 1
+            if left > 0:
+                context.live_by_address[address] = left
+            else:
+                context.live_by_address.pop(address, None)
 
     stream = stream_deliveries(subscription, encoder, section.push_interval_s, max_messages)
-    return LiveResponse(stream, release)
+    return LiveResponse(stream, release, section.live_write_timeout_s)
