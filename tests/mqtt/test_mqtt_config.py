@@ -197,8 +197,9 @@ def test_discovery_templates_render_against_real_payloads() -> None:
     for metric in METRICS:
         config = configs[f"homeassistant/sensor/cleanroom_room1/{metric.key}/config"]
         value = metric.value(snap)
-        # Home Assistant reads the text "None" as unknown
-        assert _render(config["value_template"], state) == ("None" if value is None else str(value))
+        # Home Assistant reads the text "None" as unknown; values are rounded to the metric's precision
+        rounded = None if value is None else round(value, metric.precision)
+        assert _render(config["value_template"], state) == str(rounded)
     fan = configs["homeassistant/fan/cleanroom_room1/fan/config"]
     assert _render(fan["state_value_template"], state) == "ON"
     assert _render(fan["percentage_value_template"], state) == "42"
