@@ -262,7 +262,9 @@ def test_reads_at_a_glance(browser: Browser, served: Served, tmp_path: Path, vie
     expect(words).to_have_text(re.compile(r"^positive pressure: \d+\.\d Pa \(floor 5\.0 Pa\)$"))
     expect(page.get_by_test_id("battery-flow")).to_have_text(re.compile(r"^discharging \d+\.\d W · \d+\.\d\d V$"))
     expect(page.locator("#clean-air")).to_have_text(re.compile(r"^\d{1,3}(,\d{3})+ ft³ clean air so far$"))
-    expect(page.locator("#chart text").first).to_have_text(re.compile(r" %$"))
+    expect(page.locator("#chart text").first).to_have_text(
+        re.compile(r" %$"), timeout=30_000
+    )  # history reloads every 5 s
     overflowing = page.evaluate(
         """() => [...document.querySelectorAll('main *')]
             .filter((e) => e.getClientRects().length && e.getBoundingClientRect().right > innerWidth + 0.5)
