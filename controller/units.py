@@ -82,25 +82,27 @@ DIMENSIONLESS = Kind("number", "dimensionless", '"0.65"')
 @dataclass(frozen=True, slots=True)
 class Unit:
     """One published unit: the suffix that names and topics carry (`power_w`), the symbol people read,
-    Home Assistant's `unit_of_measurement`, Prometheus's spelled-out base unit, and the kind that parses it."""
+    Home Assistant's `unit_of_measurement`, Prometheus's spelled-out base unit (with the factor from this
+    unit to it: Prometheus wants joules not watt-hours, ratios not percent), and the kind that parses it."""
 
     suffix: str
     symbol: str
     home_assistant: str
     prometheus: str
     kind: Kind
+    prometheus_scale: float = 1.0
 
 
 VOLT = Unit("v", "V", "V", "volts", VOLTAGE)
 AMPERE = Unit("a", "A", "A", "amperes", CURRENT)
 WATT = Unit("w", "W", "W", "watts", POWER)
-WATT_HOUR = Unit("wh", "Wh", "Wh", "watt_hours", ENERGY)
-AMPERE_HOUR = Unit("ah", "Ah", "Ah", "ampere_hours", CHARGE)
-PERCENT = Unit("pct", "%", "%", "percent", FRACTION)
+WATT_HOUR = Unit("wh", "Wh", "Wh", "joules", ENERGY, prometheus_scale=3600.0)
+AMPERE_HOUR = Unit("ah", "Ah", "Ah", "coulombs", CHARGE, prometheus_scale=3600.0)
+PERCENT = Unit("pct", "%", "%", "ratio", FRACTION, prometheus_scale=0.01)
 PASCAL = Unit("pa", "Pa", "Pa", "pascals", PRESSURE)
 SECOND = Unit("s", "s", "s", "seconds", DURATION)
-CFM = Unit("cfm", "CFM", "ft³/min", "cubic_feet_per_minute", FLOW)
-CUBIC_FOOT = Unit("ft3", "ft³", "ft³", "cubic_feet", VOLUME)
+CFM = Unit("cfm", "CFM", "ft³/min", "cubic_meters_per_second", FLOW, prometheus_scale=0.3048**3 / 60.0)
+CUBIC_FOOT = Unit("ft3", "ft³", "ft³", "cubic_meters", VOLUME, prometheus_scale=0.3048**3)
 RPM = Unit("rpm", "rpm", "rpm", "rpm", DIMENSIONLESS)
 
 UNITS: tuple[Unit, ...] = (VOLT, AMPERE, WATT, WATT_HOUR, AMPERE_HOUR, PERCENT, PASCAL, SECOND, CFM, CUBIC_FOOT, RPM)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite on a fresh Debian machine: installs what the tests need (the system's Mosquitto
-# and Chromium, a virtual environment with the project and its test tools), checks lint and types, then
-# runs every test in parallel. Extra arguments go to pytest.
+# The whole test suite on a fresh Debian machine: installs what the tests need (the system's Mosquitto,
+# Chromium and Prometheus's promtool, a virtual environment with the project and its test tools), checks
+# lint and types, then runs every test in parallel. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +10,7 @@ command -v mosquitto >/dev/null 2>&1 || missing+=(mosquitto)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
 command -v psql >/dev/null 2>&1 || missing+=(postgresql)
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 # The deployment tests (tests/deploy/test_container_service.py, test_arm64_install.py) boot Debian root
 # file systems under systemd-nspawn, the arm64 one under qemu emulation; as root, install what they need.
 if [ "$(id -u)" = 0 ]; then
@@ -24,6 +25,9 @@ if ((${#missing[@]})); then
     echo "tests/run.sh: installing ${missing[*]} from Debian"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    for tool in mosquitto chromium shellcheck psql promtool; do
+      command -v "$tool" >/dev/null 2>&1 || { echo "tests/run.sh: $tool is still missing after the install" >&2; exit 1; }
+    done
   else
     echo "tests/run.sh: please install ${missing[*]} (sudo apt-get install ${missing[*]})" >&2
     exit 1

@@ -1,25 +1,38 @@
-"""Prometheus exposition of the newest snapshot: one gauge per row of METRICS, read at scrape time."""
+"""Prometheus exposition of the newest snapshot: one family per row of METRICS, read at scrape time, in
+Prometheus's base units (a counter, named `..._total`, for what only grows)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from controller import units
 from controller.metrics import METRICS
+from controller.metrics import Metric as Row
 from controller.snapshot import AlertKind, Mode, Snapshot
 
 
 def prometheus_name(key: str, unit: str | None) -> str:
     """`voltage_v` -> `cleanroom_voltage_volts`: Prometheus spells the unit (a row of `controller.units`,
-    found by its Home Assistant unit or symbol) out as a suffix."""
+    found by its Home Assistant unit or symbol) out as a suffix, in its base unit (`energy_usable_wh` ->
+    `cleanroom_energy_usable_joules`)."""
     row = next((u for u in units.UNITS if unit in (u.home_assistant, u.symbol)), None)
     short = f"_{row.suffix}" if row is not None else ""
     base = key[: -len(short)] + f"_{row.prometheus}" if row is not None and key.endswith(short) else key
     return f"cleanroom_{base}"
+
+
+def _family(row: Row, labels: list[str]) -> GaugeMetricFamily | CounterMetricFamily:
+    """A counter for what only grows (prometheus_client adds `_total`), else a gauge; the help names the
+    unit."""
+    name = prometheus_name(row.key, row.unit.home_assistant)
+    documentation = f"{row.label} ({row.unit.prometheus.replace('_', ' ')})"
+    if row.state_class == "total_increasing":
+        return CounterMetricFamily(name, documentation, labels=labels)
+    return GaugeMetricFamily(name, documentation, labels=labels)
 
 
 class SnapshotCollector(Collector):
@@ -42,10 +55,8 @@ class SnapshotCollector(Collector):
             value = metric.value(snapshot)
             if value is None:
                 continue
-            family = GaugeMetricFamily(
-                prometheus_name(metric.key, metric.unit.home_assistant), metric.label, labels=labels
-            )
-            family.add_metric(ident, value)
+            family = _family(metric, labels)
+            family.add_metric(ident, value * metric.unit.prometheus_scale)
             yield family
         stamp = GaugeMetricFamily(
             "cleanroom_snapshot_timestamp_seconds", "Time of the newest snapshot (Unix seconds)", labels=labels

@@ -42,7 +42,8 @@ def add_service_arguments(parser: argparse.ArgumentParser, *, defaults_note: str
     parser.add_argument(
         "--mqtt",
         metavar="URL",
-        help=f"MQTT broker, mqtt://user:pass@host:port or mqtts:// for TLS; 'none' for no MQTT ({defaults_note})",
+        help="MQTT broker, mqtt://user:pass@host:port, mqtts:// for TLS, mqtt5:// or mqtts5:// for MQTT 5; "
+        f"'none' for no MQTT ({defaults_note})",
     )
     parser.add_argument(
         "--http",

@@ -1,4 +1,5 @@
-"""The `[mqtt]` section and the broker URL (`mqtt://user:pass@host:port`, `mqtts://` for TLS)."""
+"""The `[mqtt]` section and the broker URL (`mqtt://user:pass@host:port`, `mqtts://` for TLS, `mqtt5://` or
+`mqtts5://` for MQTT 5)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from controller.config.reader import Table
 from controller.errors import ConfigError
 
 URL_EXPECTED = (
-    "mqtt://[user[:password]@]host[:port] or mqtts://... for TLS (e.g. mqtt://cleanroom:secret@192.168.1.10:1883)"
+    "mqtt://[user[:password]@]host[:port], mqtts://... for TLS, mqtt5:// or mqtts5://... for MQTT 5 "
+    "(e.g. mqtt://cleanroom:secret@192.168.1.10:1883)"
 )
+_SCHEMES = {"mqtt": (False, False), "mqtts": (True, False), "mqtt5": (False, True), "mqtts5": (True, True)}
 PROTOCOLS = ("3.1.1", "5")
 _TOPIC_FORBIDDEN = re.compile(r"[+#\x00]")
 
@@ -26,11 +29,13 @@ class BrokerUrl:
     tls: bool
     username: str | None
     password: str | None
+    mqtt5: bool = False
+    """The URL asked for MQTT 5 (`mqtt5://`), whatever [mqtt] protocol says."""
 
     def redacted(self) -> str:
         """The URL without the password, for logs and messages."""
         user = f"{self.username}:***@" if self.password else (f"{self.username}@" if self.username else "")
-        return f"{'mqtts' if self.tls else 'mqtt'}://{user}{self.host}:{self.port}"
+        return f"{'mqtts' if self.tls else 'mqtt'}{'5' if self.mqtt5 else ''}://{user}{self.host}:{self.port}"
 
 
 def _redact(url: str) -> str:
@@ -47,17 +52,18 @@ def parse_broker_url(url: str, source: str = "--mqtt", key: str = "url") -> Brok
         port = parts.port
     except ValueError as exc:
         raise ConfigError(source, key, shown, URL_EXPECTED) from exc
-    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+    if parts.scheme not in _SCHEMES or not parts.hostname:
         raise ConfigError(source, key, shown, URL_EXPECTED)
     if parts.path not in ("", "/") or parts.query or parts.fragment:
         raise ConfigError(source, key, shown, URL_EXPECTED)
-    tls = parts.scheme == "mqtts"
+    tls, mqtt5 = _SCHEMES[parts.scheme]
     return BrokerUrl(
         host=parts.hostname,
         port=port if port is not None else (8883 if tls else 1883),
         tls=tls,
         username=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password is not None else None,
+        mqtt5=mqtt5,
     )
 
 

@@ -156,6 +156,11 @@ MAX_COMMAND_PAYLOAD_BYTES = 1024
 """Longest command payload read; longer ones are refused before decoding."""
 
 
+def is_cleared_command(payload: bytes) -> bool:
+    """An empty message on a command topic: how a user clears a retained one; it is no command."""
+    return not payload.strip()
+
+
 def parse_command_message(name: str, payload: bytes, source: str, limits: CommandLimits | None = None) -> Command:
     """A command from an MQTT message, in the range `limits` give; ConfigError says what is wrong with the
     topic or the payload."""
@@ -200,11 +205,18 @@ def node_id(controller_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", f"cleanroom_{controller_id}")
 
 
+def _rounded(key: str, precision: int) -> str:
+    """A value template that rounds to the metric's meaningful precision; an unknown value renders as
+    `None`, which Home Assistant shows as unknown."""
+    value = f"value_json.{key}"
+    return f"{{{{ {value} | round({precision}) if {value} is not none else none }}}}"
+
+
 def _sensor(metric: Metric, topics: Topics) -> dict[str, object]:
     sensor = {
         "name": metric.label,
         "state_topic": topics.state,
-        "value_template": f"{{{{ value_json.{metric.key} }}}}",
+        "value_template": _rounded(metric.key, metric.precision),
         "suggested_display_precision": metric.precision,
         "unit_of_measurement": metric.unit.home_assistant,
         "device_class": metric.device_class,
@@ -296,7 +308,6 @@ def discovery_messages(
         "payload_not_available": OFFLINE.decode(),
         "device": device,
         "origin": {"name": "cleanroom", "sw_version": version},
-        "has_entity_name": True,
     }
     entities: list[tuple[str, str, dict[str, object]]] = [
         *(("sensor", m.key, _sensor(m, topics)) for m in METRICS),

@@ -115,6 +115,7 @@ class MqttSink:
         self._metrics_sent: dict[str, bytes] = {}
         self._alerts_sent: bytes | None = None
         self._announce_needed = True
+        self._online_needed = False
         self._last_command: dict[str, object] | None = None
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -171,7 +172,7 @@ class MqttSink:
     def _client(self) -> aiomqtt.Client:
         section = self.section
         tls_params = aiomqtt.TLSParameters(ca_certs=section.tls_ca_file) if self.broker.tls else None
-        v5 = section.protocol == "5"
+        v5 = section.protocol == "5" or self.broker.mqtt5
         return aiomqtt.Client(
             self.broker.host,
             self.broker.port,
@@ -233,6 +234,7 @@ class MqttSink:
         await client.subscribe(self.topics.command_filter, qos=1)
         await client.subscribe(self.topics.birth, qos=1)
         self._announce_needed = True
+        self._online_needed = False
         self._metrics_sent.clear()
         self._alerts_sent = None
         self._state_forced = True
@@ -263,8 +265,10 @@ class MqttSink:
             self._outbox.popleft()
             self.stats.events_delivered += 1
             self.stats.published += 1
-        if self._announce_needed:
+        if self._online_needed:
             await client.publish(self.topics.availability, payloads.ONLINE, qos=1, retain=True)
+            self._online_needed = False
+        if self._announce_needed:
             await self._publish_discovery(client)
             self._announce_needed = False
             self._state_forced = True
@@ -316,10 +320,14 @@ class MqttSink:
                 if body.strip() == payloads.ONLINE:
                     log.info("Home Assistant is online: publishing discovery and state again")
                     self._announce_needed = True
+                    self._online_needed = True
                     self._wake.set()
                 continue
             name = self.topics.command_name(topic)
             if name is None:
+                continue
+            if payloads.is_cleared_command(body):
+                log.info("ignoring an empty message on %s (a cleared retained command)", topic)
                 continue
             if message.retain:
                 log.warning("ignoring a retained command on %s (commands must not be retained)", topic)

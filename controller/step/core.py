@@ -127,8 +127,7 @@ def step(settings: DaemonSettings, state: ControlState, inputs: StepInputs) -> S
     """One tick: commands, readings, estimates, (re-)plan, decide, alert, and the snapshot."""
     now_s, now_utc = inputs.now_s, inputs.now_utc
     dt = 0.0 if state.last_tick_s is None else max(0.0, now_s - state.last_tick_s)
-    cap_pa = settings.control.pressure_cap_pa
-    curve = settings.fan.curve
+    cap_pa, curve = settings.control.pressure_cap_pa, settings.fan.curve
     setpoints, results, events = apply_commands(state.setpoints, inputs.commands, now_s, now_utc, cap_pa, curve)
     planning = replace(state.planning, replan_now=True) if any(r.accepted for r in results) else state.planning
     if state.totals.ticks == 0:

@@ -180,9 +180,20 @@ def _wait_for_line(process: subprocess.Popen[str], needle: str, timeout_s: float
 
 @pytest.mark.parametrize(("sig", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_signal_leaves_the_fan_safe_and_resume_completes(tmp_path: Path, sig: signal.Signals, status: int) -> None:
+    """The signal lands while step 2 is being measured. A pressure dropout aborts a first, unpaced (and so
+    deterministic) run during step 2, which saves the baseline and step 1; the resumed run measures step 2
+    at twice real time, which takes minutes, so the signal sent on its first progress line arrives within
+    step 2 however long the machine takes to schedule the test (at --sim-speed 400 a loaded machine could
+    let the child finish every step before the signal was sent)."""
     output = tmp_path / "c.json"
+    aborted = subprocess.run(
+        [sys.executable, "-m", "controller", *SIM, "--sim-scenario", "pressure-dropout=28min+30min",
+         "--output", str(output)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert aborted.returncode == 3, aborted.stderr
     process = _start(
-        ["calibrate", "--sim", "--sim-speed", "400", "--sim-standing-draw", "0.9 W", "--output", str(output)],
+        ["calibrate", "--sim", "--resume", "--sim-speed", "2", "--sim-standing-draw", "0.9 W", "--output", str(output)],
         tmp_path,
     )
     try:

@@ -85,6 +85,17 @@ def state_of(watcher: Watcher, topic: str = "cleanroom/room1/state") -> dict[str
     return json.loads(messages[-1].payload) if messages else {}
 
 
+async def test_online_is_said_once_per_connect(broker: Mosquitto) -> None:
+    availability = "cleanroom/room1/availability"
+    async with Watcher(broker.port, [availability, "cleanroom/room1/state"]) as watcher:
+        async with running(broker.url) as rig:
+            await rig.connected()
+            await rig.tick()
+            await watcher.wait_for(lambda: watcher.on("cleanroom/room1/state"))
+        await watcher.wait_for(lambda: [m.payload for m in watcher.on(availability)][-1:] == [b"offline"])
+        assert [m.payload for m in watcher.on(availability) if not m.retain] == [b"online", b"offline"]
+
+
 async def test_retained_state_availability_and_per_value_topics(broker: Mosquitto) -> None:
     async with running(broker.url) as rig:
         await rig.connected()
@@ -216,7 +227,13 @@ async def test_commands_valid_and_malformed(broker: Mosquitto) -> None:
         await _publish(broker.port, "cleanroom/room1/set/speed", b"35")
         await watcher.wait_for(lambda: rig.loop.speed_pct == 35.0)
         assert rig.loop.mode.value == "manual"
+        # a user clears a retained command with an empty retained message: ignored, not an error
+        commands_before = rig.sink.stats.commands
         await _publish(broker.port, "cleanroom/room1/set/mode", b"", retain=True)
+        await _publish(broker.port, "cleanroom/room1/set/reboot", b"later")
+        await watcher.wait_for(lambda: len(watcher.on("cleanroom/room1/error")) >= 4)
+        assert [json.loads(m.payload)["command"] for m in watcher.on("cleanroom/room1/error")][3:] == ["reboot"]
+        assert rig.sink.stats.commands == commands_before + 1
 
 
 async def test_alerts_over_a_battery_drain(broker: Mosquitto) -> None:
@@ -363,13 +380,12 @@ async def test_tls_with_a_private_ca(tmp_path: Path) -> None:
         broker.stop()
 
 
-def test_tls_ca_file_must_exist_and_needs_mqtts(tmp_path: Path) -> None:
-    from controller.errors import ConfigError
+async def test_mqtt5_from_the_url(broker: Mosquitto) -> None:
+    import aiomqtt
 
-    clock = SimulatedClock(T0)
-    with pytest.raises(ConfigError, match="tls_ca_file"):
-        build_mqtt_sink("mqtts://broker", "room1", replace(FAST, tls_ca_file=str(tmp_path / "nope.pem")), clock)
-    ca = tmp_path / "ca.pem"
-    ca.write_text("")
-    with pytest.raises(ConfigError, match="mqtts://"):
-        build_mqtt_sink("mqtt://broker", "room1", replace(FAST, tls_ca_file=str(ca)), clock)
+    url = broker.url.replace("mqtt://", "mqtt5://", 1)
+    async with running(url) as rig:
+        assert rig.sink._client()._client.protocol == aiomqtt.ProtocolVersion.V5.value
+        await rig.connected()
+        await rig.tick()
+        assert await get_retained(broker.port, "cleanroom/room1/availability") == b"online"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -197,8 +199,9 @@ def test_discovery_templates_render_against_real_payloads() -> None:
     for metric in METRICS:
         config = configs[f"homeassistant/sensor/cleanroom_room1/{metric.key}/config"]
         value = metric.value(snap)
-        # Home Assistant reads the text "None" as unknown
-        assert _render(config["value_template"], state) == ("None" if value is None else str(value))
+        # Home Assistant reads the text "None" as unknown; values are rounded to the metric's precision
+        rounded = None if value is None else round(value, metric.precision)
+        assert _render(config["value_template"], state) == str(rounded)
     fan = configs["homeassistant/fan/cleanroom_room1/fan/config"]
     assert _render(fan["state_value_template"], state) == "ON"
     assert _render(fan["percentage_value_template"], state) == "42"
@@ -217,3 +220,13 @@ def test_discovery_templates_render_against_real_payloads() -> None:
     assert json.loads(_render(low["json_attributes_template"], active))["message"] == "Room pressure low: 1.0 Pa"
     assert json.loads(_render(soc["json_attributes_template"], active)) == {}
     assert _render(low["value_template"], alerts_payload(())) == "OFF"
+
+
+def test_tls_ca_file_must_exist_and_needs_mqtts(tmp_path: Path) -> None:
+    clock = SimulatedClock(datetime(2026, 11, 22, tzinfo=UTC))
+    with pytest.raises(ConfigError, match="tls_ca_file"):
+        build_mqtt_sink("mqtts://broker", "room1", MqttSection(tls_ca_file=str(tmp_path / "nope.pem")), clock)
+    ca = tmp_path / "ca.pem"
+    ca.write_text("")
+    with pytest.raises(ConfigError, match="mqtts://"):
+        build_mqtt_sink("mqtt://broker", "room1", MqttSection(tls_ca_file=str(ca)), clock)

@@ -262,10 +262,11 @@ async def test_history_from_the_database_reader_and_fallback(tmp_path: Path, cap
 
 async def test_prometheus_metrics_follow_the_metrics_table(rig: Rig) -> None:
     snapshot = publish(rig)
+    assert snapshot.soc_pct is not None
     text = (await rig.client.get("/metrics")).text
-    assert f'cleanroom_soc_percent{{controller_id="room-1"}} {snapshot.soc_pct}' in text
+    assert f'cleanroom_soc_ratio{{controller_id="room-1"}} {snapshot.soc_pct * 0.01}' in text
     assert 'cleanroom_voltage_volts{controller_id="room-1"}' in text
-    assert 'cleanroom_flow_cubic_feet_per_minute{controller_id="room-1"}' in text
+    assert 'cleanroom_flow_cubic_meters_per_second{controller_id="room-1"}' in text
     assert 'cleanroom_mode{controller_id="room-1",mode="auto"} 1.0' in text
     assert "cleanroom_http_live_clients 0.0" in text
     gauges = [line for line in text.splitlines() if line.startswith("# TYPE cleanroom_")]

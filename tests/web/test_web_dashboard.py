@@ -250,3 +250,30 @@ def test_controls_follow_the_settings_registry(browser: Browser, served: Served)
     expect(page.locator("#floor-unit")).to_have_text(settings["pressure_floor"]["symbol"])
     expect(page.locator("#floor-input")).to_have_attribute("title", settings["pressure_floor"]["expected"])
     page.context.close()
+
+
+@pytest.mark.parametrize("viewport", [PHONE, {"width": 1280, "height": 900}], ids=["phone", "desktop"])
+def test_reads_at_a_glance(browser: Browser, served: Served, tmp_path: Path, viewport: ViewportSize) -> None:
+    """Pressure and battery in words, thousands separators, units on the chart's axis, and nothing wider
+    than the screen; the screenshot is taken once the data is there."""
+    context = browser.new_context(viewport=viewport, locale="en-US")
+    page = context.new_page()
+    page.goto(f"{served.url}/")
+    words = page.get_by_test_id("pressure-words")
+    expect(words).to_have_text(re.compile(r"^positive pressure: \d+\.\d Pa \(floor 5\.0 Pa\)$"))
+    expect(page.get_by_test_id("battery-flow")).to_have_text(re.compile(r"^discharging \d+\.\d W · \d+\.\d\d V$"))
+    expect(page.locator("#clean-air")).to_have_text(re.compile(r"^\d{1,3}(,\d{3})+ ft³ clean air so far$"))
+    expect(page.locator("#chart text").first).to_have_text(
+        re.compile(r" %$"), timeout=30_000
+    )  # history reloads every 5 s
+    overflowing = page.evaluate(
+        """() => [...document.querySelectorAll('main *')]
+            .filter((e) => e.getClientRects().length && e.getBoundingClientRect().right > innerWidth + 0.5)
+            .map((e) => e.id || e.tagName)"""
+    )
+    assert overflowing == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+    screenshot = output_dir(tmp_path) / f"dashboard-{viewport['width']}.png"
+    page.screenshot(path=str(screenshot), full_page=True)
+    assert screenshot.stat().st_size > 10_000
+    context.close()

@@ -202,9 +202,9 @@ def test_memory_history_restarts_when_time_goes_back() -> None:
     ("key", "unit", "name"),
     [
         ("voltage_v", "V", "cleanroom_voltage_volts"),
-        ("soc_pct", "%", "cleanroom_soc_percent"),
-        ("flow_cfm", "ft³/min", "cleanroom_flow_cubic_feet_per_minute"),
-        ("clean_air_ft3", "ft³", "cleanroom_clean_air_cubic_feet"),
+        ("soc_pct", "%", "cleanroom_soc_ratio"),
+        ("flow_cfm", "ft³/min", "cleanroom_flow_cubic_meters_per_second"),
+        ("clean_air_ft3", "ft³", "cleanroom_clean_air_cubic_meters"),
         ("runtime_plan_s", "s", "cleanroom_runtime_plan_seconds"),
         ("fan_rpm", "rpm", "cleanroom_fan_rpm"),
     ],

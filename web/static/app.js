@@ -12,7 +12,8 @@
   const metric = (key) => (meta && meta.metrics.find((m) => m.key === key)) || { precision: 1, symbol: "", thresholds: {} };
   const setting = (name) => meta && meta.settings.find((s) => s.name === name);
   const alarm = (kind) => meta && meta.alarms.find((a) => a.kind === kind);
-  const num = (key, v) => (v === null || v === undefined ? "–" : v.toFixed(metric(key).precision));
+  const digits = (p) => ({ minimumFractionDigits: p, maximumFractionDigits: p });
+  const num = (key, v) => (v === null || v === undefined ? "–" : v.toLocaleString(undefined, digits(metric(key).precision)));
   const withUnit = (key, v) => (v === null || v === undefined ? "–" : `${num(key, v)} ${metric(key).symbol}`);
 
   function duration(s) {
@@ -78,6 +79,21 @@
     el.style.width = `${Math.max(0, Math.min(1, fraction)) * 100}%`;
   }
 
+  // The battery in words: which way the energy flows and how fast ("discharging 4.1 W").
+  function batteryFlow(s) {
+    if (s.power_w === null) return s.charging ? "charging" : "–";
+    const watts = withUnit("power_w", Math.abs(s.power_w));
+    if (s.charging || s.power_w > 0) return `charging ${watts}`;
+    return `discharging ${watts}`;
+  }
+  // The pressure in words: "positive pressure: 12.0 Pa (floor 5.0 Pa)".
+  function pressureWords(s) {
+    if (s.pressure_pa === null) return "pressure unknown";
+    const sign = s.pressure_pa > 0 ? "positive" : s.pressure_pa < 0 ? "negative" : "no";
+    const floor = s.pressure_floor_pa === null ? "no floor" : `floor ${withUnit("pressure_floor_pa", s.pressure_floor_pa)}`;
+    const below = s.pressure_floor_pa !== null && s.pressure_pa < s.pressure_floor_pa ? ", below the floor" : "";
+    return `${sign} pressure: ${withUnit("pressure_pa", s.pressure_pa)} (${floor}${below})`;
+  }
   function render() {
     const s = state;
     if (!s) return;
@@ -97,14 +113,14 @@
     bar($("soc-bar"), (s.soc_pct || 0) / socFull);
     const socWarning = metric("soc_pct").thresholds.warning;
     $("soc-bar").classList.toggle("low", socWarning !== undefined && (s.soc_pct || 0) <= socWarning);
-    $("battery").textContent = `${withUnit("voltage_v", s.voltage_v)} · ${withUnit("power_w", s.power_w)}`;
+    $("battery").textContent = `${batteryFlow(s)} · ${withUnit("voltage_v", s.voltage_v)}`;
     $("pressure").textContent = withUnit("pressure_pa", s.pressure_pa);
     const top = Math.max(10, (s.pressure_floor_pa || 0) * 2, s.pressure_pa || 0);
     bar($("pressure-bar"), (s.pressure_pa || 0) / top);
     const below = s.pressure_floor_pa !== null && s.pressure_pa !== null && s.pressure_pa < s.pressure_floor_pa;
     $("pressure-bar").classList.toggle("low", below);
     $("floor-mark").style.left = `${((s.pressure_floor_pa || 0) / top) * 100}%`;
-    $("floor").textContent = s.pressure_floor_pa === null ? "no floor" : `floor ${withUnit("pressure_floor_pa", s.pressure_floor_pa)}`;
+    $("floor").textContent = pressureWords(s);
     const why = s.pressure_hold ? `alarms held: ${s.pressure_hold}` : s.room_condition_reason || "";
     const spread = s.room_c_uncertainty_pct === null || s.room_c_uncertainty_pct === undefined
       ? "" : ` ± ${num("room_c_uncertainty_pct", s.room_c_uncertainty_pct)} %`;
@@ -162,7 +178,8 @@
       parts.push(svg("line", { x1: L, x2: W - R, y1: y(state.pressure_floor_pa), y2: y(state.pressure_floor_pa), class: "fl" }));
     }
     const fmt = (v) => v.toFixed(hi - lo < 10 ? 1 : 0);
-    parts.push(svg("text", { x: 2, y: T + 8 }, `${fmt(hi)} ${metric(chartKey).symbol}`), svg("text", { x: 2, y: H - B }, fmt(lo)));
+    const axis = (v) => `${fmt(v)} ${metric(chartKey).symbol}`;
+    parts.push(svg("text", { x: 2, y: T + 8 }, axis(hi)), svg("text", { x: 2, y: H - B }, axis(lo)));
     const hm = (t) => new Date(t).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
     parts.push(svg("text", { x: L, y: H - 4 }, hm(t0)), svg("text", { x: W - R, y: H - 4, "text-anchor": "end" }, hm(t1)));
     box.replaceChildren(...parts);
