@@ -20,7 +20,7 @@ from controller.command_bus import CommandBus
 from controller.commands import CommandLimits, CommandName
 from controller.hub import SnapshotHub
 from controller.mqtt.config import MqttSection
-from controller.mqtt.payloads import FAN_COMMAND
+from controller.mqtt.payloads import FAN_COMMAND, is_cleared_command
 from controller.mqtt.sink import build_mqtt_sink
 from controller.setpoints import Setpoints
 from controller.sim.snapshots import sample_snapshot
@@ -108,7 +108,7 @@ async def test_every_hostile_command_is_accepted_or_answered_on_the_error_topic(
                 for topic in topics:
                     for payload in PAYLOADS:
                         await client.publish(f"cleanroom/room1/set/{topic}", payload, qos=1)
-                        sent += 1
+                        sent += not is_cleared_command(payload)  # an empty message clears a retained command
                 await watcher.wait_for(
                     lambda: len(watcher.on("cleanroom/room1/error")) + loop.accepted >= sent, timeout_s=60.0
                 )
