@@ -1,4 +1,4 @@
-"""FastAPI dependencies shared by the routers: the app's context, its encoder and registry, and the token checks."""
+"""FastAPI dependencies shared by the routers: the app's context, its encoder, and the token checks."""
 
 from __future__ import annotations
 
@@ -7,13 +7,11 @@ from typing import Annotated, cast
 from fastapi import Depends, FastAPI, Request, Security
 from fastapi.params import Depends as DependsParam
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from prometheus_client import CollectorRegistry
 
 from web.config import HttpSection, ReadAccess
 from web.context import WebContext
 from web.live import SnapshotEncoder
 from web.problems import Problem, problem_responses
-from web.prometheus import build_registry
 
 BEARER = HTTPBearer(auto_error=False, description="the token shown by `cleanroom token`")
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)]
@@ -23,7 +21,6 @@ def attach(app: FastAPI, context: WebContext) -> None:
     """Give `app` what the dependencies below hand to the handlers."""
     app.state.context = context
     app.state.encoder = SnapshotEncoder()
-    app.state.registry = build_registry(lambda: context.latest, lambda: context.live_clients)
 
 
 def get_context(request: Request) -> WebContext:
@@ -36,14 +33,8 @@ def get_encoder(request: Request) -> SnapshotEncoder:
     return cast(SnapshotEncoder, request.app.state.encoder)
 
 
-def get_registry(request: Request) -> CollectorRegistry:
-    """The app's Prometheus registry."""
-    return cast(CollectorRegistry, request.app.state.registry)
-
-
 Context = Annotated[WebContext, Depends(get_context)]
 Encoder = Annotated[SnapshotEncoder, Depends(get_encoder)]
-Registry = Annotated[CollectorRegistry, Depends(get_registry)]
 
 
 def _authorize(context: WebContext, credentials: HTTPAuthorizationCredentials | None, what: str) -> None:

@@ -1,16 +1,28 @@
 """The history tables. Every row carries its controller's id, so several rooms can share one database.
 
 The numeric columns of `samples` and `samples_1m` come from the METRICS rows marked `recorded`; a new
-recorded metric therefore needs a new migration (tests compare the migrations with these models).
+recorded metric therefore needs a new migration (tests compare the migrations with these tables).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Dialect, Float, Index, Integer, String, Table, Text
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Dialect,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
 from sqlalchemy.types import TypeDecorator
 
 from controller.metrics import METRICS
@@ -46,78 +58,61 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-class Base(DeclarativeBase):
-    """The declarative base of every history table."""
+metadata = MetaData()
+"""Every history table, defined with SQLAlchemy Core: the daemon only inserts and selects rows, and the ORM
+would cost a Pi Zero about 6 MB of memory for nothing."""
 
 
-samples = Table(
+def _controller_table(name: str, *columns: Column[Any], index: tuple[str, str] | None = None) -> Table:
+    """A history table: an id, the controller it belongs to, then `columns`, indexed by controller and time
+    (or by `index`: its name and second column)."""
+    index_name, second = index or (f"ix_{name}_controller_time", "timestamp_utc")
+    return Table(
+        name,
+        metadata,
+        Column("id", ID_TYPE, primary_key=True, autoincrement=True),
+        Column("controller_id", String(64), nullable=False),
+        *columns,
+        Index(index_name, "controller_id", second),
+    )
+
+
+samples = _controller_table(
     "samples",
-    Base.metadata,
-    Column("id", ID_TYPE, primary_key=True, autoincrement=True),
-    Column("controller_id", String(64), nullable=False),
     Column("timestamp_utc", UtcDateTime(), nullable=False),
     Column("mode", String(16), nullable=False),
     *(Column(key, Float(), nullable=True) for key in RECORDED_KEYS),
-    Index("ix_samples_controller_time", "controller_id", "timestamp_utc"),
 )
 """Full-rate rows, one per `sample_interval`."""
 
-samples_1m = Table(
+samples_1m = _controller_table(
     "samples_1m",
-    Base.metadata,
-    Column("id", ID_TYPE, primary_key=True, autoincrement=True),
-    Column("controller_id", String(64), nullable=False),
     Column("epoch_min", BigInteger(), nullable=False),
     Column("timestamp_utc", UtcDateTime(), nullable=False),
     Column("n", Integer(), nullable=False),
     Column("mode", String(16), nullable=False),
     *(Column(f"{key}_{suffix}", Float(), nullable=True) for key in RECORDED_KEYS for suffix in AGGREGATE_SUFFIXES),
-    Index("ix_samples_1m_controller_minute", "controller_id", "epoch_min"),
+    index=("ix_samples_1m_controller_minute", "epoch_min"),
 )
 """One-minute aggregates (min, mean, max of every snapshot in the minute); `epoch_min` = Unix time // 60."""
 
 
-class SampleRow(Base):
-    """ORM view of `samples` (metric columns are reached through the table)."""
+events = _controller_table(
+    "events",
+    Column("timestamp_utc", UtcDateTime(), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("alert_kind", String(32), nullable=True),
+    Column("message", Text(), nullable=False),
+    Column("values", JSON(), nullable=False),
+)
+"""An event or an alert being raised or cleared."""
 
-    __table__ = samples
-
-
-class MinuteRow(Base):
-    """ORM view of `samples_1m`."""
-
-    __table__ = samples_1m
-
-
-class EventRow(Base):
-    """An event or an alert being raised or cleared."""
-
-    __tablename__ = "events"
-    __table_args__ = (Index("ix_events_controller_time", "controller_id", "timestamp_utc"),)
-
-    id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True, autoincrement=True)
-    controller_id: Mapped[str] = mapped_column(String(64))
-    timestamp_utc: Mapped[datetime] = mapped_column(UtcDateTime())
-    kind: Mapped[str] = mapped_column(String(32))
-    severity: Mapped[str] = mapped_column(String(16))
-    alert_kind: Mapped[str | None] = mapped_column(String(32))
-    message: Mapped[str] = mapped_column(Text())
-    values: Mapped[dict[str, Any]] = mapped_column(JSON())
-
-
-class ConfigChangeRow(Base):
-    """A setting that changed (mode, setpoints, deadline), old and new value as text."""
-
-    __tablename__ = "config_changes"
-    __table_args__ = (Index("ix_config_changes_controller_time", "controller_id", "timestamp_utc"),)
-
-    id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True, autoincrement=True)
-    controller_id: Mapped[str] = mapped_column(String(64))
-    timestamp_utc: Mapped[datetime] = mapped_column(UtcDateTime())
-    key: Mapped[str] = mapped_column(String(64))
-    old_value: Mapped[str | None] = mapped_column(Text())
-    new_value: Mapped[str | None] = mapped_column(Text())
-
-
-events = cast(Table, EventRow.__table__)
-config_changes = cast(Table, ConfigChangeRow.__table__)
+config_changes = _controller_table(
+    "config_changes",
+    Column("timestamp_utc", UtcDateTime(), nullable=False),
+    Column("key", String(64), nullable=False),
+    Column("old_value", Text(), nullable=True),
+    Column("new_value", Text(), nullable=True),
+)
+"""A setting that changed (mode, setpoints, deadline), old and new value as text."""

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -59,7 +60,30 @@ def test_help_and_plan_load_no_sink_library_nor_pint(argv: list[str], tmp_path: 
     assert imported.isdisjoint({*HEAVY, "pint", "asyncio"}), sorted(imported & {*HEAVY, "pint", "asyncio"})
 
 
-def test_a_quantity_in_another_unit_loads_pint_only_when_asked(tmp_path: Path) -> None:
+def test_a_common_unit_is_read_without_pint(tmp_path: Path) -> None:
     imported = _command_imports(["plan", "--target", "7 days"], tmp_path)
+    assert "controller" in imported
+    assert "pint" not in imported
+
+
+def test_a_quantity_in_another_unit_loads_pint_only_when_asked(tmp_path: Path) -> None:
+    imported = _command_imports(["plan", "--target", "2 fortnight"], tmp_path)
     assert "pint" in imported
     assert imported.isdisjoint(HEAVY), sorted(imported & set(HEAVY))
+
+
+def test_the_daemons_sinks_load_neither_the_orm_nor_prometheus_nor_pint(tmp_path: Path) -> None:
+    """What a running daemon keeps in memory: the history uses SQLAlchemy Core, prometheus_client waits for
+    the first scrape, and pint for a unit outside each kind's common ones."""
+    statement = (
+        "import sys, controller.daemon, controller.history.recorder, controller.mqtt.sink, web.sink, web.app\n"
+        "import json; print(json.dumps(sorted({m.split('.')[0] + ('.orm' if m.startswith('sqlalchemy.orm') else '')"
+        " for m in sys.modules})))"
+    )
+    env = {**os.environ, "CLEANROOM_CACHE_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", statement], capture_output=True, text=True, check=True, cwd=REPO, env=env
+    )
+    loaded = set(json.loads(done.stdout))
+    assert "fastapi" in loaded
+    assert loaded.isdisjoint({"sqlalchemy.orm", "prometheus_client", "pint"}), loaded

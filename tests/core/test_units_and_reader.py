@@ -84,3 +84,14 @@ def test_format_duration() -> None:
     assert units.format_duration(42 * 60) == "42 min"
     assert units.format_duration(5 * 3600 + 12 * 60) == "5 h 12 min"
     assert units.format_duration(3 * 86400 + 4 * 3600) == "3 d 4 h"
+
+
+@pytest.mark.parametrize(
+    ("kind", "unit_text", "factor"),
+    [(kind, unit_text, factor) for kind in units.KINDS for unit_text, factor in kind.common],
+    ids=lambda value: getattr(value, "name", str(value)),
+)
+def test_each_common_unit_converts_exactly_as_pint_does(kind: units.Kind, unit_text: str, factor: float) -> None:
+    by_pint = units.registry().Quantity(3.5, unit_text).to(kind.unit).magnitude
+    assert units.parse(f"3.5 {unit_text}", kind) == pytest.approx(by_pint, rel=1e-12)
+    assert 3.5 * factor == pytest.approx(by_pint, rel=1e-12)

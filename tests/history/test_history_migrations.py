@@ -11,7 +11,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 
 from controller.history.database import alembic_config, create_history_engine, migrate
-from controller.history.schema import RECORDED_KEYS, Base, samples
+from controller.history.schema import RECORDED_KEYS, metadata, samples
 from controller.metrics import METRICS
 
 
@@ -26,7 +26,7 @@ def test_upgrade_from_empty_matches_the_models(fresh_db_url: str) -> None:
     with engine.connect() as connection:
         head = ScriptDirectory.from_config(alembic_config()).get_current_head()
         assert MigrationContext.configure(connection).get_current_revision() == head
-        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        diff = compare_metadata(MigrationContext.configure(connection), metadata)
     assert diff == [], f"the models changed without a migration: {diff}"
     assert set(inspect(engine).get_table_names()) >= {"samples", "samples_1m", "events", "config_changes"}
     migrate(engine)  # a second start is a no-op
@@ -56,7 +56,7 @@ def test_upgrade_from_first_revision_keeps_history(fresh_db_url: str) -> None:
         )
     migrate(engine)
     with engine.connect() as connection:
-        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        diff = compare_metadata(MigrationContext.configure(connection), metadata)
         assert diff == []
         row = connection.execute(samples.select().where(samples.c.controller_id == "old-room")).mappings().one()
         assert row["soc_pct"] == 77.5
