@@ -109,7 +109,8 @@ def _copy_host_settings(root: Path) -> None:
     for path in HOST_PIP_CONFIGS:
         if path.is_file():
             shutil.copy2(path, root / path.relative_to("/"))
-    subprocess.run(["chroot", str(root), "update-ca-certificates"], check=True, capture_output=True, timeout=120)
+    # Under qemu emulation on a busy 2-core machine this one-off step took over 120 s.
+    subprocess.run(["chroot", str(root), "update-ca-certificates"], check=True, capture_output=True, timeout=1200)
     # Empty: systemd makes up a machine id at each boot of each copy.
     (root / "etc/machine-id").write_text("")
 
