@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -95,15 +94,12 @@ def _role_table(args: argparse.Namespace) -> dict[str, Any]:
     return data
 
 
-def _number(value: float | None) -> float | None:
-    return None if value is None or not math.isfinite(value) else value
-
-
 def run(args: argparse.Namespace) -> int:
     """Handler of `cleanroom probe`."""
     import asyncio
 
     from controller import units
+    from controller.cli.probe_shunt import replay_capture
     from controller.config.devices import parse_devices
     from controller.config.reader import Table
     from controller.errors import ConfigError
@@ -118,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
 
     shunt = section.shunt
     if args.role == "shunt" and isinstance(shunt, VEDirectConfig) and Path(shunt.port).is_file():
-        result, problem = _replay_capture(Path(shunt.port))
+        result, problem = replay_capture(Path(shunt.port))
     else:
         result, problem = asyncio.run(_probe(args, section, timeout_s))
     if args.json:
@@ -139,38 +135,8 @@ async def _probe(args: argparse.Namespace, section: Any, timeout_s: float) -> tu
     return await _probe_fan(section, args.set_pct, timeout_s)
 
 
-def _shunt_dict(reading: Any) -> dict[str, Any]:
-    keys = ("voltage_v", "current_a", "power_w", "soc_pct", "consumed_ah", "time_to_go_min")
-    out: dict[str, Any] = {key: _number(getattr(reading, key, None)) for key in keys}
-    out["temperature_c"] = _number(getattr(reading, "temperature_c", None))
-    out["alarm"] = getattr(reading, "alarm", None)
-    out["product"] = getattr(reading, "product", None)
-    return out
-
-
-def _replay_capture(path: Path) -> tuple[dict[str, Any], str | None]:
-    from drivers.vedirect.decoder import ReadingAssembler
-    from drivers.vedirect.framer import Block, BlockParser, VEDirectError
-
-    parser = BlockParser()
-    assembler = ReadingAssembler()
-    rejected = 0
-    for item in parser.feed(path.read_bytes()):
-        if isinstance(item, VEDirectError):
-            rejected += 1
-            continue
-        assert isinstance(item, Block)
-        try:
-            reading = assembler.accept(item, 0.0)
-        except VEDirectError:
-            rejected += 1
-            continue
-        if reading is not None:
-            return {**_shunt_dict(reading), "rejected_blocks": rejected}, None
-    return _shunt_dict(None), f"no valid VE.Direct block in {path} ({rejected} rejected)"
-
-
 async def _probe_shunt(section: Any, timeout_s: float) -> tuple[dict[str, Any], str | None]:
+    from controller.cli.probe_shunt import charger_dict, shunt_dict
     from controller.devices import build_shunt
     from drivers.config import VEDirectConfig
     from drivers.poller import PollingDriver
@@ -183,14 +149,17 @@ async def _probe_shunt(section: Any, timeout_s: float) -> tuple[dict[str, Any], 
         assert isinstance(polled, PollingDriver)
         reading = await polled.poll_once()
         await polled.close()
-        return _shunt_dict(reading), None if reading else polled.stats.last_error
+        return shunt_dict(reading), None if reading else polled.stats.last_error
     shunt = VEDirectShunt(config.port, baudrate=config.baudrate, poll_s=0.1, backoff=Backoff(initial_s=0.2, max_s=1.0))
     await shunt.start()
     reading = await shunt.wait_for_reading(timeout_s)
     await shunt.close()
     if reading is not None:
-        return _shunt_dict(reading), None
+        return shunt_dict(reading), None
     stats = shunt.stats
+    if shunt.wrong_product is not None:
+        found = {"found": shunt.wrong_product, **(charger_dict(shunt.charger) if shunt.charger else {})}
+        return {**shunt_dict(None), **found}, stats.last_error
     if shunt.bytes_received == 0:
         problem = (
             stats.last_error
@@ -205,7 +174,7 @@ async def _probe_shunt(section: Any, timeout_s: float) -> tuple[dict[str, Any], 
             f"{shunt.bytes_received} bytes arrived but no valid VE.Direct block ({stats.corrupt} rejected): "
             f"check the baud rate (VE.Direct is 19200 8N1) and that this is a Victron device"
         )
-    return _shunt_dict(None), problem
+    return shunt_dict(None), problem
 
 
 async def _probe_pressure(section: Any) -> tuple[dict[str, Any], str | None]:

@@ -10,11 +10,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from drivers.base import DeviceUnavailable, DriverStats, ShuntReading
+from drivers.base import ChargerReading, DeviceUnavailable, DriverStats, ShuntReading, WrongProduct
 from drivers.health import Health
 from drivers.runtime import Backoff, Service, TaskOwner
 from drivers.serialport import BY_ID, open_serial, resolve_port
 from drivers.vedirect.codec import Block, BlockParser, ReadingAssembler, VEDirectError
+from drivers.vedirect.decoder import refusal
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,9 @@ class VEDirectShunt(Service):
     """A Victron battery monitor on a serial port (VE.Direct-USB cable or a UART).
 
     The port is resolved again at every reconnect (see drivers.serialport). Corrupt blocks are rejected
-    and counted; after `reopen_after_s` without a byte the port is closed and opened again.
+    and counted; after `reopen_after_s` without a byte the port is closed and opened again. Each block
+    is classified by its product id: a solar charger's blocks become `charger` readings (never shunt
+    readings), any other product makes the driver unavailable with a message naming it (`wrong_product`).
     """
 
     def __init__(
@@ -57,6 +60,8 @@ class VEDirectShunt(Service):
         self._opened_once = False
         self._new_reading = asyncio.Event()
         self.bytes_received = 0
+        self.charger: ChargerReading | None = None
+        self.wrong_product: str | None = None
 
     async def start(self) -> None:
         """Start the background reader (opening the port happens there, with retries)."""
@@ -146,12 +151,26 @@ class VEDirectShunt(Service):
             self._health.corrupt(str(exc))
             self._health.count(f"rejected_{exc.kind}")
             return
+        except WrongProduct as exc:
+            self._refuse(exc.product, str(exc))
+            return
         self._health.count("blocks")
+        if isinstance(reading, ChargerReading):
+            self.charger = reading
+            found = self._assembler.found
+            self._refuse(reading.product or "a solar charger", str(refusal(found)) if found else "a solar charger")
+            return
         if reading is not None:
+            self.wrong_product = None
             self._latest = reading
             self._new_reading.set()
             self._health.ok()
             self._backoff.reset()
+
+    def _refuse(self, product: str, message: str) -> None:
+        self.wrong_product = product
+        self._health.count("wrong_product_blocks")
+        self._health.unavailable(message)
 
 
 async def _read_available(ser: Any, timeout_s: float) -> bytes:

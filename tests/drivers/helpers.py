@@ -10,6 +10,11 @@ from drivers.runtime import Backoff
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "vedirect"
 BMV700 = FIXTURES / "vedirect-bmv700.dump"
 SMARTSHUNT = FIXTURES / "vedirect-smartshunt.dump"
+BMV712 = FIXTURES / "vedirect-bmv712-smart.dump"
+MPPT_75_15 = FIXTURES / "vedirect-bluesolar-mppt-75-15.dump"
+MPPT_CHARGING = FIXTURES / "vedirect-bluesolar-mppt-75-15-charging.dump"
+MPPT_MID_STREAM = FIXTURES / "vedirect-smartsolar-mppt-100-20.dump"
+INVERTER = FIXTURES / "vedirect-phoenix-inverter-12-1200.dump"
 
 
 def fast_backoff(seed: int = 1) -> Backoff:
