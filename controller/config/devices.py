@@ -33,7 +33,7 @@ from drivers.modbus.maps import PRESSURE_UNIT_CODES_GENERIC, SHUNT_FIELDS, FanMa
 from drivers.modbus.presets import FAN_PRESETS, PRESSURE_PRESETS, SHUNT_PRESETS, SHUNT_UNITS, LineDefaults
 from drivers.modbus.registers import FUNCTIONS, TYPES, WORD_ORDERS, Register
 from drivers.pwm import Tachometer
-from drivers.sdp import MODELS
+from drivers.sdp import ADDRESSES, MODELS
 
 SHUNT_DRIVERS = ("vedirect", "modbus", "simulated")
 PRESSURE_DRIVERS = ("modbus", "sdp", "simulated")
@@ -160,6 +160,9 @@ def _parse_pressure(table: Table) -> PressureConfig:
     if driver == "sdp":
         model = table.string("model", "sdp810-500", choices=tuple(MODELS))
         address = table.integer("address", MODELS[model][0], low=0x03, high=0x77)
+        if address not in ADDRESSES[model]:
+            choices = " or ".join(f"{a:#04x}" for a in ADDRESSES[model])
+            raise table.error("address", f"{address:#04x}", f"{choices} (the addresses an {model.upper()} can have)")
         config_sdp = SdpConfig(
             model=model,
             bus=table.integer("bus", 1, low=0, high=255),
