@@ -33,7 +33,9 @@ def register(subparsers: Any) -> None:
             "pressure generic-rs485, dwyer-ms2; fan waveshare-ao8"
         ),
     )
-    parser.add_argument("--transport", choices=("rtu", "tcp"), help="Modbus transport")
+    parser.add_argument(
+        "--transport", choices=("rtu", "ascii", "tcp"), help="Modbus transport (ascii: Modbus ASCII framing)"
+    )
     parser.add_argument("--host", help="Modbus TCP gateway address")
     parser.add_argument("--tcp-port", type=int, help="Modbus TCP port (default 502)")
     parser.add_argument("--baudrate", type=int, help="serial speed")
