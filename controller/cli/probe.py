@@ -19,12 +19,15 @@ def register(subparsers: Any) -> None:
         help="read one device once, for wiring checks",
         description=(
             "Read a device once and print what it said. Settings come from --config's [devices] table, "
-            "from the flags below, or both (flags win). For VE.Direct, --port may be a capture file to replay."
+            "from the flags below, or both (flags win). For VE.Direct, --port may be a capture file to replay; "
+            "for the Bluetooth shunts (victron-ble, solix), --replay plays a recorded device file."
         ),
     )
     parser.add_argument("role", choices=ROLES, help="which device to probe")
     parser.add_argument("--config", type=Path, help="configuration file with a [devices] table")
-    parser.add_argument("--driver", help="vedirect | modbus (shunt); modbus | sdp (pressure); pwm | modbus (fan)")
+    parser.add_argument(
+        "--driver", help="vedirect | modbus | victron-ble | solix (shunt); modbus | sdp (pressure); pwm | modbus (fan)"
+    )
     parser.add_argument("--port", help="serial port (/dev/serial/by-id/...), pseudo-terminal, or VE.Direct capture")
     parser.add_argument(
         "--preset",
@@ -43,7 +46,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--stopbits", type=int, choices=(1, 2), help="serial stop bits")
     parser.add_argument("--device-id", type=int, help="Modbus device id (slave address)")
     parser.add_argument("--timeout", help='how long to wait for the device, e.g. "3 s" (default 3 s)')
-    parser.add_argument("--model", help="SDP model, e.g. sdp810-500")
+    parser.add_argument("--model", help="SDP model, e.g. sdp810-500; SOLIX station, e.g. c1000")
+    parser.add_argument("--address", help="Bluetooth address of a victron-ble or solix shunt, e.g. C0:FF:EE:12:34:56")
+    parser.add_argument("--key", help="victron-ble advertisement key (32 hex digits, from VictronConnect)")
+    parser.add_argument("--replay", help="victron-ble or solix: a recorded Bluetooth device file to play")
     parser.add_argument("--bus", type=int, help="I2C bus number (default 1)")
     parser.add_argument("--chip", help="PWM chip: device name like 1f00098000.pwm, or pwmchipN")
     parser.add_argument("--channel", type=int, help="PWM channel")
@@ -71,6 +77,9 @@ _FLAG_KEYS = {
     "channel": "channel",
     "sysfs_root": "sysfs_root",
     "tach": "tach",
+    "address": "address",
+    "key": "key",
+    "replay": "replay",
 }
 
 
@@ -109,7 +118,8 @@ def run(args: argparse.Namespace) -> int:
     data = _role_table(args)
     if "driver" not in data:
         raise ConfigError("command line", "--driver", None, f"the {args.role}'s driver (or --config with [devices])")
-    timeout_s = units.parse(args.timeout, units.DURATION) if args.timeout else 3.0
+    bluetooth = data.get("driver") in ("victron-ble", "solix")
+    timeout_s = units.parse(args.timeout, units.DURATION) if args.timeout else (20.0 if bluetooth else 3.0)
     source = str(args.config) if args.config else "command line"
     section = parse_devices(Table({args.role: data}, source, "devices."))
     from drivers.config import VEDirectConfig
@@ -140,12 +150,14 @@ async def _probe(args: argparse.Namespace, section: Any, timeout_s: float) -> tu
 async def _probe_shunt(section: Any, timeout_s: float) -> tuple[dict[str, Any], str | None]:
     from controller.cli.probe_shunt import charger_dict, shunt_dict
     from controller.devices import build_shunt
-    from drivers.config import VEDirectConfig
+    from drivers.config import SolixConfig, VEDirectConfig, VictronBleConfig
     from drivers.poller import PollingDriver
     from drivers.runtime import Backoff
     from drivers.vedirect.driver import VEDirectShunt
 
     config = section.shunt
+    if isinstance(config, VictronBleConfig | SolixConfig):
+        return await _probe_bluetooth(section, timeout_s)
     if not isinstance(config, VEDirectConfig):
         polled = build_shunt(section)
         assert isinstance(polled, PollingDriver)
@@ -177,6 +189,24 @@ async def _probe_shunt(section: Any, timeout_s: float) -> tuple[dict[str, Any], 
             f"check the baud rate (VE.Direct is 19200 8N1) and that this is a Victron device"
         )
     return shunt_dict(None), problem
+
+
+async def _probe_bluetooth(section: Any, timeout_s: float) -> tuple[dict[str, Any], str | None]:
+    from controller.cli.probe_shunt import shunt_dict
+    from controller.devices import build_shunt
+
+    shunt: Any = build_shunt(section)
+    await shunt.start()
+    reading = await shunt.wait_for_reading(timeout_s)
+    await shunt.close()
+    if reading is not None:
+        return shunt_dict(reading), None
+    found = {"found": shunt.wrong_product} if getattr(shunt, "wrong_product", None) else {}
+    problem = shunt.stats.last_error or (
+        f"nothing heard from {section.shunt.address} in {timeout_s:g} s: is the device on and in range "
+        "(a few metres through walls), and Instant Readout on (victron-ble)?"
+    )
+    return {**shunt_dict(None), **found}, problem
 
 
 async def _probe_pressure(section: Any) -> tuple[dict[str, Any], str | None]:

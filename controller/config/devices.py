@@ -52,7 +52,7 @@ from drivers.modbus.registers import (
 from drivers.pwm import Tachometer
 from drivers.sdp import ADDRESSES, MODELS
 
-SHUNT_DRIVERS = ("vedirect", "modbus", "simulated")
+SHUNT_DRIVERS = ("vedirect", "modbus", "victron-ble", "solix", "simulated")
 PRESSURE_DRIVERS = ("modbus", "sdp", "simulated")
 FAN_DRIVERS = ("pwm", "modbus", "simulated")
 
@@ -188,6 +188,10 @@ def _parse_shunt(table: Table) -> ShuntConfig:
     if driver == "simulated":
         table.finish()
         return Simulated()
+    if driver in ("victron-ble", "solix"):
+        from controller.config.bluetooth import parse_solix, parse_victron_ble
+
+        return parse_victron_ble(table) if driver == "victron-ble" else parse_solix(table)
     if driver == "vedirect":
         config = VEDirectConfig(
             port=table.string("port"),

@@ -133,7 +133,7 @@ def test_a_map_written_in_the_file_needs_no_preset() -> None:
 @pytest.mark.parametrize(
     ("text", "key", "expected"),
     [
-        ('[devices.shunt]\ndriver = "victron"', "devices.shunt.driver", "vedirect, modbus, simulated"),
+        ('[devices.shunt]\ndriver = "victron"', "devices.shunt.driver", "victron-ble, solix, simulated"),
         ('[devices.shunt]\ndriver = "vedirect"', "devices.shunt.port", "a text"),
         ('[devices.shunt]\ndriver = "vedirect"\nport = "/dev/x"\nbaud = 19200', "devices.shunt.baud", "known key"),
         ('[devices.shunt]\ndriver = "modbus"\nport = "/dev/x"', "devices.shunt.registers.voltage_v", "preset"),
