@@ -96,7 +96,13 @@ class SolixShunt(ListeningDriver[ShuntReading]):
             return BLEDevice(self.address, None, {})
         from bleak import BleakScanner
 
-        found = await BleakScanner.find_device_by_address(self.address, timeout=self._scan_timeout_s)
+        try:
+            found = await BleakScanner.find_device_by_address(self.address, timeout=self._scan_timeout_s)
+        except Exception as exc:  # BleakError, D-Bus errors, no adapter: all mean "Bluetooth is not usable now"
+            raise DeviceUnavailable(
+                f"Bluetooth scan failed ({exc}); is Bluetooth on (bluetoothctl power on) and BlueZ running "
+                "(systemctl status bluetooth)?"
+            ) from exc
         if found is None:
             raise DeviceUnavailable(
                 f"no SOLIX station with address {self.address} heard in {self._scan_timeout_s:g} s: is it on, in "

@@ -62,7 +62,10 @@ class VictronBleShunt(ListeningDriver[ShuntReading]):
             scanner = self._scanner_class(detection_callback=self._heard)
             await scanner.start()
         except Exception as exc:  # bleak raises BleakError, OSError or D-Bus errors; all mean "retry later"
-            raise DeviceUnavailable(f"Bluetooth scanner: {exc}; is Bluetooth on (bluetoothctl power on)?") from exc
+            raise DeviceUnavailable(
+                f"Bluetooth scanner: {exc}; is Bluetooth on (bluetoothctl power on) and BlueZ running "
+                "(systemctl status bluetooth)?"
+            ) from exc
         if self._started_once:
             self._health.reconnected()
         self._started_once = True

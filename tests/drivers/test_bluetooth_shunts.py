@@ -216,3 +216,15 @@ def test_bad_bluetooth_settings_name_the_key(shunt: dict[str, object], key: str,
         _parse(shunt)
     assert f"devices.shunt.{key}" in str(caught.value)
     assert expected in str(caught.value)
+
+
+def test_probe_without_a_radio_says_what_to_check() -> None:
+    command = [sys.executable, "-m", "controller", "probe", "shunt", "--driver", "victron-ble"]
+    flags = ["--address", "C0:FF:EE:12:34:56", "--key", "ab" * 16, "--timeout", "2 s", "--json"]
+    result = subprocess.run([*command, *flags], capture_output=True, text=True, check=False)
+    data = json.loads(result.stdout)
+    assert result.returncode == 1
+    assert data["voltage_v"] is None
+    # no BlueZ here: the scanner cannot start; with BlueZ and no device: nothing is heard
+    assert "systemctl status bluetooth" in data["problem"] or "nothing heard from" in data["problem"]
+    assert "Traceback" not in result.stderr
