@@ -1,7 +1,7 @@
 """The Bluetooth battery monitors of `[devices.shunt]`: `driver = "victron-ble"` (a SmartShunt or BMV-71x
 with Instant Readout: `address` and the advertisement `key`) and `driver = "solix"` (an Anker SOLIX power
-station: `address` and `model`). `replay = "file.json"` plays a recorded device instead of the radio, for
-demos and tests; then address and key default to the file's."""
+station: `address` and `model`). `replay = "file.json"` (relative to the configuration file) plays a
+recorded device instead of the radio, for demos and tests; then address and key default to the file's."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ def _replay(table: Table) -> tuple[Path | None, dict[str, str]]:
         table.string("replay", "")
         return None, {}
     path = Path(table.string("replay"))
+    if not path.is_absolute() and Path(table.source).is_file():  # relative to the configuration file
+        path = Path(table.source).parent / path
     from drivers.fakes.ble import BleReplay
 
     try:

@@ -77,8 +77,8 @@ SHUNT_UNITS: Mapping[str, str] = {
 
 
 def _pzem017() -> tuple[ShuntMap, LineDefaults]:
-    """Peacefair PZEM-017. Source: the PZEM-017 user manual ("PZEM-003/017 DC communication module"),
-    register table, checked against arendst/Tasmota `xnrg_06_pzem_dc.ino`: address 0x01 (0xF8 general),
+    """Peacefair PZEM-017. Source: Peacefair's "PZEM-003/017 DC communication module" manual, section 2 and
+    its register table, checked against arendst/Tasmota `xnrg_06_pzem_dc.ino`: address 0x01 (0xF8 general),
     9600 8N2, function 04 (input registers); voltage 0.01 V, current 0.01 A (a magnitude, no sign), power
     0.1 W and energy 1 Wh as 32-bit values low word first (byte order CDAB)."""
     return (
@@ -114,9 +114,10 @@ def _renogy_battery() -> tuple[ShuntMap, LineDefaults]:
 
 
 def _epever_tracer() -> tuple[ShuntMap, LineDefaults]:
-    """Epever Tracer A/B/AN charge controller. Source: Epever "Controller Communication Instruction" V2.5:
-    address 1, 115200 8N1, function 04 (input registers); 0x331A battery voltage 0.01 V; 0x331B-1C battery
-    current, signed 32-bit, 0.01 A, low word first (CDAB); 0x311A battery SOC in %."""
+    """Epever Tracer A/B/AN charge controller. Source: EPEVER "XTRA, TRIRON, TracerAN Series Controller
+    Communication Instruction" (and the Tracer protocol V2.3/V2.5 it continues): address 1, 115200 8N1,
+    function 04 (input registers), 32-bit values L register then H (CDAB); 0x331A battery voltage 0.01 V;
+    0x331B-1C battery current, signed 32-bit, 0.01 A; 0x311A battery SOC in %."""
     return (
         ShuntMap(
             {
