@@ -5,7 +5,7 @@ each negotiation command with the station's recorded answer, then sends telemetr
 session's shared secret, as the station does). The libraries' own decoding and decryption run unchanged.
 
 `Airwaves` holds the faults a test (or a demo) can switch: the device goes silent (out of range), the
-connection drops, connects fail.
+connection drops, connects fail, a notification arrives garbled.
 """
 
 from __future__ import annotations
@@ -13,12 +13,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 VICTRON_COMPANY_ID = 0x02E1
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,7 @@ class Airwaves:
     replay: BleReplay
     speedup: float = 1.0
     silent: bool = False
+    garbage: int = 0
     failing_connects: int = 0
     connects: int = 0
     sent: int = 0
@@ -223,9 +226,12 @@ class ReplayStationClient:
     async def _send(self, packet: bytes) -> None:
         if self._notify is None or not self._connected:
             return
-        result = self._notify(None, bytearray(packet))
-        if asyncio.iscoroutine(result):
-            await result
+        try:
+            result = self._notify(None, bytearray(packet))
+            if asyncio.iscoroutine(result):
+                await result
+        except Exception:  # bleak logs what a notification callback raises and goes on
+            log.debug("notification callback failed", exc_info=True)
 
     async def _telemetry(self, secret: bytes) -> None:
         replay = self.airwaves.replay
@@ -237,7 +243,11 @@ class ReplayStationClient:
             payload = replay.telemetry[position % len(replay.telemetry)]
             position += 1
             encrypted = b"\x11" + _encrypt(secret, payload)  # fragment 1 of 1
-            await self._send(_packet(b"\x03\x01\x0f", replay.telemetry_command, encrypted))
+            packet = _packet(b"\x03\x01\x0f", replay.telemetry_command, encrypted)
+            if self.airwaves.garbage:
+                self.airwaves.garbage -= 1
+                packet = packet[:-1] + bytes([packet[-1] ^ 0xFF])  # a wrong checksum
+            await self._send(packet)
             self.airwaves.sent += 1
 
     def _stop(self) -> None:

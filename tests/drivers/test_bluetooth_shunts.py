@@ -11,6 +11,10 @@ from functools import partial
 from pathlib import Path
 
 import pytest
+from bleak.backends.device import BLEDevice
+from bleak.backends.scanner import AdvertisementData
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from controller.config.devices import parse_devices
 from controller.config.reader import Table
@@ -228,3 +232,31 @@ def test_probe_without_a_radio_says_what_to_check() -> None:
     # no BlueZ here: the scanner cannot start; with BlueZ and no device: nothing is heard
     assert "systemctl status bluetooth" in data["problem"] or "nothing heard from" in data["problem"]
     assert "Traceback" not in result.stderr
+
+
+async def test_solix_ignores_a_garbled_notification_and_keeps_reading() -> None:
+    shunt, airwaves = _solix()
+    await shunt.start()
+    try:
+        assert await shunt.wait_for_reading(30.0) is not None
+        airwaves.garbage = 2
+        sent = airwaves.sent
+        await eventually(lambda: airwaves.garbage == 0 and airwaves.sent > sent + 3, timeout_s=30, what="garbage sent")
+        assert await shunt.wait_for_reading(30.0) is not None
+    finally:
+        await shunt.close()
+    assert shunt.stats.state is DeviceState.OK
+    assert shunt.sessions == 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(min_size=0, max_size=40))
+def test_fuzz_any_advertisement_bytes_are_a_reading_or_a_counted_rejection(data: bytes) -> None:
+    shunt = VictronBleShunt("D3:2B:9E:75:1C:40", "aff4d0995b7d1e176c0c33ecb9e70dcd")
+    advertisement = AdvertisementData(None, {0x02E1: b"\x10" + data}, {}, [], None, -60, ())
+    shunt._heard(BLEDevice("D3:2B:9E:75:1C:40", None, {}), advertisement)
+    reading = shunt.latest()
+    if reading is None:
+        assert shunt.stats.readings == 0
+    else:
+        assert reading.soc_pct is None or 0 <= reading.soc_pct <= 102.3
