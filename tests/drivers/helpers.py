@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import random
+import re
 from pathlib import Path
 
 from drivers.runtime import Backoff
 
+EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "config.example.toml"
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "vedirect"
 BMV700 = FIXTURES / "vedirect-bmv700.dump"
 SMARTSHUNT = FIXTURES / "vedirect-smartshunt.dump"
@@ -20,3 +22,14 @@ INVERTER = FIXTURES / "vedirect-phoenix-inverter-12-1200.dump"
 def fast_backoff(seed: int = 1) -> Backoff:
     """Short, seeded backoff so that recovery tests are quick and repeatable."""
     return Backoff(initial_s=0.01, max_s=0.05, rng=random.Random(seed))
+
+
+def example_config_without_devices(state_dir: Path) -> str:
+    """The example configuration without its [devices] tables, keeping its state in state_dir."""
+    kept, skipping = [], False
+    for line in EXAMPLE.read_text().splitlines():
+        if line.startswith("["):
+            skipping = line.startswith("[devices")
+        if not skipping:
+            kept.append(line)
+    return re.sub(r'^state_dir = ".*"', f'state_dir = "{state_dir}"', "\n".join(kept), flags=re.MULTILINE)

@@ -4,7 +4,6 @@ the bleak seam (SolixBLE negotiates and decrypts for real); the API shows its st
 from __future__ import annotations
 
 import asyncio
-import re
 import signal
 import sys
 from pathlib import Path
@@ -14,7 +13,8 @@ import pytest
 
 from drivers.fakes.modbus import ModbusFake
 from drivers.fakes.sysfs_pwm import PwmSysfsFake
-from tests.drivers.test_daemon_with_real_drivers import EXAMPLE, _free_port
+from tests.drivers.helpers import example_config_without_devices
+from tests.drivers.test_daemon_with_real_drivers import _free_port
 from tests.eventually import eventually
 
 STATION = Path(__file__).resolve().parents[1] / "fixtures" / "ble" / "solix-c1000.json"
@@ -22,13 +22,7 @@ RECORDED_SOC = {79.0, 23.0, 26.0}
 
 
 def _config(tmp_path: Path, pressure: ModbusFake, sysfs: PwmSysfsFake) -> Path:
-    kept, skipping = [], False
-    for line in EXAMPLE.read_text().splitlines():
-        if line.startswith("["):
-            skipping = line.startswith("[devices")
-        if not skipping:
-            kept.append(line)
-    text = re.sub(r'^state_dir = ".*"', f'state_dir = "{tmp_path / "state"}"', "\n".join(kept), flags=re.MULTILINE)
+    text = example_config_without_devices(tmp_path / "state")
     text += f"""
 
 [devices.shunt]
