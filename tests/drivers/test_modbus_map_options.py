@@ -220,3 +220,21 @@ def test_a_status_table_needs_good_values() -> None:
     table = {"pressure": {"driver": "modbus", "preset": "dwyer-ms2", "port": "/x", "status": {"address": 19}}}
     with pytest.raises(ConfigError, match=r"devices.pressure.status.good"):
         parse_devices(Table(table, "test.toml", "devices."))
+
+
+@pytest.mark.parametrize(("order", "reg_type", "words", "value"), [g for g in BYTE_ORDER_GOLDEN if g[1] != "int16"])
+async def test_each_byte_order_through_the_pymodbus_server(
+    order: str, reg_type: str, words: list[int], value: float
+) -> None:
+    register = _reg(order, reg_type, scale=0.001, factor=0.001)
+    shunt_map = ShuntMap({"voltage_v": register, "current_a": Register(8, type="int16")})
+    fake = ModbusFake(transport="tcp", holding={0: words[0], 1: words[1], 8: 0})
+    await fake.start()
+    shunt = ModbusShunt(_tcp(fake), shunt_map, retries=0, backoff=fast_backoff())
+    try:
+        reading = await shunt.poll_once()
+    finally:
+        await shunt.close()
+        await fake.close()
+    assert reading is not None, shunt.stats.last_error
+    assert reading.voltage_v == pytest.approx(value * 0.001, rel=1e-6)
