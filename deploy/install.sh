@@ -7,7 +7,7 @@
 #   sudo deploy/install.sh --uninstall --purge               remove config, data and the user too
 #
 # What it sets up:
-#   user and group  cleanroom (system account, no login), in the groups dialout, gpio and i2c only
+#   user and group  cleanroom (system account, no login), in the groups bluetooth, dialout, gpio and i2c only
 #   program         /opt/cleanroom/venv (a virtual environment with this project installed)
 #   configuration   /etc/cleanroom/config.toml (copied from deploy/config.example.toml once, never overwritten)
 #   state           /var/lib/cleanroom (history database, saved estimates)
@@ -26,7 +26,7 @@ set -euo pipefail
 
 readonly APP=cleanroom
 readonly SERVICE_USER=cleanroom
-readonly DEVICE_GROUPS=(dialout gpio i2c)
+readonly DEVICE_GROUPS=(bluetooth dialout gpio i2c)
 readonly OPT_DIR=/opt/cleanroom
 readonly CONFIG_DIR=/etc/cleanroom
 readonly STATE_DIR=/var/lib/cleanroom
@@ -274,7 +274,8 @@ ensure_accounts() {
   mapfile -t args < <(account_args)
   for group in "${DEVICE_GROUPS[@]}"; do
     if ! group_exists "$group"; then
-      # Raspberry Pi OS ships dialout, gpio and i2c; plain Debian lacks gpio and i2c.
+      # Raspberry Pi OS ships bluetooth, dialout, gpio and i2c; plain Debian lacks gpio and i2c (and bluetooth
+      # until bluez is installed). BlueZ lets the bluetooth group use its D-Bus API (the Bluetooth shunts).
       groupadd "${args[@]}" --system "$group"
       say "created group $group (on plain Debian add udev rules that give it the devices; Pi OS has them)"
     fi

@@ -25,6 +25,15 @@ class ProtocolError(DeviceError):
     """Bytes arrived but do not form a valid message (checksum, CRC, grammar)."""
 
 
+class WrongProduct(DeviceError):
+    """A valid message from a device that cannot play this role (e.g. an inverter on the shunt's port);
+    `product` names it, so that the user can tell which cable went where."""
+
+    def __init__(self, product: str, message: str) -> None:
+        super().__init__(message)
+        self.product = product
+
+
 class DeviceState(enum.StrEnum):
     """How a driver sees its device right now."""
 
@@ -50,7 +59,12 @@ class DriverStats:
 
 @dataclass(frozen=True, slots=True)
 class ShuntReading:
-    """A battery monitor's values in SI units; None where the device does not say (or says '---')."""
+    """A battery monitor's values in SI units; None where the device does not say (or says '---').
+
+    `time_to_go_min` is math.inf when the device says the time is infinite (not discharging) and None
+    when it does not know. `soc_resolution_pct` is the step of the device's state of charge (0.1 for a
+    Victron monitor, 1 for a power station), so that an estimator can fill the steps in with the power.
+    """
 
     monotonic_s: float
     voltage_v: float | None
@@ -68,6 +82,35 @@ class ShuntReading:
     aux_voltage_v: float | None = None
     midpoint_voltage_v: float | None = None
     midpoint_deviation_pct: float | None = None
+    firmware: str | None = None
+    soc_resolution_pct: float | None = None
+    solar_power_w: float | None = None
+    output_power_w: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChargerReading:
+    """A solar charge controller's values in SI units (None where the device does not say).
+
+    `battery_current_a` is the current into the battery from the charger; yields are the device's own
+    day counters (today since its day began, yesterday the day before).
+    """
+
+    monotonic_s: float
+    battery_voltage_v: float | None
+    battery_current_a: float | None
+    panel_voltage_v: float | None = None
+    panel_power_w: float | None = None
+    yield_today_wh: float | None = None
+    yield_yesterday_wh: float | None = None
+    yield_total_wh: float | None = None
+    max_power_today_w: float | None = None
+    max_power_yesterday_w: float | None = None
+    charge_state: str | None = None
+    tracker: str | None = None
+    error: str | None = None
+    load_current_a: float | None = None
+    product: str | None = None
     firmware: str | None = None
 
 

@@ -13,7 +13,7 @@ from drivers.modbus.link import ModbusSettings
 from drivers.modbus.maps import FanMap, PressureMap, ShuntMap
 from drivers.pwm import Tachometer
 
-SHUNT_DRIVERS = ("vedirect", "modbus", "simulated")
+SHUNT_DRIVERS = ("vedirect", "modbus", "victron-ble", "solix", "simulated")
 PRESSURE_DRIVERS = ("modbus", "sdp", "simulated")
 FAN_DRIVERS = ("pwm", "modbus", "simulated")
 
@@ -33,6 +33,29 @@ class VEDirectConfig:
     baudrate: int = 19200
     stale_after_s: float = 5.0
     driver: Literal["vedirect"] = "vedirect"
+
+
+@dataclass(frozen=True, slots=True)
+class VictronBleConfig:
+    """A Victron SmartShunt/BMV-71x heard over Bluetooth (Instant Readout); `replay` plays a recorded file
+    instead of the radio (demos and tests)."""
+
+    address: str
+    key: str
+    stale_after_s: float = 15.0
+    replay: Path | None = None
+    driver: Literal["victron-ble"] = "victron-ble"
+
+
+@dataclass(frozen=True, slots=True)
+class SolixConfig:
+    """An Anker SOLIX power station over Bluetooth; `replay` plays a recorded file instead of the radio."""
+
+    address: str
+    model: str = "c1000"
+    stale_after_s: float = 30.0
+    replay: Path | None = None
+    driver: Literal["solix"] = "solix"
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +127,7 @@ class ModbusFanConfig:
     driver: Literal["modbus"] = "modbus"
 
 
-ShuntConfig = VEDirectConfig | ModbusShuntConfig | Simulated
+ShuntConfig = VEDirectConfig | ModbusShuntConfig | VictronBleConfig | SolixConfig | Simulated
 PressureConfig = ModbusPressureConfig | SdpConfig | Simulated
 FanConfig = PwmFanConfig | ModbusFanConfig | Simulated
 

@@ -14,7 +14,9 @@ from drivers.config import (
     ModbusShuntConfig,
     PwmFanConfig,
     SdpConfig,
+    SolixConfig,
     VEDirectConfig,
+    VictronBleConfig,
 )
 from drivers.modbus.devices import ModbusFan, ModbusPressureSensor, ModbusShunt
 from drivers.pwm import PwmFan
@@ -29,10 +31,59 @@ def _backoff(rng: random.Random | None) -> Backoff:
     return Backoff(rng=rng or random.Random())
 
 
+def _bluetooth_shunt(params: VictronBleConfig | SolixConfig, clock: Clock, rng: random.Random | None) -> Shunt:
+    """A Bluetooth battery monitor; with `replay`, the recorded device is played at the bleak seam."""
+    from functools import partial
+
+    from drivers.ble.solix import SolixShunt
+    from drivers.ble.victron import VictronBleShunt
+
+    airwaves = None
+    if params.replay is not None:
+        from drivers.fakes.ble import Airwaves, BleReplay
+
+        airwaves = Airwaves(BleReplay.load(params.replay))
+    backoff = _backoff(rng)
+    if isinstance(params, VictronBleConfig):
+        if airwaves is None:
+            return VictronBleShunt(
+                params.address, params.key, clock=clock, stale_after_s=params.stale_after_s, backoff=backoff
+            )
+        from drivers.fakes.ble import ReplayScanner
+
+        scanner = partial(ReplayScanner, airwaves)
+        return VictronBleShunt(
+            params.address,
+            params.key,
+            scanner_class=scanner,
+            clock=clock,
+            stale_after_s=params.stale_after_s,
+            backoff=backoff,
+        )
+    client_class = None
+    if airwaves is not None:
+        from drivers.fakes.ble import ReplayStationClient
+
+        client_class = partial(ReplayStationClient, airwaves)
+        backoff = Backoff(initial_s=0.5, max_s=5.0, rng=rng or random.Random())
+    return SolixShunt(
+        params.address,
+        model=params.model,
+        client_class=client_class,
+        clock=clock,
+        stale_after_s=params.stale_after_s,
+        backoff=backoff,
+    )
+
+
 def shunt_driver(
-    params: VEDirectConfig | ModbusShuntConfig, clock: Clock = time.monotonic, rng: random.Random | None = None
+    params: VEDirectConfig | ModbusShuntConfig | VictronBleConfig | SolixConfig,
+    clock: Clock = time.monotonic,
+    rng: random.Random | None = None,
 ) -> Shunt:
     """The battery monitor driver for these parameters (not started)."""
+    if isinstance(params, VictronBleConfig | SolixConfig):
+        return _bluetooth_shunt(params, clock, rng)
     if isinstance(params, VEDirectConfig):
         return VEDirectShunt(
             params.port,

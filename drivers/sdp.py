@@ -3,8 +3,12 @@
 Continuous measurement, differential pressure, averaging till read (command 0x3615). Each read is 9
 bytes: pressure, temperature and scale factor, each a big-endian int16 followed by its CRC-8
 (polynomial 0x31, init 0xFF; computed with the `crc` library). Pressure in Pa = raw / scale; the
-scale is transmitted and must match the model (60 /Pa for 500 Pa parts, 240 /Pa for 125 Pa parts);
-temperature in °C = raw / 200.
+scale is transmitted and must match the model (20 /Pa for the 1500 Pa SDP33, 60 /Pa for 500 Pa parts,
+240 /Pa for 125 Pa parts); temperature in °C = raw / 200.
+
+Timing (Sensirion's command definitions, Sensirion/python-i2c-sdp `sdp/commands.py`): after the stop
+command the sensor takes no command for 500 µs; after a start command the first result is ready after
+8 ms and may be a few % off for 12 ms more, so the first reading is taken 20 ms after the start.
 """
 
 from __future__ import annotations
@@ -27,10 +31,15 @@ log = logging.getLogger(__name__)
 
 START_CONTINUOUS_DP_AVERAGE = 0x3615
 STOP_CONTINUOUS = 0x3FF9
+STOP_SETTLE_S = 0.0005
+"""The sensor is receptive to another command 500 µs after a stop."""
+START_SETTLE_S = 0.020
+"""First result after 8 ms, full accuracy 12 ms later."""
 
 MODELS: Mapping[str, tuple[int, int]] = {
     "sdp31": (0x21, 60),
     "sdp32": (0x21, 240),
+    "sdp33": (0x21, 20),
     "sdp800-500": (0x25, 60),
     "sdp810-500": (0x25, 60),
     "sdp801-500": (0x26, 60),
@@ -38,7 +47,15 @@ MODELS: Mapping[str, tuple[int, int]] = {
     "sdp800-125": (0x25, 240),
     "sdp810-125": (0x25, 240),
 }
-"""Model -> (default I2C address, scale factor per Pa), from Sensirion's datasheets via protocol notes."""
+"""Model -> (default I2C address, scale factor per Pa): Sensirion's SDP3x and SDP8xx datasheets (the SDP33,
+±1500 Pa, from its own preliminary datasheet, version 0.1, August 2017)."""
+
+ADDRESSES: Mapping[str, tuple[int, ...]] = {
+    model: ((0x21, 0x22, 0x23) if model.startswith("sdp3") else (address,))
+    for model, (address, _scale) in MODELS.items()
+}
+"""The I2C addresses each model can have: an SDP3x's ADDR pin selects 0x21, 0x22 or 0x23; an SDP8x0 is
+fixed at 0x25 and an SDP8x1 at 0x26 (Sensirion/python-i2c-sdp `sdp/device.py`)."""
 
 
 class SdpError(ProtocolError):
@@ -196,11 +213,12 @@ class SdpSensor(PollingDriver[PressureReading]):
     async def _begin(self) -> None:
         with contextlib.suppress(DeviceUnavailable):  # not measuring yet: the sensor NACKs the stop command
             await self._transfer("stop", lambda: self.bus.write(self.address, command_bytes(STOP_CONTINUOUS)))
+        await asyncio.sleep(STOP_SETTLE_S)
         start = command_bytes(START_CONTINUOUS_DP_AVERAGE)
         await self._transfer("start", lambda: self.bus.write(self.address, start))
         self._running = True
         self._health.reconnected()
-        await asyncio.sleep(0.01)  # the first measurement is ready 8 ms after the start command
+        await asyncio.sleep(START_SETTLE_S)
 
     async def _read(self) -> PressureReading:
         if not self._running:

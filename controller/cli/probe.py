@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +19,15 @@ def register(subparsers: Any) -> None:
         help="read one device once, for wiring checks",
         description=(
             "Read a device once and print what it said. Settings come from --config's [devices] table, "
-            "from the flags below, or both (flags win). For VE.Direct, --port may be a capture file to replay."
+            "from the flags below, or both (flags win). For VE.Direct, --port may be a capture file to replay; "
+            "for the Bluetooth shunts (victron-ble, solix), --replay plays a recorded device file."
         ),
     )
     parser.add_argument("role", choices=ROLES, help="which device to probe")
     parser.add_argument("--config", type=Path, help="configuration file with a [devices] table")
-    parser.add_argument("--driver", help="vedirect | modbus (shunt); modbus | sdp (pressure); pwm | modbus (fan)")
+    parser.add_argument(
+        "--driver", help="vedirect | modbus | victron-ble | solix (shunt); modbus | sdp (pressure); pwm | modbus (fan)"
+    )
     parser.add_argument("--port", help="serial port (/dev/serial/by-id/...), pseudo-terminal, or VE.Direct capture")
     parser.add_argument(
         "--preset",
@@ -34,7 +36,9 @@ def register(subparsers: Any) -> None:
             "pressure generic-rs485, dwyer-ms2; fan waveshare-ao8"
         ),
     )
-    parser.add_argument("--transport", choices=("rtu", "tcp"), help="Modbus transport")
+    parser.add_argument(
+        "--transport", choices=("rtu", "ascii", "tcp"), help="Modbus transport (ascii: Modbus ASCII framing)"
+    )
     parser.add_argument("--host", help="Modbus TCP gateway address")
     parser.add_argument("--tcp-port", type=int, help="Modbus TCP port (default 502)")
     parser.add_argument("--baudrate", type=int, help="serial speed")
@@ -42,7 +46,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--stopbits", type=int, choices=(1, 2), help="serial stop bits")
     parser.add_argument("--device-id", type=int, help="Modbus device id (slave address)")
     parser.add_argument("--timeout", help='how long to wait for the device, e.g. "3 s" (default 3 s)')
-    parser.add_argument("--model", help="SDP model, e.g. sdp810-500")
+    parser.add_argument("--model", help="SDP model, e.g. sdp810-500; SOLIX station, e.g. c1000")
+    parser.add_argument("--address", help="Bluetooth address of a victron-ble or solix shunt, e.g. C0:FF:EE:12:34:56")
+    parser.add_argument("--key", help="victron-ble advertisement key (32 hex digits, from VictronConnect)")
+    parser.add_argument("--replay", help="victron-ble or solix: a recorded Bluetooth device file to play")
     parser.add_argument("--bus", type=int, help="I2C bus number (default 1)")
     parser.add_argument("--chip", help="PWM chip: device name like 1f00098000.pwm, or pwmchipN")
     parser.add_argument("--channel", type=int, help="PWM channel")
@@ -70,6 +77,9 @@ _FLAG_KEYS = {
     "channel": "channel",
     "sysfs_root": "sysfs_root",
     "tach": "tach",
+    "address": "address",
+    "key": "key",
+    "replay": "replay",
 }
 
 
@@ -95,15 +105,12 @@ def _role_table(args: argparse.Namespace) -> dict[str, Any]:
     return data
 
 
-def _number(value: float | None) -> float | None:
-    return None if value is None or not math.isfinite(value) else value
-
-
 def run(args: argparse.Namespace) -> int:
     """Handler of `cleanroom probe`."""
     import asyncio
 
     from controller import units
+    from controller.cli.probe_shunt import replay_capture
     from controller.config.devices import parse_devices
     from controller.config.reader import Table
     from controller.errors import ConfigError
@@ -111,14 +118,15 @@ def run(args: argparse.Namespace) -> int:
     data = _role_table(args)
     if "driver" not in data:
         raise ConfigError("command line", "--driver", None, f"the {args.role}'s driver (or --config with [devices])")
-    timeout_s = units.parse(args.timeout, units.DURATION) if args.timeout else 3.0
+    bluetooth = data.get("driver") in ("victron-ble", "solix")
+    timeout_s = units.parse(args.timeout, units.DURATION) if args.timeout else (20.0 if bluetooth else 3.0)
     source = str(args.config) if args.config else "command line"
     section = parse_devices(Table({args.role: data}, source, "devices."))
     from drivers.config import VEDirectConfig
 
     shunt = section.shunt
     if args.role == "shunt" and isinstance(shunt, VEDirectConfig) and Path(shunt.port).is_file():
-        result, problem = _replay_capture(Path(shunt.port))
+        result, problem = replay_capture(Path(shunt.port))
     else:
         result, problem = asyncio.run(_probe(args, section, timeout_s))
     if args.json:
@@ -139,58 +147,33 @@ async def _probe(args: argparse.Namespace, section: Any, timeout_s: float) -> tu
     return await _probe_fan(section, args.set_pct, timeout_s)
 
 
-def _shunt_dict(reading: Any) -> dict[str, Any]:
-    keys = ("voltage_v", "current_a", "power_w", "soc_pct", "consumed_ah", "time_to_go_min")
-    out: dict[str, Any] = {key: _number(getattr(reading, key, None)) for key in keys}
-    out["temperature_c"] = _number(getattr(reading, "temperature_c", None))
-    out["alarm"] = getattr(reading, "alarm", None)
-    out["product"] = getattr(reading, "product", None)
-    return out
-
-
-def _replay_capture(path: Path) -> tuple[dict[str, Any], str | None]:
-    from drivers.vedirect.decoder import ReadingAssembler
-    from drivers.vedirect.framer import Block, BlockParser, VEDirectError
-
-    parser = BlockParser()
-    assembler = ReadingAssembler()
-    rejected = 0
-    for item in parser.feed(path.read_bytes()):
-        if isinstance(item, VEDirectError):
-            rejected += 1
-            continue
-        assert isinstance(item, Block)
-        try:
-            reading = assembler.accept(item, 0.0)
-        except VEDirectError:
-            rejected += 1
-            continue
-        if reading is not None:
-            return {**_shunt_dict(reading), "rejected_blocks": rejected}, None
-    return _shunt_dict(None), f"no valid VE.Direct block in {path} ({rejected} rejected)"
-
-
 async def _probe_shunt(section: Any, timeout_s: float) -> tuple[dict[str, Any], str | None]:
+    from controller.cli.probe_shunt import charger_dict, shunt_dict
     from controller.devices import build_shunt
-    from drivers.config import VEDirectConfig
+    from drivers.config import SolixConfig, VEDirectConfig, VictronBleConfig
     from drivers.poller import PollingDriver
     from drivers.runtime import Backoff
     from drivers.vedirect.driver import VEDirectShunt
 
     config = section.shunt
+    if isinstance(config, VictronBleConfig | SolixConfig):
+        return await _probe_bluetooth(section, timeout_s)
     if not isinstance(config, VEDirectConfig):
         polled = build_shunt(section)
         assert isinstance(polled, PollingDriver)
         reading = await polled.poll_once()
         await polled.close()
-        return _shunt_dict(reading), None if reading else polled.stats.last_error
+        return shunt_dict(reading), None if reading else polled.stats.last_error
     shunt = VEDirectShunt(config.port, baudrate=config.baudrate, poll_s=0.1, backoff=Backoff(initial_s=0.2, max_s=1.0))
     await shunt.start()
     reading = await shunt.wait_for_reading(timeout_s)
     await shunt.close()
     if reading is not None:
-        return _shunt_dict(reading), None
+        return shunt_dict(reading), None
     stats = shunt.stats
+    if shunt.wrong_product is not None:
+        found = {"found": shunt.wrong_product, **(charger_dict(shunt.charger) if shunt.charger else {})}
+        return {**shunt_dict(None), **found}, stats.last_error
     if shunt.bytes_received == 0:
         problem = (
             stats.last_error
@@ -205,7 +188,25 @@ async def _probe_shunt(section: Any, timeout_s: float) -> tuple[dict[str, Any], 
             f"{shunt.bytes_received} bytes arrived but no valid VE.Direct block ({stats.corrupt} rejected): "
             f"check the baud rate (VE.Direct is 19200 8N1) and that this is a Victron device"
         )
-    return _shunt_dict(None), problem
+    return shunt_dict(None), problem
+
+
+async def _probe_bluetooth(section: Any, timeout_s: float) -> tuple[dict[str, Any], str | None]:
+    from controller.cli.probe_shunt import shunt_dict
+    from controller.devices import build_shunt
+
+    shunt: Any = build_shunt(section)
+    await shunt.start()
+    reading = await shunt.wait_for_reading(timeout_s)
+    await shunt.close()
+    if reading is not None:
+        return shunt_dict(reading), None
+    found = {"found": shunt.wrong_product} if getattr(shunt, "wrong_product", None) else {}
+    problem = shunt.stats.last_error or (
+        f"nothing heard from {section.shunt.address} in {timeout_s:g} s: is the device on and in range "
+        "(a few metres through walls), and Instant Readout on (victron-ble)?"
+    )
+    return {**shunt_dict(None), **found}, problem
 
 
 async def _probe_pressure(section: Any) -> tuple[dict[str, Any], str | None]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import cast
 
 from controller import units
 from controller.config.reader import Table
@@ -29,13 +30,29 @@ from drivers.config import (
     VEDirectConfig,
 )
 from drivers.modbus.link import ModbusSettings
-from drivers.modbus.maps import PRESSURE_UNIT_CODES_GENERIC, SHUNT_FIELDS, FanMap, PressureMap, ShuntMap
+from drivers.modbus.maps import (
+    PRESSURE_UNIT_CODES_GENERIC,
+    SHUNT_FIELDS,
+    FanMap,
+    PressureMap,
+    ShuntMap,
+    StatusCheck,
+)
 from drivers.modbus.presets import FAN_PRESETS, PRESSURE_PRESETS, SHUNT_PRESETS, SHUNT_UNITS, LineDefaults
-from drivers.modbus.registers import FUNCTIONS, TYPES, WORD_ORDERS, Register
+from drivers.modbus.registers import (
+    BYTE_ORDERS,
+    FUNCTIONS,
+    TYPES,
+    WORD_ORDERS,
+    Function,
+    Register,
+    RegisterType,
+    WordOrder,
+)
 from drivers.pwm import Tachometer
-from drivers.sdp import MODELS
+from drivers.sdp import ADDRESSES, MODELS
 
-SHUNT_DRIVERS = ("vedirect", "modbus", "simulated")
+SHUNT_DRIVERS = ("vedirect", "modbus", "victron-ble", "solix", "simulated")
 PRESSURE_DRIVERS = ("modbus", "sdp", "simulated")
 FAN_DRIVERS = ("pwm", "modbus", "simulated")
 
@@ -61,30 +78,79 @@ def unit_factor(unit: str, kind: units.Kind) -> float:
     return units.parse(f"1 {unit}", kind)
 
 
+def _byte_order(table: Table) -> tuple[WordOrder, bool]:
+    """`byte_order` (ABCD, BADC, CDAB, DCBA) or the older `word_order` (big = ABCD, little = CDAB)."""
+    if table.has("byte_order"):
+        if table.has("word_order"):
+            raise table.error("word_order", table.string("word_order"), "no word_order beside byte_order (one of them)")
+        return BYTE_ORDERS[table.string("byte_order", choices=tuple(BYTE_ORDERS))]
+    return cast("WordOrder", table.string("word_order", "big", choices=WORD_ORDERS)), False
+
+
+def _bound(table: Table, key: str, kind: units.Kind) -> float | None:
+    if kind is units.DIMENSIONLESS:
+        return table.number(key) if table.has(key) else table.optional_quantity(key, kind)
+    return table.optional_quantity(key, kind)
+
+
 def parse_register(table: Table, kind: units.Kind, default_unit: str) -> Register:
-    """One register description: address, function, type, word_order, scale, unit."""
+    """One register description: address, function, type, byte_order (or word_order), scale, unit, offset
+    (in that unit) and the plausible range `min`/`max` (quantities)."""
     address = table.integer("address", low=0, high=0xFFFF)
     function = table.string("function", "holding", choices=FUNCTIONS)
     reg_type = table.string("type", "uint16", choices=TYPES)
-    word_order = table.string("word_order", "big", choices=WORD_ORDERS)
+    word_order, byte_swap = _byte_order(table)
     scale = table.number("scale", 1.0)
     if scale == 0:
         raise table.error("scale", scale, "a non-zero number (one register count times scale gives the value)")
     unit = table.string("unit", default_unit)
     try:
-        factor = scale * unit_factor(unit, kind)
+        unit_si = unit_factor(unit, kind)
     except units.UnitError as exc:
         raise table.error("unit", unit, f"a {kind.name} unit such as {kind.unit}") from exc
+    offset = table.number("offset", 0.0) * unit_si
+    low, high = _bound(table, "min", kind), _bound(table, "max", kind)
+    if low is not None and high is not None and low >= high:
+        raise table.error("max", high, f"more than min ({low:g} {kind.unit})")
     table.finish()
-    return Register(address, function, reg_type, word_order, scale, unit, factor)  # type: ignore[arg-type]
+    return Register(
+        address,
+        cast("Function", function),
+        cast("RegisterType", reg_type),
+        word_order,
+        scale,
+        unit,
+        scale * unit_si,
+        byte_swap=byte_swap,
+        offset=offset,
+        valid_min=low,
+        valid_max=high,
+    )
+
+
+def parse_status(table: Table) -> StatusCheck:
+    """A status or validity register: where it is, and `good`, the values that mean the reading is valid."""
+    good = table.array("good")
+    expected = "a list of the status values that mean the reading is good, e.g. [0] or [1, 2]"
+    if not good or not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 0xFFFF for v in good):
+        raise table.error("good", good, expected)
+    register = Register(
+        table.integer("address", low=0, high=0xFFFF),
+        table.string("function", "holding", choices=FUNCTIONS),  # type: ignore[arg-type]
+        table.string("type", "uint16", choices=("uint16", "int16")),  # type: ignore[arg-type]
+    )
+    table.finish()
+    return StatusCheck(register, frozenset(cast("int", v) for v in good))
 
 
 def _settings(table: Table, defaults: LineDefaults | None) -> ModbusSettings:
     d = defaults or LineDefaults(9600)
-    transport = table.string("transport", "rtu", choices=("rtu", "tcp"))
-    port = table.string("port", "") if transport == "rtu" else ""
-    if transport == "rtu" and not port:
-        raise table.error("port", port, 'a serial port such as "/dev/serial/by-id/usb-FTDI_..." (transport "rtu")')
+    transport = table.string("transport", "rtu", choices=("rtu", "ascii", "tcp"))
+    port = table.string("port", "") if transport != "tcp" else ""
+    if transport != "tcp" and not port:
+        raise table.error(
+            "port", port, f'a serial port such as "/dev/serial/by-id/usb-FTDI_..." (transport "{transport}")'
+        )
     host = table.string("host", "") if transport == "tcp" else ""
     if transport == "tcp" and not host:
         raise table.error("host", host, 'the gateway\'s address such as "192.168.1.50" (transport "tcp")')
@@ -122,6 +188,10 @@ def _parse_shunt(table: Table) -> ShuntConfig:
     if driver == "simulated":
         table.finish()
         return Simulated()
+    if driver in ("victron-ble", "solix"):
+        from controller.config.bluetooth import parse_solix, parse_victron_ble
+
+        return parse_victron_ble(table) if driver == "victron-ble" else parse_solix(table)
     if driver == "vedirect":
         config = VEDirectConfig(
             port=table.string("port"),
@@ -146,7 +216,8 @@ def _parse_shunt(table: Table) -> ShuntConfig:
             raise table.error(
                 f"registers.{required}", None, f"a register for {required} (or a preset: {', '.join(SHUNT_PRESETS)})"
             )
-    shunt_map = ShuntMap(registers, table.boolean("invert_current", base_map.invert_current))
+    status = parse_status(table.table("status")) if table.has("status") else base_map.status
+    shunt_map = ShuntMap(registers, table.boolean("invert_current", base_map.invert_current), status)
     modbus_config = ModbusShuntConfig(_settings(table, defaults), shunt_map, _polling(table, "1 s"), preset)
     table.finish()
     return modbus_config
@@ -160,6 +231,9 @@ def _parse_pressure(table: Table) -> PressureConfig:
     if driver == "sdp":
         model = table.string("model", "sdp810-500", choices=tuple(MODELS))
         address = table.integer("address", MODELS[model][0], low=0x03, high=0x77)
+        if address not in ADDRESSES[model]:
+            choices = " or ".join(f"{a:#04x}" for a in ADDRESSES[model])
+            raise table.error("address", f"{address:#04x}", f"{choices} (the addresses an {model.upper()} can have)")
         config_sdp = SdpConfig(
             model=model,
             bus=table.integer("bus", 1, low=0, high=255),
@@ -204,7 +278,8 @@ def _parse_pressure(table: Table) -> PressureConfig:
     temperature = (
         parse_register(table.table("temperature"), units.TEMPERATURE, "degC") if table.has("temperature") else None
     )
-    pressure_map = PressureMap(value, decimals, unit_reg, factors, temperature)
+    status = parse_status(table.table("status")) if table.has("status") else (base.status if base else None)
+    pressure_map = PressureMap(value, decimals, unit_reg, factors, temperature, status)
     config = ModbusPressureConfig(_settings(table, defaults), pressure_map, _polling(table, "0.5 s"), preset)
     table.finish()
     return config

@@ -193,7 +193,7 @@ class SimulatedShunt:
             self._average_a += weight * (state.current_a - self._average_a)
         self._average_t_s = state.t_s
         soc = min(100.0, max(0.0, 100.0 * (1.0 + state.consumed_ah / capacity)))
-        ttg: float | None = None
+        ttg = math.inf  # what a Victron monitor says (TTG -1) when the battery is not discharging
         if not state.charging and self._average_a < -1e-6:
             left_ah = max(0.0, (soc - self.discharge_floor_pct) / 100.0 * capacity)
             ttg = left_ah / -self._average_a * 60.0

@@ -1,10 +1,10 @@
 """A Modbus device played by a real pymodbus server (3.16 SimDevice API), over RTU on a
 pseudo-terminal or over TCP on a free local port, holding registers the test or the simulator sets.
 
-RTU plumbing: the server opens one pty's slave, the driver opens another's (through an optional
-stable-name symlink), and a relay copies bytes between the two masters, as an RS485 adapter and bus
-would. Faults: no answer (timeouts), a corrupted CRC (or a truncated TCP frame), an exception
-response, and unplug/replug of the driver's side.
+RTU and ASCII plumbing (pymodbus's own framers): the server opens one pty's slave, the driver opens
+another's (through an optional stable-name symlink), and a relay copies bytes between the two masters,
+as an RS485 adapter and bus would. Faults: no answer (timeouts), a corrupted CRC or LRC (or a truncated
+TCP frame), an exception response, and unplug/replug of the driver's side.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ class ModbusFake(Service):
     def __init__(
         self,
         *,
-        transport: Literal["rtu", "tcp"] = "rtu",
+        transport: Literal["rtu", "ascii", "tcp"] = "rtu",
         device_id: int = 1,
         holding: Mapping[int, int] | None = None,
         input: Mapping[int, int] | None = None,
@@ -121,7 +121,7 @@ class ModbusFake(Service):
     def _trace(self, sending: bool, data: bytes) -> bytes:
         if not sending or not data:
             return data
-        if self.transport == "rtu" and data[0] != self.device_id:
+        if self._addressed_to(data) not in (None, self.device_id):
             return b""  # pymodbus 3.16's SimCore answers any id; on a real bus only the addressed device talks
         if self.no_answer:
             self.no_answer -= 1
@@ -132,8 +132,17 @@ class ModbusFake(Service):
             self._count("bad_crc")
             if self.transport == "tcp":
                 return data[:-1]
+            if self.transport == "ascii":  # a wrong LRC (the two hex digits before CR LF)
+                return data[:-4] + (b"00" if data[-4:-2] != b"00" else b"FF") + data[-2:]
             return data[:-1] + bytes([data[-1] ^ 0xFF])
         return data
+
+    def _addressed_to(self, data: bytes) -> int | None:
+        if self.transport == "rtu":
+            return data[0]
+        if self.transport == "ascii" and len(data) >= 3:
+            return int(data[1:3], 16)
+        return None
 
     def _device(self) -> Any:
         from pymodbus.simulator import DataType, SimData, SimDevice
@@ -164,7 +173,7 @@ class ModbusFake(Service):
         self.client_line = FakeSerialLine(self.link)
         self._server = ModbusSerialServer(
             self._device(),
-            framer=FramerType.RTU,
+            framer=FramerType.ASCII if self.transport == "ascii" else FramerType.RTU,
             port=self._server_line.slave_path or "",
             baudrate=self.baudrate,
             parity=self.parity,
@@ -207,7 +216,7 @@ class ModbusFake(Service):
     def unplug(self) -> None:
         """RTU: pull the driver's adapter out. TCP: the gateway goes away (server stops)."""
         self._count("unplug")
-        if self.transport == "rtu":
+        if self.transport != "tcp":
             self._stop_relay()
             assert self.client_line is not None
             self.client_line.unplug()
@@ -217,7 +226,7 @@ class ModbusFake(Service):
     async def replug(self) -> None:
         """Bring the device back (RTU: as a new tty number behind the same stable link)."""
         self._count("replug")
-        if self.transport == "rtu":
+        if self.transport != "tcp":
             assert self.client_line is not None
             self.client_line.plug()
             self._stop_relay()
@@ -228,7 +237,7 @@ class ModbusFake(Service):
     async def close(self) -> None:
         """Stop everything."""
         await self._tasks.close()
-        if self.transport == "rtu" and self._relaying:
+        if self.transport != "tcp" and self._relaying:
             self._stop_relay()
         if self._server is not None:
             with contextlib.suppress(Exception):

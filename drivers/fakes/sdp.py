@@ -1,6 +1,7 @@
 """An SDP3x/SDP8xx sensor behind a fake I2C bus: it answers the real command bytes and returns real
 9-byte measurements with CRCs. Faults: CRC errors, NACKs (a glitch), a stuck bus (a read that hangs),
 unplug/replug (after a replug the sensor is idle again and NACKs reads until told to start measuring).
+Like the sensor, it NACKs any command sent less than 500 µs after a stop.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 import errno
 import time
 
-from drivers.sdp import MODELS, START_CONTINUOUS_DP_AVERAGE, STOP_CONTINUOUS, encode_measurement
+from drivers.sdp import MODELS, START_CONTINUOUS_DP_AVERAGE, STOP_CONTINUOUS, STOP_SETTLE_S, encode_measurement
 
 
 class SdpFakeBus:
@@ -26,6 +27,8 @@ class SdpFakeBus:
         self.stuck_s = 0.3
         self.commands: list[int] = []
         self.reads = 0
+        self.too_soon = 0
+        self._stopped_at: float | None = None
 
     def _check(self, address: int) -> None:
         if not self.present or address != self.address:
@@ -37,12 +40,16 @@ class SdpFakeBus:
     def write(self, address: int, data: bytes) -> None:
         """A command from the driver."""
         self._check(address)
+        if self._stopped_at is not None and time.monotonic() - self._stopped_at < STOP_SETTLE_S:
+            self.too_soon += 1  # still stopping: the sensor does not acknowledge its address
+            raise OSError(errno.EREMOTEIO, "Remote I/O error")
         command = int.from_bytes(data[:2], "big")
         self.commands.append(command)
         if command == STOP_CONTINUOUS:
             if not self.measuring:
                 raise OSError(errno.EREMOTEIO, "Remote I/O error")
             self.measuring = False
+            self._stopped_at = time.monotonic()
         elif command == START_CONTINUOUS_DP_AVERAGE:
             self.measuring = True
 

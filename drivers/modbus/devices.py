@@ -33,7 +33,7 @@ from drivers.modbus.maps import (
     shunt_values,
     words_for,
 )
-from drivers.modbus.registers import Register, decode
+from drivers.modbus.registers import decode
 from drivers.poller import PollingDriver
 from drivers.runtime import Backoff, RetryPolicy, Service, TaskOwner
 from drivers.serialport import BY_ID
@@ -66,7 +66,7 @@ class ModbusShunt(PollingDriver[ShuntReading]):
         )
         self.map = shunt_map
         self.link = ModbusLink(settings, by_id_dir=by_id_dir)
-        self._spans = plan_reads(list(shunt_map.registers.values()))
+        self._spans = plan_reads(shunt_map.all_registers())
 
     async def _read(self) -> ShuntReading:
         values = shunt_values(self.map, await _read_spans(self.link, self._spans))
@@ -107,17 +107,13 @@ class ModbusPressureSensor(PollingDriver[PressureReading]):
         )
         self.map = pressure_map
         self.link = ModbusLink(settings, by_id_dir=by_id_dir)
-        regs: list[Register] = [pressure_map.value]
-        for extra in (pressure_map.decimals_register, pressure_map.unit_register, pressure_map.temperature):
-            if extra is not None:
-                regs.append(extra)
-        self._spans = plan_reads(regs)
+        self._spans = plan_reads(pressure_map.all_registers())
 
     async def _read(self) -> PressureReading:
         spans = await _read_spans(self.link, self._spans)
         temperature = None
         if self.map.temperature is not None:
-            temperature = decode(self.map.temperature, words_for(self.map.temperature, spans))
+            temperature = decode(self.map.temperature, words_for(self.map.temperature, spans), "temperature_c")
         return PressureReading(self._clock(), pressure_value(self.map, spans), temperature)
 
     async def _disconnect(self) -> None:

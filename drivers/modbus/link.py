@@ -1,7 +1,8 @@
-"""The Modbus transport: the only module that talks to pymodbus clients. It opens RTU (serial, by
-stable name) or TCP links, reads and writes registers with a timeout, and turns pymodbus outcomes into
-the driver errors: no answer -> DeviceTimeout, a garbled answer (bytes arrived, none valid: bad CRC)
--> ProtocolError, an exception response -> ProtocolError, no port / refused -> DeviceUnavailable.
+"""The Modbus transport: the only module that talks to pymodbus clients. It opens RTU or ASCII links
+(serial, by stable name; pymodbus's RTU or ASCII framer) or TCP links, reads and writes registers with a
+timeout, and turns pymodbus outcomes into the driver errors: no answer -> DeviceTimeout, a garbled answer
+(bytes arrived, none valid: bad CRC or LRC) -> ProtocolError, an exception response -> ProtocolError, no
+port / refused -> DeviceUnavailable.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ EXCEPTION_NAMES = {
 class ModbusSettings:
     """How to reach one Modbus device."""
 
-    transport: Literal["rtu", "tcp"] = "rtu"
+    transport: Literal["rtu", "ascii", "tcp"] = "rtu"
     port: str = ""
     host: str = ""
     tcp_port: int = 502
@@ -48,7 +49,11 @@ class ModbusSettings:
         """Where the device is, for messages."""
         if self.transport == "tcp":
             return f"device {self.device_id} at {self.host}:{self.tcp_port}"
-        return f"device {self.device_id} on {self.port} ({self.baudrate} baud, 8{self.parity}{self.stopbits})"
+        framing = ", Modbus ASCII" if self.transport == "ascii" else ""
+        return (
+            f"device {self.device_id} on {self.port} ({self.baudrate} baud, {self.bytesize}{self.parity}"
+            f"{self.stopbits}{framing})"
+        )
 
     def no_answer_hint(self) -> str:
         """What to check when the device is silent."""
@@ -103,7 +108,7 @@ class ModbusLink:
             path = resolve_port(s.port, self._by_id_dir)
             client = AsyncModbusSerialClient(
                 path,
-                framer=FramerType.RTU,
+                framer=FramerType.ASCII if s.transport == "ascii" else FramerType.RTU,
                 baudrate=s.baudrate,
                 bytesize=s.bytesize,
                 parity=s.parity,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from drivers.modbus.registers import Register, RegisterError, decode, encode, raw_value
+from drivers.modbus.registers import Register, RegisterError, decode, encode, plausible, raw_value
 
 SHUNT_FIELDS: tuple[str, ...] = (
     "voltage_v",
@@ -53,11 +53,34 @@ def generic_pressure_unit_factors() -> dict[int, float]:
 
 
 @dataclass(frozen=True, slots=True)
+class StatusCheck:
+    """A status or validity register and the values of it that mean the reading is good."""
+
+    register: Register
+    good: frozenset[int]
+
+    def check(self, spans: Mapping[ReadSpan, Sequence[int]]) -> None:
+        """RegisterError unless the device says its values are good."""
+        code = int(raw_value(self.register, words_for(self.register, spans)))
+        if code not in self.good:
+            raise RegisterError(
+                f"status register {self.register.address} says {code}, not one of the good values "
+                f"{sorted(self.good)}: the device reports its reading invalid (sensor fault, warming up, or a map "
+                "for another firmware)"
+            )
+
+
+@dataclass(frozen=True, slots=True)
 class ShuntMap:
     """Where a battery monitor keeps its values; `invert_current` for devices that count discharge positive."""
 
     registers: Mapping[str, Register]
     invert_current: bool = False
+    status: StatusCheck | None = None
+
+    def all_registers(self) -> list[Register]:
+        """Every register a reading needs (values and status)."""
+        return [*self.registers.values(), *([self.status.register] if self.status else [])]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +96,13 @@ class PressureMap:
     unit_register: Register | None = None
     unit_factors: Mapping[int, float] = field(default_factory=dict)
     temperature: Register | None = None
+    status: StatusCheck | None = None
+
+    def all_registers(self) -> list[Register]:
+        """Every register a reading needs (value, decimals, unit, temperature, status)."""
+        status = self.status.register if self.status else None
+        extra = (self.decimals_register, self.unit_register, self.temperature, status)
+        return [self.value, *(r for r in extra if r is not None)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,8 +158,11 @@ def words_for(register: Register, spans: Mapping[ReadSpan, Sequence[int]]) -> li
 
 
 def shunt_values(shunt_map: ShuntMap, spans: Mapping[ReadSpan, Sequence[int]]) -> dict[str, float]:
-    """SI values of every mapped field; power and SOC derived when the device has no register for them."""
-    values = {name: decode(reg, words_for(reg, spans)) for name, reg in shunt_map.registers.items()}
+    """SI values of every mapped field; power and SOC derived when the device has no register for them.
+    RegisterError when the status register says the values are not good or a value is implausible."""
+    if shunt_map.status is not None:
+        shunt_map.status.check(spans)
+    values = {name: decode(reg, words_for(reg, spans), name) for name, reg in shunt_map.registers.items()}
     if shunt_map.invert_current and "current_a" in values:
         values["current_a"] = -values["current_a"]
     if "power_w" not in values and "voltage_v" in values and "current_a" in values:
@@ -140,7 +173,9 @@ def shunt_values(shunt_map: ShuntMap, spans: Mapping[ReadSpan, Sequence[int]]) -
 
 
 def pressure_value(pressure_map: PressureMap, spans: Mapping[ReadSpan, Sequence[int]]) -> float:
-    """Pressure in Pa, honouring the decimals and unit registers."""
+    """Pressure in Pa, honouring the decimals and unit registers, the status register and the plausible range."""
+    if pressure_map.status is not None:
+        pressure_map.status.check(spans)
     value = pressure_map.value
     raw = raw_value(value, words_for(value, spans))
     if pressure_map.decimals_register is not None:
@@ -155,8 +190,8 @@ def pressure_value(pressure_map: PressureMap, spans: Mapping[ReadSpan, Sequence[
                 f"unit register says code {code}, not one of {sorted(pressure_map.unit_factors)} "
                 "(set the transmitter's unit or the map's unit codes)"
             )
-        return raw * value.scale * pressure_map.unit_factors[code]
-    return raw * value.factor
+        return plausible(value, raw * value.scale * pressure_map.unit_factors[code] + value.offset, "pressure_pa")
+    return plausible(value, raw * value.factor + value.offset, "pressure_pa")
 
 
 def fan_raw(fan_map: FanMap, command_pct: float) -> list[int]:

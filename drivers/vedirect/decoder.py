@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from drivers.base import ShuntReading
+from drivers.base import ChargerReading, ShuntReading, WrongProduct
+from drivers.vedirect.charger import to_charger_reading
 from drivers.vedirect.framer import Block, VEDirectError
+from drivers.vedirect.products import BATTERY_MONITORS, Kind, Product
+from drivers.vedirect.products import product as lookup_product
 
 _INTEGER = re.compile(r"-?[0-9]{1,12}")
 _PID = re.compile(r"0[xX][0-9A-Fa-f]{1,4}")
@@ -15,15 +19,10 @@ UNKNOWN = "---"
 """What the monitor sends for a value it does not know (e.g. no temperature sensor, not synchronised)."""
 
 
-# Product IDs documented by Victron (VE.Direct protocol document, product table).
-PRODUCTS: Mapping[int, str] = {
-    0x0203: "BMV-700",
-    0x0204: "BMV-702",
-    0xA381: "BMV-712 Smart",
-    0xA389: "SmartShunt 500A/50mV",
-    0xA38A: "SmartShunt 1000A/50mV",
-    0xA38B: "SmartShunt 2000A/50mV",
-}
+PRODUCTS: Mapping[int, str] = BATTERY_MONITORS
+"""The battery monitors' product ids (the full table, with the other kinds, is in products.py)."""
+SOC_RESOLUTION_PCT = 0.1
+"""A Victron monitor's state of charge comes in 0.1 % steps (SOC is in per mille)."""
 
 ALARM_REASONS: Mapping[int, str] = {
     1: "low_voltage",
@@ -101,6 +100,7 @@ class DecodedBlock:
     firmware: str | None = None
     monitor_mode: int | None = None
     history: dict[str, float] = field(default_factory=dict)
+    pid: int | None = None
 
     @property
     def is_main(self) -> bool:
@@ -124,6 +124,12 @@ def _on_off(label: str, value: str) -> bool | None:
     return value == "ON"
 
 
+def _product_id(value: str) -> int:
+    if not _PID.fullmatch(value):
+        raise VEDirectError("value", f"PID = {value!r} is not a hex product id")
+    return int(value, 16)
+
+
 def alarm_reason_names(mask: int) -> tuple[str, ...]:
     """Names of the bits set in an AR bitmask (unknown bits as bit_N)."""
     names = []
@@ -136,8 +142,8 @@ def alarm_reason_names(mask: int) -> tuple[str, ...]:
 def decode_block(block: Block | Iterable[tuple[str, str]]) -> DecodedBlock:
     """Convert a block's fields to SI; raises VEDirectError for a value the protocol does not allow.
 
-    TTG -1 means "infinite" (not discharging) and becomes None; `---` becomes None everywhere.
-    Labels of other Victron products (chargers, inverters) are ignored.
+    TTG -1 means "infinite" (not discharging) and becomes math.inf; `---` (unknown) becomes None
+    everywhere. Labels of other Victron products (chargers, inverters) are ignored here.
     """
     fields = block.fields if isinstance(block, Block) else tuple(block)
     values: dict[str, float | None] = {}
@@ -145,16 +151,18 @@ def decode_block(block: Block | Iterable[tuple[str, str]]) -> DecodedBlock:
     alarm: bool | None = None
     relay: bool | None = None
     reasons: tuple[str, ...] = ()
-    product: str | None = None
+    product_name: str | None = None
     firmware: str | None = None
     model: str | None = None
     monitor_mode: int | None = None
+    pid: int | None = None
     for label, value in fields:
         if label in _NUMERIC:
             name, factor = _NUMERIC[label]
             number = _integer(label, value)
             if label == "TTG" and number == -1:
-                number = None
+                values[name] = math.inf
+                continue
             values[name] = None if number is None else number * factor
         elif label in HISTORY:
             name, factor = HISTORY[label]
@@ -171,10 +179,8 @@ def decode_block(block: Block | Iterable[tuple[str, str]]) -> DecodedBlock:
                 raise VEDirectError("value", f"AR = {value!r} is negative")
             reasons = alarm_reason_names(mask or 0)
         elif label == "PID":
-            if not _PID.fullmatch(value):
-                raise VEDirectError("value", f"PID = {value!r} is not a hex product id")
-            pid = int(value, 16)
-            product = PRODUCTS.get(pid, f"VE.Direct product {pid:#06x}")
+            pid = _product_id(value)
+            product_name = lookup_product(pid).name
         elif label == "FW":
             firmware = value
         elif label == "BMV":
@@ -186,10 +192,11 @@ def decode_block(block: Block | Iterable[tuple[str, str]]) -> DecodedBlock:
         alarm=alarm,
         relay=relay,
         alarm_reasons=reasons,
-        product=product or (f"BMV {model}" if model else None),
+        product=product_name or (f"BMV {model}" if model else None),
         firmware=firmware,
         monitor_mode=monitor_mode,
         history=history,
+        pid=pid,
         **values,
     )
 
@@ -214,18 +221,38 @@ def to_reading(main: DecodedBlock, history: Mapping[str, float], monotonic_s: fl
         midpoint_voltage_v=main.midpoint_voltage_v,
         midpoint_deviation_pct=main.midpoint_deviation_pct,
         firmware=main.firmware,
+        soc_resolution_pct=SOC_RESOLUTION_PCT if main.soc_pct is not None else None,
+    )
+
+
+def refusal(found: Product) -> WrongProduct:
+    """The error for a product whose values must not be taken for a battery monitor's."""
+    return WrongProduct(
+        found.name,
+        f"the VE.Direct device is {found.describe()}, not a battery monitor: its values are not counted "
+        "into the battery's charge; connect the SmartShunt or BMV to this port",
     )
 
 
 class ReadingAssembler:
-    """Turns a stream of parser results into readings: a reading per main block, history merged in."""
+    """Turns a stream of blocks into readings, by the product id each block carries: a ShuntReading per
+    battery monitor main block (history merged in), a ChargerReading per solar charger block; any other
+    product raises WrongProduct naming it."""
 
     def __init__(self) -> None:
         self.history: dict[str, float] = {}
+        self.found: Product | None = None
 
-    def accept(self, item: Block, monotonic_s: float) -> ShuntReading | None:
-        """Decode a valid block (VEDirectError if a value is not allowed); a reading for a main block."""
+    def accept(self, item: Block, monotonic_s: float) -> ShuntReading | ChargerReading | None:
+        """Decode a valid block (VEDirectError if a value is not allowed, WrongProduct for a product that
+        is neither a battery monitor nor a solar charger); a reading for a main block."""
         decoded = decode_block(item)
+        if decoded.pid is not None:
+            self.found = lookup_product(decoded.pid)
+            if self.found.kind is Kind.SOLAR_CHARGER:
+                return to_charger_reading(item, self.found, monotonic_s)
+            if self.found.kind is not Kind.BATTERY_MONITOR:
+                raise refusal(self.found)
         if not decoded.is_main:
             self.history.update(decoded.history)
             return None

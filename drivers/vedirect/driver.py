@@ -10,22 +10,25 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from drivers.base import DeviceUnavailable, DriverStats, ShuntReading
-from drivers.health import Health
-from drivers.runtime import Backoff, Service, TaskOwner
+from drivers.base import ChargerReading, DeviceUnavailable, ShuntReading, WrongProduct
+from drivers.listener import ListeningDriver
+from drivers.runtime import Backoff
 from drivers.serialport import BY_ID, open_serial, resolve_port
 from drivers.vedirect.codec import Block, BlockParser, ReadingAssembler, VEDirectError
+from drivers.vedirect.decoder import refusal
 
 log = logging.getLogger(__name__)
 
 BAUDRATE = 19200
 
 
-class VEDirectShunt(Service):
+class VEDirectShunt(ListeningDriver[ShuntReading]):
     """A Victron battery monitor on a serial port (VE.Direct-USB cable or a UART).
 
     The port is resolved again at every reconnect (see drivers.serialport). Corrupt blocks are rejected
-    and counted; after `reopen_after_s` without a byte the port is closed and opened again.
+    and counted; after `reopen_after_s` without a byte the port is closed and opened again. Each block
+    is classified by its product id: a solar charger's blocks become `charger` readings (never shunt
+    readings), any other product makes the driver unavailable with a message naming it (`wrong_product`).
     """
 
     def __init__(
@@ -41,58 +44,17 @@ class VEDirectShunt(Service):
         by_id_dir: Path = BY_ID,
         name: str = "shunt (VE.Direct)",
     ) -> None:
+        super().__init__(name, log, clock=clock, stale_after_s=stale_after_s, backoff=backoff or Backoff())
         self.port = port
         self.baudrate = baudrate
-        self._clock = clock
-        self._health = Health(name, log, clock, stale_after_s)
-        self.stats: DriverStats = self._health.stats
         self._reopen_after_s = reopen_after_s
         self._poll_s = poll_s
-        self._backoff = backoff or Backoff()
         self._by_id_dir = by_id_dir
-        self._latest: ShuntReading | None = None
         self._assembler = ReadingAssembler()
-        self._tasks = TaskOwner(f"vedirect {port}")
-        self._task: asyncio.Task[None] | None = None
         self._opened_once = False
-        self._new_reading = asyncio.Event()
         self.bytes_received = 0
-
-    async def start(self) -> None:
-        """Start the background reader (opening the port happens there, with retries)."""
-        if not self._tasks.running:
-            await self._tasks.start()
-            self._task = self._tasks.spawn(self._run)
-
-    async def close(self) -> None:
-        """Stop reading and close the port."""
-        self._task = None
-        await self._tasks.close()
-
-    def latest(self) -> ShuntReading | None:
-        """The newest valid reading, or None before the first one."""
-        self._health.check_stale()
-        return self._latest
-
-    async def wait_for_reading(self, timeout_s: float) -> ShuntReading | None:
-        """The next valid reading, or None if none arrives within timeout_s (for probes and tests)."""
-        self._new_reading.clear()
-        try:
-            async with asyncio.timeout(timeout_s):
-                await self._new_reading.wait()
-        except TimeoutError:
-            return None
-        return self._latest
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self._session()
-            except DeviceUnavailable as exc:
-                self._health.unavailable(str(exc))
-            except Exception as exc:  # a driver bug must not kill the daemon; counted and retried
-                self._health.unexpected(exc)
-            await asyncio.sleep(self._backoff.next_delay())
+        self.charger: ChargerReading | None = None
+        self.wrong_product: str | None = None
 
     async def _session(self) -> None:
         path = resolve_port(self.port, self._by_id_dir)
@@ -146,12 +108,23 @@ class VEDirectShunt(Service):
             self._health.corrupt(str(exc))
             self._health.count(f"rejected_{exc.kind}")
             return
+        except WrongProduct as exc:
+            self._refuse(exc.product, str(exc))
+            return
         self._health.count("blocks")
+        if isinstance(reading, ChargerReading):
+            self.charger = reading
+            found = self._assembler.found
+            self._refuse(reading.product or "a solar charger", str(refusal(found)) if found else "a solar charger")
+            return
         if reading is not None:
-            self._latest = reading
-            self._new_reading.set()
-            self._health.ok()
-            self._backoff.reset()
+            self.wrong_product = None
+            self._publish(reading)
+
+    def _refuse(self, product: str, message: str) -> None:
+        self.wrong_product = product
+        self._health.count("wrong_product_blocks")
+        self._health.unavailable(message)
 
 
 async def _read_available(ser: Any, timeout_s: float) -> bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 from drivers.vedirect.decoder import HISTORY, UNKNOWN
@@ -18,20 +19,27 @@ def _milli(value: float | None) -> str:
     return UNKNOWN if value is None else str(round(value * 1000))
 
 
+def _time_to_go(minutes: float | None) -> str:
+    if minutes is None:
+        return UNKNOWN
+    return "-1" if math.isinf(minutes) else str(round(minutes))
+
+
 def battery_monitor_blocks(
     *,
     voltage_v: float | None,
     current_a: float | None,
     soc_pct: float | None,
     consumed_ah: float | None,
-    time_to_go_min: float | None = None,
+    time_to_go_min: float | None = math.inf,
     temperature_c: float | None = None,
     alarm: bool = False,
     pid: int = 0xA389,
     firmware: str = "0405",
     history: Mapping[str, float] | None = None,
 ) -> list[bytes]:
-    """The main block and the history block a SmartShunt would send for these SI values."""
+    """The main block and the history block a SmartShunt would send for these SI values (time to go:
+    math.inf is sent as -1, "infinite", and None as `---`, unknown)."""
     power = None if voltage_v is None or current_a is None else round(voltage_v * current_a)
     main: list[tuple[str, str]] = [
         ("PID", f"0x{pid:X}"),
@@ -40,7 +48,7 @@ def battery_monitor_blocks(
         ("P", UNKNOWN if power is None else str(power)),
         ("CE", _milli(consumed_ah)),
         ("SOC", UNKNOWN if soc_pct is None else str(round(soc_pct * 10))),
-        ("TTG", "-1" if time_to_go_min is None else str(round(time_to_go_min))),
+        ("TTG", _time_to_go(time_to_go_min)),
     ]
     if temperature_c is not None or pid in (0xA381,):
         main.append(("T", UNKNOWN if temperature_c is None else str(round(temperature_c))))

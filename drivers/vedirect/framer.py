@@ -62,8 +62,9 @@ class BlockParser:
     """Incremental framer: `feed(bytes)` returns the blocks and the rejections it completed.
 
     It never raises: a rejection is returned as a VEDirectError value, and the parser resynchronises
-    on the next `\\r\\n`. A block that began while resynchronising (the tail of a damaged or cut block)
-    is reported with kind "partial".
+    on the next `\\r\\n`. A block that began while resynchronising (the tail of a damaged or cut block,
+    or of the block the device was sending when the reader joined the stream) is reported with kind
+    "partial", not "checksum": it was never whole.
     """
 
     def __init__(self) -> None:
@@ -119,8 +120,9 @@ class BlockParser:
         if state is _State.SEEK:
             if byte == 0x0D:
                 self._start_block()
-            else:
+            else:  # a byte outside any block: the next block may be the tail of one (joined mid-way)
                 self.skipped_bytes += 1
+                self._resyncing = True
             return
         self._raw.append(byte)
         self._sum = (self._sum + byte) & 0xFF

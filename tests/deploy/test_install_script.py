@@ -168,7 +168,7 @@ def _assert_account_and_program(root: Path) -> tuple[int, int]:
     assert user is not None
     assert user[5:] == ["/var/lib/cleanroom", "/usr/sbin/nologin"]
     assert int(user[2]) < 1000
-    assert groups_of(root, "cleanroom") == ["dialout", "gpio", "i2c"]
+    assert groups_of(root, "cleanroom") == ["bluetooth", "dialout", "gpio", "i2c"]
     uid, gid = int(user[2]), int(user[3])
     cleanroom_gid = int(account(root, "group", "cleanroom")[2])  # type: ignore[index]
     assert gid == cleanroom_gid

@@ -4,7 +4,6 @@ on a pty, a pymodbus TCP pressure transmitter and a sysfs PWM folder; the API sh
 from __future__ import annotations
 
 import asyncio
-import re
 import signal
 import socket
 import sys
@@ -16,9 +15,8 @@ import pytest
 from drivers.fakes.modbus import ModbusFake
 from drivers.fakes.sysfs_pwm import PwmSysfsFake
 from drivers.fakes.vedirect import VEDirectFake, constant
+from tests.drivers.helpers import example_config_without_devices
 from tests.eventually import eventually
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "config.example.toml"
 
 
 def _free_port() -> int:
@@ -28,14 +26,7 @@ def _free_port() -> int:
 
 
 def _config(tmp_path: Path, shunt_port: str, pressure: ModbusFake, sysfs: PwmSysfsFake) -> Path:
-    kept, skipping = [], False
-    for line in EXAMPLE.read_text().splitlines():
-        if line.startswith("["):
-            skipping = line.startswith("[devices")
-        if not skipping:
-            kept.append(line)
-    text = "\n".join(kept)
-    text = re.sub(r'^state_dir = ".*"', f'state_dir = "{tmp_path / "state"}"', text, flags=re.MULTILINE)
+    text = example_config_without_devices(tmp_path / "state")
     text += f"""
 
 [devices.shunt]

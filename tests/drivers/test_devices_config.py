@@ -133,7 +133,7 @@ def test_a_map_written_in_the_file_needs_no_preset() -> None:
 @pytest.mark.parametrize(
     ("text", "key", "expected"),
     [
-        ('[devices.shunt]\ndriver = "victron"', "devices.shunt.driver", "vedirect, modbus, simulated"),
+        ('[devices.shunt]\ndriver = "victron"', "devices.shunt.driver", "victron-ble, solix, simulated"),
         ('[devices.shunt]\ndriver = "vedirect"', "devices.shunt.port", "a text"),
         ('[devices.shunt]\ndriver = "vedirect"\nport = "/dev/x"\nbaud = 19200', "devices.shunt.baud", "known key"),
         ('[devices.shunt]\ndriver = "modbus"\nport = "/dev/x"', "devices.shunt.registers.voltage_v", "preset"),
@@ -156,6 +156,12 @@ def test_a_map_written_in_the_file_needs_no_preset() -> None:
             "65535",
         ),
         ('[devices.pressure]\ndriver = "sdp"\nmodel = "sdp600"', "devices.pressure.model", "sdp810-500"),
+        (
+            '[devices.pressure]\ndriver = "sdp"\nmodel = "sdp811-500"\naddress = 0x25',
+            "devices.pressure.address",
+            "0x26",
+        ),
+        ('[devices.pressure]\ndriver = "sdp"\nmodel = "sdp33"\naddress = 0x25', "devices.pressure.address", "0x23"),
         ('[devices.fan]\ndriver = "pwm"\nfrequency = "25 kPa"', "devices.fan.frequency", "frequency"),
         (
             '[devices.fan]\ndriver = "modbus"\npreset = "waveshare-ao8"\nport = "/dev/x"\nfull_raw = 0',

@@ -9,10 +9,14 @@ from hypothesis import strategies as st
 from drivers.base import DeviceState
 from drivers.fakes.sdp import SdpFakeBus
 from drivers.sdp import (
+    ADDRESSES,
+    MODELS,
     START_CONTINUOUS_DP_AVERAGE,
     STOP_CONTINUOUS,
+    STOP_SETTLE_S,
     SdpError,
     SdpSensor,
+    command_bytes,
     crc8,
     decode_measurement,
     encode_measurement,
@@ -99,3 +103,41 @@ async def test_a_stuck_bus_times_out_without_stalling_the_event_loop() -> None:
     assert reading is not None  # the retry (after restarting continuous mode) succeeds
     assert sensor.stats.timeouts == 1
     assert sensor.stats.state is DeviceState.OK
+
+
+def test_the_sdp33_decodes_with_its_own_scale_factor() -> None:
+    assert MODELS["sdp33"] == (0x21, 20)
+    data = encode_measurement(1200.0, 25.0, 20)
+    assert decode_measurement(data, 20) == pytest.approx((1200.0, 25.0))
+    with pytest.raises(SdpError, match="check the model"):
+        decode_measurement(data, 60)
+
+
+@pytest.mark.parametrize(
+    ("model", "addresses"),
+    [("sdp31", (0x21, 0x22, 0x23)), ("sdp33", (0x21, 0x22, 0x23)), ("sdp800-500", (0x25,)), ("sdp811-500", (0x26,))],
+)
+def test_each_model_has_the_addresses_of_its_datasheet(model: str, addresses: tuple[int, ...]) -> None:
+    assert ADDRESSES[model] == addresses
+    assert MODELS[model][0] == addresses[0]
+
+
+def test_a_command_within_500_us_of_a_stop_is_not_acknowledged() -> None:
+    bus = SdpFakeBus("sdp33")
+    bus.write(0x21, command_bytes(START_CONTINUOUS_DP_AVERAGE))
+    bus.write(0x21, command_bytes(STOP_CONTINUOUS))
+    with pytest.raises(OSError, match="Remote I/O"):
+        bus.write(0x21, command_bytes(START_CONTINUOUS_DP_AVERAGE))
+    assert bus.too_soon == 1
+
+
+async def test_the_driver_waits_the_settle_time_between_stop_and_start() -> None:
+    bus = SdpFakeBus("sdp33", pressure_pa=850.0)
+    bus.measuring = True  # the sensor was left measuring by an earlier run: the stop is acknowledged
+    sensor = SdpSensor(bus, model="sdp33", backoff=fast_backoff(), retries=0)
+    reading = await sensor.poll_once()
+    assert reading is not None
+    assert reading.pressure_pa == pytest.approx(850.0)
+    assert bus.commands == [STOP_CONTINUOUS, START_CONTINUOUS_DP_AVERAGE]
+    assert bus.too_soon == 0
+    assert pytest.approx(0.0005) == STOP_SETTLE_S

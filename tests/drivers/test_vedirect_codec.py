@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import random
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from drivers.base import ShuntReading
 from drivers.vedirect.decoder import ReadingAssembler, decode_block
 from drivers.vedirect.encoder import battery_monitor_blocks, encode_block
 from drivers.vedirect.framer import Block, BlockParser, VEDirectError, parse_block, split_blocks
@@ -74,14 +76,14 @@ def test_every_block_of_the_smartshunt_capture_is_decoded() -> None:
     assembler = ReadingAssembler()
     assert assembler.accept(blocks[0], 1.0) is None
     reading = assembler.accept(blocks[1], 2.0)
-    assert reading is not None
+    assert isinstance(reading, ShuntReading)
     assert reading.monotonic_s == 2.0
     assert reading.product == "SmartShunt 500A/50mV"
     assert reading.voltage_v == pytest.approx(12.865)
     assert reading.aux_voltage_v == pytest.approx(-0.014)
     assert reading.current_a == 0
     assert reading.soc_pct == 100
-    assert reading.time_to_go_min is None  # TTG -1: not discharging
+    assert reading.time_to_go_min == math.inf  # TTG -1: not discharging (unknown would be None)
     assert reading.relay is None  # the SmartShunt has no relay
     assert reading.history["deepest_discharge_ah"] == pytest.approx(-32.914)
     assert reading.history["min_aux_voltage_v"] == pytest.approx(-0.022)
@@ -185,7 +187,7 @@ def test_encoded_battery_monitor_blocks_decode_to_the_same_values() -> None:
     assembler = ReadingAssembler()
     assert assembler.accept(parse_block(history), 0.0) is None
     reading = assembler.accept(parse_block(main), 5.0)
-    assert reading is not None
+    assert isinstance(reading, ShuntReading)
     assert (reading.voltage_v, reading.current_a, reading.soc_pct) == pytest.approx((13.21, -4.5, 87.5))
     assert reading.power_w == round(13.21 * -4.5)
     assert reading.consumed_ah == pytest.approx(-12.5)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -170,7 +171,7 @@ async def test_shunt_is_unavailable_after_the_bms_cuts(
     assert reading is not None
     assert reading.current_a is not None
     assert reading.current_a > 0.0
-    assert reading.time_to_go_min is None
+    assert reading.time_to_go_min == math.inf
     assert devices.shunt.stats.state is DeviceState.OK
 
 
