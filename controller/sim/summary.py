@@ -65,6 +65,8 @@ class SimSummary:
     true_bound_cfm: float | None = None
     """The most average CFM over the deadline any schedule could give with the true budget."""
     ratio_to_true_bound: float | None = None
+    deadline_reachable: bool | None = None
+    """Whether the energy the battery really held could last to the deadline (with the same floor)."""
     commands: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
@@ -151,6 +153,7 @@ def judged(summary: SimSummary, truth: Truth, horizon_s: float, candidates: Cand
         true_budget_wh=bound.budget_wh,
         true_bound_cfm=bound.average_cfm,
         ratio_to_true_bound=average / bound.average_cfm if bound.average_cfm > 0.0 else None,
+        deadline_reachable=bound.reachable if summary.deadline_h is not None else None,
         commands=truth.commands,
     )
 

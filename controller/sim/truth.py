@@ -58,6 +58,8 @@ class TrueBound:
     """The energy at the start less self-discharge over the time off the grid, plus recharges."""
     clean_air_ft3: float
     average_cfm: float
+    reachable: bool
+    """Whether the budget lasts the horizon at all (with the same floor): a deadline the truth allows."""
 
 
 def true_bound(
@@ -77,8 +79,9 @@ def true_bound(
     charger_w = battery.charge_current_a * open_circuit_v(100.0, battery.nominal_v)
     recharge_wh = sum(min(full_wh, charger_w * (end - start) / 3600.0) for start, end in grid_spans)
     budget_wh = remaining_energy_wh(battery, start_charge_ah(battery), off_s) + recharge_wh
-    off_air = plan(budget_wh, off_s, candidates, path).clean_air_ft3 if off_s > 0.0 else 0.0
+    off_plan = plan(budget_wh, off_s, candidates, path) if off_s > 0.0 else None
+    off_air = off_plan.clean_air_ft3 if off_plan is not None else 0.0
     grid_air = max(p.flow_cfm for p in candidates.points) * grid_s / 60.0
     air = off_air + grid_air
     average = air * 60.0 / horizon_s if horizon_s > 0.0 else 0.0
-    return TrueBound(start_wh, budget_wh, air, average)
+    return TrueBound(start_wh, budget_wh, air, average, off_plan is None or off_plan.feasible)
