@@ -196,7 +196,7 @@ class SimulatedShunt:
         self._health.ok()
         return self._reading
 
-    def counted_ah(self, state: PlantState) -> float:
+    def _count_ah(self, state: PlantState) -> float:
         """The shunt's own count of the charge consumed since full (<= 0): the true count plus its start
         error and what its current offset added since the last synchronisation (a charger float)."""
         offset_a = self.plant.scenario.current_offset_a
@@ -215,7 +215,7 @@ class SimulatedShunt:
             weight = 1.0 - math.exp(-(state.t_s - self._average_t_s) / self.averaging_s)
             self._average_a += weight * (current - self._average_a)
         self._average_t_s = state.t_s
-        consumed = self.counted_ah(state)
+        consumed = self._count_ah(state)
         soc = min(100.0, max(0.0, 100.0 * (1.0 + consumed / capacity)))
         ttg: float | None = None
         if not state.charging and self._average_a < -1e-6:
