@@ -49,6 +49,7 @@ class TrustWatch:
     first_alert_kind: str | None = None
     checks: list[RuntimeCheck] = field(default_factory=list)
     _start_wh: float | None = None
+    _pending: tuple[float, Snapshot, float, float | None] | None = None
     _currents: collections.deque[tuple[float, float, float]] = field(default_factory=collections.deque)
 
     def __call__(self, state: PlantState) -> None:
@@ -56,6 +57,11 @@ class TrustWatch:
         if snapshot is None:
             return
         self._note_alert(snapshot)
+        if self._pending is not None:
+            fraction, seen, left_wh, victron_s = self._pending
+            self._pending = None
+            if not (state.charging or state.bms_cut):
+                self.checks.append(self._check(fraction, seen, left_wh, victron_s, abs(state.power_w)))
         self._currents.append((state.t_s, snapshot.current_a or 0.0, abs(state.power_w)))
         while self._currents and self._currents[0][0] < state.t_s - VICTRON_AVERAGE_S:
             self._currents.popleft()
@@ -67,7 +73,7 @@ class TrustWatch:
         spent = 1.0 - left_wh / self._start_wh if self._start_wh > 0.0 else 0.0
         fraction = DISCHARGE_POINTS[len(self.checks)]
         if spent >= fraction:
-            self.checks.append(self._check(fraction, state, snapshot, left_wh))
+            self._pending = (fraction, snapshot, left_wh, self._victron_s(snapshot))
 
     def _note_alert(self, snapshot: Snapshot) -> None:
         for alert in snapshot.alerts:
@@ -77,16 +83,23 @@ class TrustWatch:
             if self.first_alert_h is None or hour < self.first_alert_h:
                 self.first_alert_h, self.first_alert_kind = hour, alert.kind.value
 
-    def _check(self, fraction: float, state: PlantState, snapshot: Snapshot, left_wh: float) -> RuntimeCheck:
-        """Both estimates against the truth: the energy really left over the draw, with self-discharge."""
+    def _check(
+        self, fraction: float, snapshot: Snapshot, left_wh: float, victron_s: float | None, now_w: float
+    ) -> RuntimeCheck:
+        """Both estimates against the truth: the energy really left over the draw, with self-discharge.
+
+        The truth for the controller's runtime at the current speed is the draw over the tick after its
+        snapshot (the plant's state at a tick averages the step before it, under the previous command);
+        the truth for the Victron-style estimate is the draw averaged over the same 3 minutes as its current."""
         discharge_w = self_discharge_ah(self.battery, 3600.0) * self.battery.nominal_v
-        now_w = abs(state.power_w)
         average_w = sum(p for _, _, p in self._currents) / len(self._currents)
         true_now_s = left_wh * 3600.0 / (now_w + discharge_w) if now_w > 0.0 else None
         true_average_s = left_wh * 3600.0 / (average_w + discharge_w) if average_w > 0.0 else None
         controller = relative_error(snapshot.runtime_now_s, true_now_s)
-        victron = relative_error(self._victron_s(snapshot), true_average_s)
-        return RuntimeCheck(fraction, state.t_s / 3600.0, controller, victron)
+        victron = relative_error(victron_s, true_average_s)
+        return RuntimeCheck(
+            fraction, (snapshot.timestamp_utc - self.start_utc).total_seconds() / 3600.0, controller, victron
+        )
 
     def _victron_s(self, snapshot: Snapshot) -> float | None:
         """Remaining Ah (the shunt's SoC of the configured capacity) over the 3-minute average current."""

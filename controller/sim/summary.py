@@ -133,17 +133,24 @@ def summarize(
     if truth is None:
         return summary
     judged_s = totals.elapsed_s if deadline_s is None else deadline_s
-    off = floor_cfm <= 0.0
-    true_candidates = candidates_for(curve, allow_off=off, min_flow_cfm=floor_cfm, max_flow_cfm=cap_cfm)
-    return judged(summary, truth, judged_s, true_candidates, path)
+    held = candidates_for(curve, allow_off=floor_cfm <= 0.0, min_flow_cfm=floor_cfm, max_flow_cfm=cap_cfm)
+    free = candidates_for(curve, allow_off=True, max_flow_cfm=cap_cfm)
+    return judged(summary, truth, judged_s, (held, free), path)
 
 
-def judged(summary: SimSummary, truth: Truth, horizon_s: float, candidates: Candidates, path: PowerPath) -> SimSummary:
+def judged(
+    summary: SimSummary, truth: Truth, horizon_s: float, candidates: tuple[Candidates, Candidates], path: PowerPath
+) -> SimSummary:
     """The summary with the honest figures: the air up to the horizon (the deadline) against the bound for
-    the energy the battery really held."""
+    the energy the battery really held. `candidates` are the fan's points that hold the floor and all of
+    them (with off): where the true energy cannot hold the floor until the deadline, a controller may let
+    the floor go, so the bound does too."""
     if horizon_s <= 0.0:
         return replace(summary, commands=truth.commands)
-    bound = true_bound(truth.battery, horizon_s, truth.grid_spans, candidates, path)
+    held, free = candidates
+    bound = true_bound(truth.battery, horizon_s, truth.grid_spans, held, path)
+    if not bound.reachable:
+        bound = replace(true_bound(truth.battery, horizon_s, truth.grid_spans, free, path), reachable=False)
     average = truth.clean_air_ft3 * 60.0 / horizon_s
     return replace(
         summary,

@@ -107,6 +107,14 @@ def test_a_run_that_lasts_is_judged_met_with_no_miss() -> None:
     assert 0.9 < summary.ratio_to_true_bound <= AT_MOST
 
 
+def test_where_the_floor_cannot_last_the_bound_lets_it_go_like_the_controller() -> None:
+    summary = run(short_config(energy_wh=8.0))
+    assert summary.deadline_reachable is False
+    assert summary.deadline_met is False
+    assert summary.ratio_to_true_bound is not None
+    assert 0.5 < summary.ratio_to_true_bound <= AT_MOST
+
+
 def test_a_deadline_moved_mid_run_goes_through_the_command_bus_and_judges_the_run() -> None:
     summary = run(short_config(energy_wh=200.0), "at=2h:deadline=1 h")
     assert summary.deadline_h == pytest.approx(3.0)
