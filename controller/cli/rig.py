@@ -44,6 +44,7 @@ def simulated_rig(args: argparse.Namespace, config: Config) -> Rig:
     from datetime import UTC, datetime
 
     from controller.calibration.session import Devices
+    from controller.errors import ConfigError
     from controller.sim.rig import simulated_plant
     from controller.sim.rig import simulated_rig as build_simulated_rig
     from controller.sim.scenario import parse_scenario
@@ -60,6 +61,10 @@ def simulated_rig(args: argparse.Namespace, config: Config) -> Rig:
         initial_soc_pct=quantity_flag("--sim-soc", args.sim_soc, units.FRACTION, 0.0, 100.0),
     )
     scenario = parse_scenario(args.sim_scenario, 86400.0, source="--sim-scenario")
+    if scenario.commands:
+        raise ConfigError(
+            "--sim-scenario", "at", args.sim_scenario, "no at=TIME:COMMAND items (only `cleanroom sim` sends commands)"
+        )
     speed = quantity_flag("--sim-speed", args.sim_speed, units.DIMENSIONLESS, 0.01, 1e6) if args.sim_speed else None
     start_utc = datetime.now(UTC).replace(microsecond=0)
     built = build_simulated_rig(params, scenario, start_utc=start_utc, speed=speed, seed=args.seed)

@@ -29,8 +29,14 @@ examples:
   cleanroom sim --accelerated --deadline "5 days" --controller-draw "0.9 W" --mode eco --json
   cleanroom sim --speed 600 --scenario grid-returns --mqtt mqtt://127.0.0.1:1883
 
-Scenarios: outage (default), grid-returns, fan-stall, sensor-dropouts, door, or KEY=VALUE items such as
-"outage=36h, stall=10h+5min, door=50%+1min" (times as durations or percentages of the run).
+Scenarios: a preset, outage (default), grid-returns, fan-stall, sensor-dropouts or door, and/or items,
+comma-separated, such as "outage=36h, stall=10h+5min, door=50%+1min" or "capacity=80%, at=84h:deadline=1 day"
+(times as durations or percentages of the run):
+{items}
+
+The summary judges the run against its deadline (deadline_met, deadline_miss_h; clean air up to the deadline,
+none after the battery cut out) and against the most air the energy the battery really held allows
+(true_bound_cfm, ratio_to_true_bound), computed from the simulated battery, not from what the run drew.
 Without --accelerated the simulator keeps SQLite history in --state-dir, publishes to the local MQTT
 broker when one answers and serves the dashboard; with --accelerated only the flags you give start sinks.
 """
@@ -88,16 +94,21 @@ def run(args: argparse.Namespace) -> int:
     """Run the simulation and print the summary."""
     import asyncio
 
+    from controller.commands import CommandLimits
     from controller.service import build_sinks, choose_sinks, state_directory
     from controller.sim.run import Simulation
-    from controller.sim.scenario import parse_scenario
+    from controller.sim.scenario import latest_deadline_s, parse_scenario
 
     config = sim_config(args)
     control = config.control
+    limits = CommandLimits(control.pressure_cap_pa)
     if args.duration is not None:
         duration_s = quantity_flag("--duration", args.duration, units.DURATION, 1.0, 366 * 86400.0)
+        scenario = parse_scenario(args.scenario, duration_s, limits=limits)
     else:
         duration_s = control.deadline_in_s or 7 * 86400.0
+        scenario = parse_scenario(args.scenario, duration_s, limits=limits)
+        duration_s = latest_deadline_s(scenario, duration_s) or duration_s
     speed = None
     if not args.accelerated:
         speed = quantity_flag("--speed", args.speed, units.DIMENSIONLESS, 0.01, 1e6) if args.speed else 60.0
@@ -108,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
     simulation = Simulation(
         config=config,
         room=room,
-        scenario=parse_scenario(args.scenario, duration_s),
+        scenario=scenario,
         duration_s=duration_s,
         speed=speed,
         seed=args.seed,
@@ -133,20 +144,28 @@ def run(args: argparse.Namespace) -> int:
 
 
 def human_summary(report: dict[str, object]) -> str:
-    """The summary as lines for a person."""
-    lines = [f"{key.replace('_', ' ')}: {'—' if value is None else value}" for key, value in report.items()]
+    """The summary as lines for a person (a list, such as the scenario's commands, one item a line)."""
+    lines = []
+    for key, value in report.items():
+        label = key.replace("_", " ")
+        if isinstance(value, list | tuple):
+            lines += [f"{label}: {item}" for item in value] if value else [f"{label}: —"]
+        else:
+            lines.append(f"{label}: {'—' if value is None else value}")
     return "\n".join(lines)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `sim`."""
+    from controller.sim.scenario_items import items_help
+
     parser = subparsers.add_parser(
         "sim",
         help="the whole daemon on a simulated battery, fan and room",
         description="Run the controller against a simulated plant: a LiFePO4 battery with its BMS, the fan's "
         "curve, a leaky room with wind noise, and the controller's own draw. Real time times --speed, or "
         "--accelerated as fast as the CPU allows.",
-        epilog=EPILOG,
+        epilog=EPILOG.format(items=items_help("  ")),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--config", metavar="FILE", help="start from this configuration file (default: the defaults)")
@@ -171,7 +190,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     timing.add_argument("--speed", metavar="FACTOR", help="simulated time runs FACTOR times real time (default: 60)")
     timing.add_argument("--accelerated", action="store_true", help="simulated time as fast as the CPU allows")
     parser.add_argument(
-        "--scenario", default="outage", metavar="SCENARIO", help="what happens during the run (default: outage)"
+        "--scenario",
+        default="outage",
+        metavar="SCENARIO",
+        help="what happens during the run: a preset and/or items (below; default: outage)",
     )
     parser.add_argument(
         "--room-c", metavar="FLOW", help='the simulated room\'s leakage C (flow at 1 Pa, default "20 CFM")'

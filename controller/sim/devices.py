@@ -14,13 +14,15 @@ import random
 from dataclasses import dataclass
 
 from controller.clock import Clock
-from controller.sim.plant import PlantParams, PlantState, initial_state, step
+from controller.sim.plant import ChargeStage, PlantParams, PlantState, initial_state, step
 from controller.sim.scenario import (
     Scenario,
     disturbances_at,
     next_change_s,
     pressure_available,
     shunt_available,
+    shunt_start_soc_pct,
+    true_plant,
 )
 from drivers.base import DeviceState, DriverStats, FanReading, PressureReading, ShuntReading
 
@@ -134,11 +136,13 @@ class _Health:
 class SimulatedShunt:
     """A SmartShunt-like battery monitor on the simulated battery.
 
-    Its state of charge is its own coulomb count (synchronised to 100 % when the charger floats), so it
-    drifts from the true charge by the battery's self-discharge, like a real shunt. Time-to-go follows
-    Victron: remaining charge down to `discharge_floor_pct` over the current averaged for `averaging_s`.
-    During a dropout `latest()` keeps returning the last reading (which ages); the BMS cutting the
-    battery off leaves the shunt unpowered (UNAVAILABLE).
+    Its state of charge is its own coulomb count against `capacity_ah` (the configured capacity, which the
+    battery may not really have), synchronised to 100 % when the charger floats, so it drifts from the true
+    charge by the battery's self-discharge, like a real shunt. The scenario adds its errors: a state of
+    charge off by `soc_offset_pct` at the start, a current offset (reported and counted), or no state of
+    charge at all. Time-to-go follows Victron: remaining charge down to `discharge_floor_pct` over the
+    current averaged for `averaging_s`. During a dropout `latest()` keeps returning the last reading (which
+    ages); the BMS cutting the battery off leaves the shunt unpowered (UNAVAILABLE).
     """
 
     def __init__(
@@ -147,10 +151,18 @@ class SimulatedShunt:
         discharge_floor_pct: float = 10.0,
         averaging_s: float = 180.0,
         name: str = "simulated shunt",
+        capacity_ah: float | None = None,
     ) -> None:
         self.plant = plant
         self.discharge_floor_pct = discharge_floor_pct
         self.averaging_s = averaging_s
+        battery = plant.params.battery
+        self.capacity_ah = battery.capacity_ah if capacity_ah is None else capacity_ah
+        scenario = plant.scenario
+        true_start = min(100.0, max(0.0, battery.initial_soc_pct))
+        counted_start_ah = (shunt_start_soc_pct(true_start, scenario) / 100.0 - 1.0) * self.capacity_ah
+        self._count_error_ah = counted_start_ah - (true_start / 100.0 - 1.0) * battery.capacity_ah
+        self._offset_since_s = 0.0
         self._health = _Health(name)
         self.stats = self._health.stats
         self._reading: ShuntReading | None = None
@@ -184,30 +196,43 @@ class SimulatedShunt:
         self._health.ok()
         return self._reading
 
+    def _count_ah(self, state: PlantState) -> float:
+        """The shunt's own count of the charge consumed since full (<= 0): the true count plus its start
+        error and what its current offset added since the last synchronisation (a charger float)."""
+        offset_a = self.plant.scenario.current_offset_a
+        if state.charge_stage is ChargeStage.FLOAT:
+            self._count_error_ah = 0.0
+            self._offset_since_s = state.t_s
+        drift_ah = offset_a * (state.t_s - self._offset_since_s) / 3600.0
+        return min(0.0, max(-self.capacity_ah, state.consumed_ah + self._count_error_ah + drift_ah))
+
     def _read(self, state: PlantState) -> ShuntReading:
-        capacity = self.plant.params.battery.capacity_ah
+        capacity = self.capacity_ah
+        current = state.current_a + self.plant.scenario.current_offset_a
         if self._average_a is None or self.averaging_s <= 0.0:
-            self._average_a = state.current_a
+            self._average_a = current
         else:
             weight = 1.0 - math.exp(-(state.t_s - self._average_t_s) / self.averaging_s)
-            self._average_a += weight * (state.current_a - self._average_a)
+            self._average_a += weight * (current - self._average_a)
         self._average_t_s = state.t_s
-        soc = min(100.0, max(0.0, 100.0 * (1.0 + state.consumed_ah / capacity)))
+        consumed = self._count_ah(state)
+        soc = min(100.0, max(0.0, 100.0 * (1.0 + consumed / capacity)))
         ttg = math.inf  # what a Victron monitor says (TTG -1) when the battery is not discharging
         if not state.charging and self._average_a < -1e-6:
             left_ah = max(0.0, (soc - self.discharge_floor_pct) / 100.0 * capacity)
             ttg = left_ah / -self._average_a * 60.0
+        counts = self.plant.scenario.shunt_reports_soc
         return ShuntReading(
             monotonic_s=self.plant.monotonic_at(state.t_s),
             voltage_v=state.voltage_v,
-            current_a=state.current_a,
-            power_w=state.power_w,
-            soc_pct=soc,
-            consumed_ah=state.consumed_ah,
-            time_to_go_min=ttg,
+            current_a=current,
+            power_w=state.voltage_v * current,
+            soc_pct=soc if counts else None,
+            consumed_ah=consumed if counts else None,
+            time_to_go_min=ttg if counts else None,
             alarm=False,
             relay=None,
-            product="SmartShunt (simulated)",
+            product="SmartShunt (simulated)" if counts else "voltage and current monitor (simulated)",
         )
 
 
@@ -338,11 +363,14 @@ def simulated_devices(
     pressure_noise_pa: float = 0.05,
     max_step_s: float = 10.0,
 ) -> SimulatedDevices:
-    """Build a plant on the clock and its shunt, pressure sensor and fan (random streams derived from seed)."""
-    plant = SimulatedPlant(params, scenario, clock, seed=seed, max_step_s=max_step_s)
+    """Build a plant on the clock and its shunt, pressure sensor and fan (random streams derived from seed).
+
+    `params` are the configured plant; the scenario decides how the real one differs (its capacity, its
+    charge at the start, its self-discharge), and the shunt counts against the configured capacity."""
+    plant = SimulatedPlant(true_plant(params, scenario), scenario, clock, seed=seed, max_step_s=max_step_s)
     return SimulatedDevices(
         plant=plant,
-        shunt=SimulatedShunt(plant),
+        shunt=SimulatedShunt(plant, capacity_ah=params.battery.capacity_ah),
         pressure=SimulatedPressureSensor(plant, noise_pa=pressure_noise_pa, seed=seed + 1),
         fan=SimulatedFan(plant),
     )

@@ -24,7 +24,7 @@ SECONDS_PER_MONTH = 30.0 * 86400.0
 # cell over most of the range, with knees below ~15 % and above ~95 %. Its mean over 0-100 % is the nominal
 # voltage, so capacity x nominal voltage is the energy the pack delivers at a light load. Scaled by
 # nominal_v / 12.8 for other packs.
-_OCV_SOC_PCT = (0.0, 3.0, 6.0, 10.0, 15.0, 20.0, 40.0, 60.0, 80.0, 90.0, 95.0, 98.0, 100.0)
+OCV_SOC_PCT = (0.0, 3.0, 6.0, 10.0, 15.0, 20.0, 40.0, 60.0, 80.0, 90.0, 95.0, 98.0, 100.0)
 _OCV_V = (10.0, 11.3, 12.1, 12.5, 12.7, 12.78, 12.85, 12.92, 13.02, 13.12, 13.22, 13.37, 13.6)
 _OCV_NOMINAL_V = 12.8
 _STANDSTILL = 0.005
@@ -154,10 +154,10 @@ def open_circuit_v(soc_pct: float, nominal_v: float = _OCV_NOMINAL_V) -> float:
     elif soc_pct >= 100.0:
         v = _OCV_V[-1]
     else:
-        i = bisect.bisect_right(_OCV_SOC_PCT, soc_pct)
-        s0 = _OCV_SOC_PCT[i - 1]
+        i = bisect.bisect_right(OCV_SOC_PCT, soc_pct)
+        s0 = OCV_SOC_PCT[i - 1]
         v0 = _OCV_V[i - 1]
-        v = v0 + (_OCV_V[i] - v0) * (soc_pct - s0) / (_OCV_SOC_PCT[i] - s0)
+        v = v0 + (_OCV_V[i] - v0) * (soc_pct - s0) / (OCV_SOC_PCT[i] - s0)
     return v * (nominal_v / _OCV_NOMINAL_V)
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import bisect
 import sys
 import time
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -11,15 +14,16 @@ from pathlib import Path
 
 from controller.clock import Clock
 from controller.command_bus import CommandBus
+from controller.commands import CommandResult
 from controller.config.loader import Config
-from controller.daemon import Daemon
+from controller.daemon import Daemon, RunTotals
 from controller.daemon_settings import DaemonSettings
 from controller.hub import Sink, SnapshotHub
 from controller.service import serve
-from controller.sim.plant import PlantParams, PlantState
+from controller.sim.plant import BatteryParams, PlantParams, PlantState
 from controller.sim.rig import SimRoom, simulated_plant, simulated_rig
-from controller.sim.scenario import Scenario
-from controller.sim.summary import SimSummary, summarize
+from controller.sim.scenario import Scenario, TimedCommand, grid_spans
+from controller.sim.summary import SimSummary, Truth, summarize
 from controller.units import format_duration
 
 
@@ -50,7 +54,8 @@ class Simulation:
     ) -> SimSummary:
         """Run to the end (or until the BMS cuts the controller's power) and summarise. `sinks` builds the
         sinks on the simulation's clock; `observe` sees the plant's true state after every tick (benchmarks
-        compare it with what the controller believed)."""
+        compare it with what the controller believed). The scenario's timed commands go through the
+        daemon's command bus, as a user's would."""
         rig = simulated_rig(
             self.plant_params(), self.scenario, start_utc=self.start_utc, speed=self.speed, seed=self.seed
         )
@@ -67,27 +72,43 @@ class Simulation:
             keep_events=self.keep_events,
         )
         self.daemon = daemon
-        cut_at: list[float] = []
-        delivered = _Delivered()
+        watch = _Watch(self.scenario, commands, self.config.controller.tick_s)
 
-        def bms_cut() -> bool:
+        def after_tick() -> bool:
             state = devices.plant.state
-            delivered.add(state.t_s, state.flow_mean_cfm)
+            watch.tick(state)
             if observe is not None:
                 observe(state)
-            if state.bms_cut and not cut_at:
-                cut_at.append(state.t_s)
             return state.bms_cut and not state.charging
 
         reporter = _Progress(daemon, self.duration_s) if progress else None
         built = sinks(clock) if sinks else []
-        totals = await serve(daemon, built, duration_s=self.duration_s, should_stop=bms_cut, progress=reporter)
+        totals = await serve(daemon, built, duration_s=self.duration_s, should_stop=after_tick, progress=reporter)
         if reporter is not None:
             reporter.done()
+        return self._summary(totals, watch, devices.plant.params.battery)
+
+    def _deadline_s(self, totals: RunTotals) -> float | None:
+        """The deadline in force at the end (a timed command may have moved it), from the run's start."""
+        last = totals.last_snapshot
+        if last is not None:
+            deadline = last.deadline_utc
+            return None if deadline is None else round((deadline - self.start_utc).total_seconds(), 3)
         control = self.config.control
-        deadline_s = control.deadline_in_s
-        if deadline_s is None and control.deadline_utc is not None:
-            deadline_s = (control.deadline_utc - self.start_utc).total_seconds()
+        if control.deadline_in_s is None and control.deadline_utc is not None:
+            return (control.deadline_utc - self.start_utc).total_seconds()
+        return control.deadline_in_s
+
+    def _summary(self, totals: RunTotals, watch: _Watch, battery: BatteryParams) -> SimSummary:
+        control = self.config.control
+        deadline_s = self._deadline_s(totals)
+        horizon_s = totals.elapsed_s if deadline_s is None else deadline_s
+        truth = Truth(
+            battery=battery,
+            grid_spans=grid_spans(self.scenario, horizon_s),
+            clean_air_ft3=watch.air.until(horizon_s),
+            commands=watch.answers(),
+        )
         return summarize(
             totals,
             mode=control.mode,
@@ -99,23 +120,74 @@ class Simulation:
             room_n=self.room.leakage_n,
             floor_pa=control.pressure_floor_pa,
             cap_pa=control.pressure_cap_pa,
-            bms_cut_s=cut_at[0] if cut_at else None,
-            delivered_ft3=delivered.ft3,
+            bms_cut_s=watch.cut_s,
+            delivered_ft3=watch.air.total_ft3,
+            truth=truth,
         )
 
 
-class _Delivered:
-    """The air the simulated room really got: the plant's flow (which lags the fan's command) over time."""
+class AirLog:
+    """The air the simulated room really got: the plant's flow (which lags the fan's command) over time,
+    kept cumulatively per tick so that it can be counted up to a deadline that moved during the run."""
 
     def __init__(self) -> None:
-        self.ft3 = 0.0
-        self.last_t_s: float | None = None
+        self.times_s = array("d")
+        self.totals_ft3 = array("d")
+
+    @property
+    def total_ft3(self) -> float:
+        """All the air so far."""
+        return self.totals_ft3[-1] if self.totals_ft3 else 0.0
 
     def add(self, t_s: float, flow_mean_cfm: float) -> None:
         """Count the flow averaged over the plant's last step (one step per tick)."""
-        if self.last_t_s is not None:
-            self.ft3 += flow_mean_cfm * (t_s - self.last_t_s) / 60.0
-        self.last_t_s = t_s
+        if self.times_s:
+            self.totals_ft3.append(self.total_ft3 + flow_mean_cfm * (t_s - self.times_s[-1]) / 60.0)
+        else:
+            self.totals_ft3.append(0.0)
+        self.times_s.append(t_s)
+
+    def until(self, t_s: float) -> float:
+        """The air up to t_s (interpolated inside a tick; all of it when t_s is past the end)."""
+        times, totals = self.times_s, self.totals_ft3
+        index = bisect.bisect_right(times, t_s)
+        if index == 0:
+            return 0.0
+        if index == len(times):
+            return self.total_ft3
+        t0, t1 = times[index - 1], times[index]
+        return totals[index - 1] + (totals[index] - totals[index - 1]) * (t_s - t0) / (t1 - t0)
+
+
+class _Watch:
+    """The simulator's side of each tick: counts the real air, notes the BMS cut, and sends the scenario's
+    timed commands so that the tick at or after their time applies them."""
+
+    def __init__(self, scenario: Scenario, commands: CommandBus, tick_s: float) -> None:
+        self.air = AirLog()
+        self.cut_s: float | None = None
+        self._due = list(scenario.commands)
+        self._bus = commands
+        self._tick_s = tick_s
+        self._sent: list[tuple[TimedCommand, asyncio.Future[CommandResult]]] = []
+
+    def tick(self, state: PlantState) -> None:
+        self.air.add(state.t_s, state.flow_mean_cfm)
+        if state.bms_cut and self.cut_s is None:
+            self.cut_s = state.t_s
+        while self._due and self._due[0].at_s <= state.t_s + self._tick_s + 1e-9:
+            timed = self._due.pop(0)
+            self._sent.append((timed, self._bus.submit_nowait(timed.command, "scenario")))
+
+    def answers(self) -> tuple[str, ...]:
+        """Each sent command and the loop's answer."""
+        lines = []
+        for timed, future in self._sent:
+            answer = future.result() if future.done() else None
+            verdict = "not applied (the run ended)" if answer is None else answer.message
+            accepted = "" if answer is None else ("accepted: " if answer.accepted else "rejected: ")
+            lines.append(f"at {format_duration(timed.at_s)}: {timed.text}: {accepted}{verdict}")
+        return tuple(lines)
 
 
 class _Progress:

@@ -1,24 +1,27 @@
 """Scenarios as data: when the grid is down, when the fan stalls, when sensors drop out, when the door opens.
 
-A scenario is a frozen value of timed intervals (seconds from the start of the run). Presets are scaled
-to the run's duration; `parse_scenario` reads a preset name and/or explicit intervals from one line of
-text, e.g. ``"grid-returns"``, ``"outage=36h, stall=10h+5min, door=50%+1min"``.
+A scenario is a frozen value of timed intervals (seconds from the start of the run), the ways the battery
+and its shunt differ from the configuration, and commands a simulated user sends. Presets are scaled to the
+run's duration; `parse_scenario` reads a preset name and/or items from one line of text, e.g.
+``"grid-returns"``, ``"outage=36h, stall=10h+5min, door=50%+1min"``, ``"capacity=80%, at=84h:deadline=1 day"``.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from controller import units
+from controller.commands import CommandLimits, SetDeadline
 from controller.errors import ConfigError
-from controller.sim.plant import Disturbances
+from controller.sim.plant import Disturbances, PlantParams
+from controller.sim.scenario_items import ITEMS, ITEMS_BY_KEY, Interval, Reading, TimedCommand
 
-Interval = tuple[float, float]
+__all__ = ["PRESETS", "Interval", "Scenario", "TimedCommand", "parse_scenario", "preset"]
 
 PRESETS = ("outage", "grid-returns", "fan-stall", "sensor-dropouts", "door")
+_EXPECTED_SCENARIO = "a preset (" + ", ".join(PRESETS) + ") or KEY=VALUE items"
+_EXPECTED_KEY = "KEY=VALUE with KEY one of " + ", ".join(item.key for item in ITEMS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,16 +35,81 @@ class Scenario:
     shunt_dropouts: tuple[Interval, ...] = ()
     pressure_dropouts: tuple[Interval, ...] = ()
     door_openings: tuple[Interval, ...] = ()
+    grid_intervals: tuple[Interval, ...] = ()
+    """The grid is back during these intervals (besides from `outage_s` on)."""
+    capacity_fraction: float = 1.0
+    """The battery's real capacity relative to the configured one (the shunt counts against the configured)."""
+    soc_offset_pct: float = 0.0
+    """The shunt's state-of-charge error at the start, in percentage points (+: it reads high)."""
+    shunt_reports_soc: bool = True
+    current_offset_a: float = 0.0
+    """Added to every current the shunt reports (and counts)."""
+    self_discharge_pct_per_month: float | None = None
+    """None: the plant's own (3 %/month unless configured otherwise)."""
+    commands: tuple[TimedCommand, ...] = ()
+    """Commands a simulated user sends during the run, in time order."""
 
 
 def _inside(intervals: tuple[Interval, ...], t_s: float) -> bool:
     return any(start <= t_s < end for start, end in intervals)
 
 
+def grid_on(scenario: Scenario, t_s: float) -> bool:
+    """Whether the grid (and so the charger) is on at t_s."""
+    returned = scenario.outage_s is not None and t_s >= scenario.outage_s
+    return returned or _inside(scenario.grid_intervals, t_s)
+
+
+def grid_spans(scenario: Scenario, horizon_s: float) -> tuple[Interval, ...]:
+    """The (merged) intervals of [0, horizon_s] during which the grid is on."""
+    spans = [(max(0.0, a), min(b, horizon_s)) for a, b in scenario.grid_intervals if a < horizon_s and b > 0.0]
+    if scenario.outage_s is not None and scenario.outage_s < horizon_s:
+        spans.append((max(0.0, scenario.outage_s), horizon_s))
+    merged: list[Interval] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        elif end > start:
+            merged.append((start, end))
+    return tuple(merged)
+
+
+def true_plant(configured: PlantParams, scenario: Scenario) -> PlantParams:
+    """The plant as it really is: the configured battery scaled to its real capacity, starting where the
+    shunt's offset says it really is (a shunt reading high means less charge), with the scenario's
+    self-discharge."""
+    battery = configured.battery
+    start = min(100.0, max(0.0, battery.initial_soc_pct - scenario.soc_offset_pct))
+    discharge = scenario.self_discharge_pct_per_month
+    real = replace(
+        battery,
+        capacity_ah=battery.capacity_ah * scenario.capacity_fraction,
+        initial_soc_pct=start,
+        self_discharge_pct_per_month=battery.self_discharge_pct_per_month if discharge is None else discharge,
+    )
+    return replace(configured, battery=real)
+
+
+def shunt_start_soc_pct(true_start_soc_pct: float, scenario: Scenario) -> float:
+    """What the shunt says at the start: the truth plus its offset, within 0-100 %."""
+    return min(100.0, max(0.0, true_start_soc_pct + scenario.soc_offset_pct))
+
+
+def latest_deadline_s(scenario: Scenario, deadline_s: float | None) -> float | None:
+    """The latest deadline the run may be judged against: the configured one or one a timed command sets."""
+    moved = [
+        c.at_s + c.command.in_s
+        for c in scenario.commands
+        if isinstance(c.command, SetDeadline) and c.command.in_s is not None
+    ]
+    candidates = [d for d in (deadline_s, *moved) if d is not None]
+    return max(candidates) if candidates else None
+
+
 def disturbances_at(scenario: Scenario, t_s: float) -> Disturbances:
     """The disturbances in force at t_s."""
     return Disturbances(
-        grid_on=scenario.outage_s is not None and t_s >= scenario.outage_s,
+        grid_on=grid_on(scenario, t_s),
         fan_stalled=_inside(scenario.fan_stalls, t_s),
         door_open=_inside(scenario.door_openings, t_s),
     )
@@ -62,7 +130,7 @@ def next_change_s(scenario: Scenario, t_s: float) -> float:
     edges: list[float] = []
     if scenario.outage_s is not None:
         edges.append(scenario.outage_s)
-    for intervals in (scenario.fan_stalls, scenario.door_openings):
+    for intervals in (scenario.fan_stalls, scenario.door_openings, scenario.grid_intervals):
         for start, end in intervals:
             edges.append(start)
             edges.append(end)
@@ -100,77 +168,33 @@ def preset(name: str, duration_s: float) -> Scenario:
     raise ConfigError("scenario", "name", name, "one of " + ", ".join(PRESETS))
 
 
-_KEYS = {
-    "outage": "outage_s",
-    "stall": "fan_stalls",
-    "shunt-dropout": "shunt_dropouts",
-    "pressure-dropout": "pressure_dropouts",
-    "door": "door_openings",
-}
-_EXPECTED_TIME = 'a time from the start such as "36 h", "90 min" or "60%" (of the run)'
-_EXPECTED_INTERVAL = 'an interval START+LENGTH such as "10h+5min" or "30%+1min"'
+def parse_scenario(
+    text: str, duration_s: float, source: str = "--scenario", limits: CommandLimits | None = None
+) -> Scenario:
+    """Read a scenario from one line: an optional preset name, then items, comma-separated.
 
-
-def _time(text: str, duration_s: float, source: str, key: str) -> float:
-    stripped = text.strip()
-    try:
-        if stripped.endswith("%"):
-            seconds = float(stripped[:-1]) / 100.0 * duration_s
-        else:
-            seconds = units.parse(stripped, units.DURATION)
-    except (ValueError, units.UnitError) as exc:
-        raise ConfigError(source, key, text, _EXPECTED_TIME) from exc
-    if not math.isfinite(seconds) or seconds < 0.0:
-        raise ConfigError(source, key, text, _EXPECTED_TIME + ", not negative")
-    return seconds
-
-
-def _interval(text: str, duration_s: float, source: str, key: str) -> Interval:
-    start, plus, length = text.partition("+")
-    if not plus or not start.strip() or not length.strip():
-        raise ConfigError(source, key, text, _EXPECTED_INTERVAL)
-    begin = _time(start, duration_s, source, key)
-    span = _time(length, duration_s, source, key)
-    if span <= 0.0:
-        raise ConfigError(source, key, text, _EXPECTED_INTERVAL + " with a positive length")
-    return (begin, begin + span)
-
-
-def _sorted(intervals: Iterable[Interval]) -> tuple[Interval, ...]:
-    return tuple(sorted(intervals))
-
-
-def parse_scenario(text: str, duration_s: float, source: str = "--scenario") -> Scenario:
-    """Read a scenario from one line: an optional preset name, then KEY=VALUE items, comma-separated.
-
-    Keys: ``outage=TIME`` (the grid returns at TIME; ``never`` for no return), and the repeatable
-    intervals ``stall``, ``shunt-dropout``, ``pressure-dropout``, ``door`` as ``START+LENGTH``. Times are
-    durations with units (``36 h``) or percentages of the run (``60%``).
+    Items are KEY=VALUE (or a bare KEY for a flag such as ``no-soc``), one row each in
+    `controller.sim.scenario_items.ITEMS`; times are durations with units (``36 h``) or percentages of the
+    run (``60%``). `limits` bound the values of ``at=TIME:COMMAND=VALUE`` commands like the daemon's.
     """
     items = [item.strip() for item in re.split(r"[,;]", text) if item.strip()]
     if not items:
-        raise ConfigError(source, "scenario", text, "a preset (" + ", ".join(PRESETS) + ") or KEY=VALUE items")
+        raise ConfigError(source, "scenario", text, _EXPECTED_SCENARIO)
     scenario = Scenario(name="custom")
-    if "=" not in items[0]:
-        if items[0] not in PRESETS:
-            raise ConfigError(source, "scenario", items[0], "a preset (" + ", ".join(PRESETS) + ") or KEY=VALUE items")
+    if items[0] in PRESETS:
         scenario = preset(items[0], duration_s)
         items = items[1:]
-    added: dict[str, list[Interval]] = {name: [] for name in _KEYS.values()}
-    outage = scenario.outage_s
+    elif "=" not in items[0] and items[0] not in ITEMS_BY_KEY:
+        raise ConfigError(source, "scenario", items[0], _EXPECTED_SCENARIO)
+    reading = Reading(source, duration_s, limits or CommandLimits())
     for item in items:
-        key, _, value = (part.strip() for part in item.partition("="))
-        if key not in _KEYS or not value:
-            raise ConfigError(source, key or item, value or item, "KEY=VALUE with KEY one of " + ", ".join(_KEYS))
-        if key == "outage":
-            outage = None if value.lower() == "never" else _time(value, duration_s, source, key)
-        else:
-            added[_KEYS[key]].append(_interval(value, duration_s, source, key))
-    return replace(
-        scenario,
-        outage_s=outage,
-        fan_stalls=_sorted([*scenario.fan_stalls, *added["fan_stalls"]]),
-        shunt_dropouts=_sorted([*scenario.shunt_dropouts, *added["shunt_dropouts"]]),
-        pressure_dropouts=_sorted([*scenario.pressure_dropouts, *added["pressure_dropouts"]]),
-        door_openings=_sorted([*scenario.door_openings, *added["door_openings"]]),
-    )
+        key, equals, value = (part.strip() for part in item.partition("="))
+        row = ITEMS_BY_KEY.get(key)
+        if row is None:
+            raise ConfigError(source, key or item, value or item, _EXPECTED_KEY)
+        if row.flag and equals:
+            raise ConfigError(source, key, value, f"{row.syntax} without a value")
+        if not row.flag and not value:
+            raise ConfigError(source, key, value or item, f"{row.syntax}: {row.expected}")
+        scenario = row.apply(scenario, value, reading)
+    return scenario

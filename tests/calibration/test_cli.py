@@ -130,6 +130,8 @@ def test_bad_flags_name_the_flag(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "an existing calibration file" in capsys.readouterr().err
     assert main(["calibrate", "--quiet"]) == 2
     assert "--config = (missing)" in capsys.readouterr().err
+    assert main([*SIM, "--sim-scenario", "at=1h:mode=eco", "--output", str(tmp_path / "c.json")]) == 2
+    assert "expected no at=TIME:COMMAND items (only `cleanroom sim` sends commands)" in capsys.readouterr().err
 
 
 def test_real_path_rejects_simulated_roles(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -74,6 +74,9 @@ def test_accelerated_json_summary_and_progress(tmp_path: Path) -> None:
         (["--min-pressure", "40 Pa"], "command line: --min-pressure = '40 Pa': expected a pressure"),
         (["--speed", "fast"], "command line: --speed = 'fast': expected a number"),
         (["--scenario", "earthquake"], "--scenario: scenario = 'earthquake': expected a preset"),
+        (["--scenario", "capacity=lots"], "--scenario: capacity = 'lots': expected a percentage of the configured"),
+        (["--scenario", "at=1h:deadline=soon"], "--scenario at=1h: deadline = 'soon': expected an ISO 8601 time"),
+        (["--scenario", "grid=2h"], "--scenario: grid = '2h': expected an interval START+LENGTH"),
         (["--http", "localhost:http"], "command line: --http = 'localhost:http'"),
     ],
 )
@@ -106,3 +109,21 @@ def test_help_lists_the_flags(capsys: pytest.CaptureFixture[str]) -> None:
         "--id",
     ):
         assert flag in out
+    for item in ("capacity=80%", "soc-offset=+20%", "no-soc", "current-offset=0.05 A", "self-discharge=3%/month"):
+        assert item in out
+    for item in ("grid=START+LENGTH", "at=TIME:COMMAND=VALUE", "deadline_miss_h", "ratio_to_true_bound"):
+        assert item in out
+
+
+def test_a_deadline_moved_later_lengthens_the_run_and_is_judged(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["sim", "--accelerated", "--quiet", "--json", "--deadline", "2 h", "--battery", "200 Wh"]
+    args += ["--reserve", "0 %", "--http", "none", "--db", "none", "--mqtt", "none"]
+    assert main([*args, "--scenario", "capacity=50%, self-discharge=0%/month, at=1h:deadline=3 h"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["hours"] == 4.0
+    assert summary["deadline_h"] == 4.0
+    assert summary["deadline_met"] is True
+    assert summary["deadline_miss_h"] == 0.0
+    assert summary["true_energy_wh"] == pytest.approx(100.0, rel=2e-3)
+    assert summary["true_budget_wh"] == pytest.approx(summary["true_energy_wh"])
+    assert summary["commands"][0].startswith("at 1 h 0 min: deadline=3 h: accepted")
