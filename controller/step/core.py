@@ -271,9 +271,11 @@ def _alert_inputs(
         pressure_floor_pa=setpoints.floor_pa,
         pressure_cap_pa=settings.control.pressure_cap_pa,
         door_open=room.door_open,
+        door_closed=room.verdict.door_closed,
         shunt_stale=not battery.fresh,
         pressure_stale=not room.fresh,
         fan_stalled=stalled,
+        fan_stall_evidence=room.verdict.evidence,
         fan_fault=inputs.fan_status == "unavailable",
         conditions=(*inputs.conditions, tight_room_condition(planning)),
     )

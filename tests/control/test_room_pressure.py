@@ -112,6 +112,7 @@ def test_a_door_open_for_a_minute_is_one_door_held_until_the_pressure_returns() 
     released = result.when(lambda v: not v.held, after=opened)
     assert released is not None
     assert released <= AT + 62.0
+    assert [t.t_s for t, v in result.between(0.0, 1800.0) if v.door_closed] == [released]
     assert result.when(lambda v: v.held, after=released) is None
     fell = result.when(lambda v: v.pressure_pa < 2.5, after=AT)
     assert fell is not None
@@ -134,6 +135,7 @@ def test_a_door_open_for_an_hour_holds_only_up_to_door_hold(
     opened = result.doors()[0]
     released = result.when(lambda v: not v.held, after=opened)
     assert released == opened + SETTINGS.door_hold_s
+    assert not any(v.door_closed for v in result.verdicts)
     assert {v.condition for _, v in result.between(released, AT + 3600.0)} == {after_the_hold}
     if after_the_hold is RoomCondition.FAN_STOPPED:
         assert result.verdicts[int(released)].stall is StallEvidence.PRESSURE
@@ -178,7 +180,9 @@ def test_a_stall_is_seen_from_the_best_evidence_there_is(
     assert stopped is not None
     assert stopped <= AT + within_s
     assert result.verdicts[int(stopped)].stall is evidence
-    assert len(result.doors()) <= 1
+    named = {StallEvidence.TACHOMETER: "tachometer", StallEvidence.POWER: "power signature"}
+    assert (result.verdicts[int(stopped)].evidence or "").startswith(named.get(evidence, "pressure evidence"))
+    assert len(result.doors()) == (1 if evidence is StallEvidence.PRESSURE else 0)
     assert result.when(lambda v: v.held, after=stopped) is None
     assert all(v.fan_stopped for _, v in result.between(stopped, AT + 300.0))
     assert result.filtered_at(AT + 60.0) < 2.5
