@@ -209,7 +209,8 @@ def _observe(
     applied_flow = 0.0 if stalled else applied.flow_cfm
     battery = read_battery(
         settings, setpoints.battery, state.energy, inputs.shunt, now_s=now_s, now_utc=inputs.now_utc, dt_s=dt,
-        modelled_w=settings.path.source_power_w(0.0 if stalled else applied.power_w), correct_power=not stalled,
+        modelled_w=settings.path.source_power_w(0.0 if stalled else applied.power_w),
+        correct_power=not stalled and applied.power_w > 0.0,
     )  # fmt: skip
     events: tuple[Event, ...] = ()
     if room.door_detected and room.raw_pa is not None:

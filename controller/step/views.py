@@ -79,7 +79,7 @@ def read_battery(
     correct_power: bool = True,
 ) -> BatteryView:
     """Trust a reading only while it is fresh; advance the belief and the usable energy. `correct_power`
-    is False while the fan is stopped: its modelled power is then left out, and the measured/modelled
+    is False while the fan is stopped or off: its modelled power is then left out, and the measured/modelled
     correction must not learn from it."""
     fresh = fresh_shunt(settings, shunt, now_s)
     voltage = fresh.voltage_v if fresh else None

@@ -9,11 +9,21 @@ from datetime import timedelta
 
 import pytest
 
+from controller.commands import SetSpeed
 from controller.daemon_settings import DaemonSettings
 from controller.estimators import ewma_alpha
 from controller.snapshot import AlertKind, Event, EventKind, Severity, Snapshot
-from controller.step import ControlState, FanInput, PressureInput, ShuntInput, StepInputs, initial_state, step
-from tests.control.room_traces import Happenings, trace
+from controller.step import (
+    ControlState,
+    FanInput,
+    PressureInput,
+    ShuntInput,
+    SourcedCommand,
+    StepInputs,
+    initial_state,
+    step,
+)
+from tests.control.room_traces import Happenings, Interval, trace
 from tests.control.test_step import T0, settings_for
 from tests.control.test_step import inputs as run_inputs
 
@@ -54,22 +64,28 @@ def settings(mode: str = "manual") -> DaemonSettings:
         "pressure_floor": "2.5 Pa",
         "pressure_setpoint": "5 Pa",
     }
-    return settings_for({"control": control, "controller": {"tick": "1 s"}})
+    return settings_for({"control": control, "controller": {"tick": "1 s"}, "power_path": {"controller_draw": "0.6 W"}})
 
 
-def run(duration_s: float, happenings: Happenings, mode: str = "manual") -> Run:
+def run(duration_s: float, happenings: Happenings, mode: str = "manual", commanded_off: Interval | None = None) -> Run:
+    """The step on a trace, one tick a second; `commanded_off`: the fan is set to 0 % at its start (through
+    a command, as MQTT would) and back to 34 % at its end (its driver then reports no stall)."""
     s = settings(mode)
     state = initial_state(s, 0.0, T0)
     snapshots, states = [], []
     for tick in trace(duration_s, happenings):
         now = tick.t_s
         amps = None if tick.fan_w is None else -(tick.fan_w + 0.6) / VOLTS
+        off = commanded_off is not None and commanded_off[0] <= now < commanded_off[1]
+        edges = {} if commanded_off is None else {commanded_off[0]: 0.0, commanded_off[1]: 34.0}
+        commands = (SourcedCommand("mqtt", SetSpeed(edges[now])),) if now in edges else ()
         inputs = StepInputs(
             now_s=now,
             now_utc=T0 + timedelta(seconds=now),
             shunt=ShuntInput(now, VOLTS, amps, None, 80.0),
             pressure=PressureInput(now, tick.raw_pa),
-            fan=FanInput(now, tick.rpm, tick.tach_stalled),
+            fan=FanInput(now, tick.rpm, tick.tach_stalled and not off),
+            commands=commands,
         )
         result = step(s, state, inputs)
         state = result.state
@@ -183,6 +199,16 @@ def test_a_stalled_fan_is_left_out_of_the_energy_model(tachometer: bool) -> None
     assert ratio == pytest.approx(before, rel=0.01)
     assert all(state.energy.power_ratio == ratio for state in result.states[seen : int(AT + 600.0)])
     assert all(snap.flow_cfm == 0.0 for snap in result.snapshots[seen : int(AT + 600.0)])
+
+
+def test_a_fan_commanded_off_is_left_out_of_the_power_correction() -> None:
+    result = run(2400.0, Happenings(switched_off=((AT, AT + 600.0),)), commanded_off=(AT, AT + 600.0))
+    off = result.states[int(AT) : int(AT + 600.0)]
+    assert {state.command_pct for state in off} == {0.0}
+    assert len({state.energy.power_ratio for state in off}) == 1
+    assert result.raised(AlertKind.FAN_STALLED) == []
+    assert result.events(EventKind.DOOR_OPEN) == []
+    assert {snap.room_condition for snap in result.snapshots[int(AT) + 1 : int(AT + 600.0)]} == {"fan_off"}
 
 
 def test_below_floor_time_counts_the_real_pressure_through_a_door() -> None:
