@@ -63,8 +63,6 @@ class RoomSettings:
     leakage_n: float = 0.65
     collapse_fraction: float = 0.3
     """A collapsed reading is under this share of the level before it."""
-    flow_kept_fraction: float = 0.8
-    """A collapse's level holds while the fan's flow stays within this share of the flow it fell at."""
     stall_power_fraction: float = 0.5
     """A fan drawing less than this share of its setting's watts is not turning."""
     min_fan_power_w: float = 1.0
@@ -208,19 +206,21 @@ def track_collapse(
 
     The level a collapse is measured from is the filtered level before it, or what the room curve expects
     at the fan's flow now when that is lower (after the fan's flow fell, the filtered level still lags it).
-    A collapse ends when the pressure returns or the fan's flow changes (the level it fell from no longer
-    applies); it stops looking like a door when the fan is seen or suspected to stop (`fan_doubted`) or the
+    A collapse ends when the pressure returns or the fan is commanded off; when the fan's flow changes (the
+    policy time-sharing two settings), the level it fell from moves with it along the room curve. It stops
+    looking like a door when the fan is seen or suspected to stop (`fan_doubted`) or the
     door hold has run out, and never looks like one again."""
     latest = recent[-1]
     flow = reading.expected_flow_cfm
     if collapse is not None:
-        kept = settings.flow_kept_fraction
-        flow_changed = not kept * collapse.flow_cfm <= flow <= collapse.flow_cfm / kept
-        returned = all(_returned(s.raw_pa, collapse.level_pa, settings) for s in recent[-2:])
+        if flow <= 0.0:
+            return None, False, False
+        level = collapse.level_pa * (flow / collapse.flow_cfm) ** (1.0 / settings.leakage_n)
+        returned = all(_returned(s.raw_pa, level, settings) for s in recent[-2:])
         door = collapse.door and not fan_doubted and reading.now_s < collapse.hold_until_s
-        if flow_changed or returned:
-            return None, False, returned and door
-        return replace(collapse, door=door), False, False
+        if returned:
+            return None, False, door
+        return replace(collapse, level_pa=level, flow_cfm=flow, door=door), False, False
     if len(recent) < 2 or flow <= 0.0:
         return None, False, False
     first = recent[-2]
@@ -228,7 +228,7 @@ def track_collapse(
     if not (_collapsed(first.raw_pa, level, settings) and _collapsed(latest.raw_pa, level, settings)):
         return None, False, False
     door = not fan_doubted
-    return Collapse(first.t_s, level, flow, reading.now_s + settings.door_hold_s, door), door, False
+    return Collapse(first.t_s, level, flow, first.t_s + settings.door_hold_s, door), door, False
 
 
 def _expected_pa(curve: RoomEstimate, flow_cfm: float, settings: RoomSettings, spreads: float) -> float | None:

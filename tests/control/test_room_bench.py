@@ -52,3 +52,12 @@ def test_every_case_stays_within_the_bound_and_reports_below_floor_time_honestly
         assert isinstance(true, float)
         assert abs(reported - true) <= max(0.5, 0.25 * true), case.label
     assert figures("fan-stall")["stall_evidence"] == ["tachometer"]
+
+
+def test_a_door_left_open_raises_pressure_low_when_the_door_hold_ends() -> None:
+    row = figures("door left open")
+    latencies = row["latency_s"]
+    assert isinstance(latencies, dict)
+    (low,) = latencies["door -> pressure_low"]
+    assert low is not None
+    assert 120.0 <= low <= 120.0 + 3 * 10.0

@@ -134,7 +134,7 @@ def test_a_door_open_for_an_hour_holds_only_up_to_door_hold(
     assert len(result.doors()) == 1
     opened = result.doors()[0]
     released = result.when(lambda v: not v.held, after=opened)
-    assert released == opened + SETTINGS.door_hold_s
+    assert released == opened - 1.0 + SETTINGS.door_hold_s  # from the first collapsed reading, a tick earlier
     assert not any(v.door_closed for v in result.verdicts)
     assert {v.condition for _, v in result.between(released, AT + 3600.0)} == {after_the_hold}
     if after_the_hold is RoomCondition.FAN_STOPPED:
@@ -266,3 +266,24 @@ def test_a_sustained_change_is_followed_within_a_few_filter_time_constants() -> 
         state, curve, verdict = update_room(state, curve, RoomReading(float(second), raw, 141.0, 4.12), SETTINGS)
         if second == 100 + 5 * SETTINGS.filter_s:
             assert verdict.pressure_pa == pytest.approx(3.0, abs=0.05)
+
+
+@pytest.mark.parametrize("door_s", [60.0, 600.0])
+def test_a_door_stays_one_door_while_the_policy_time_shares_two_settings(door_s: float) -> None:
+    """Time-sharing switches the fan between settings every 30 s: the collapse's level moves with the flow,
+    so the door is held until it closes (or `door_hold`), not until the next switch."""
+    state, curve = RoomPressureState(), RoomEstimate(ROOM_C_CFM)
+    held, closed, doors = [], [], 0
+    for second in range(1200):
+        flow = FAN_CFM if (second // 30) % 2 == 0 else 100.0
+        door = 600 <= second < 600 + door_s
+        raw = (flow / (ROOM_C_CFM * (100.0 if door else 1.0))) ** (1 / 0.65)
+        reading = RoomReading(float(second), raw, flow, FAN_W, 0.8 * FAN_W * flow / FAN_CFM, dt_s=1.0)
+        state, curve, verdict = update_room(state, curve, reading, SETTINGS)
+        doors += verdict.door_opened
+        held += [second] if verdict.held else []
+        closed += [second] if verdict.door_closed else []
+    assert doors == 1
+    last = 600 + min(door_s, SETTINGS.door_hold_s)
+    assert held == list(range(601, int(last) + (1 if door_s < SETTINGS.door_hold_s else 0)))
+    assert closed == ([int(600 + door_s) + 1] if door_s < SETTINGS.door_hold_s else [])
