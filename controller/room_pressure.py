@@ -259,7 +259,7 @@ def _explain(condition: RoomCondition, stall: StallEvidence | None, reading: Roo
     if condition is RoomCondition.DOOR and collapse is not None:
         return (
             f"door open: pressure fell from {collapse.level_pa:.1f} Pa to {reading.raw_pa or 0.0:.1f} Pa with the "
-            f"fan's flow unchanged; pressure alarms held until it returns, at most {settings.door_hold_s:g} s"
+            f"fan's flow unchanged; held until it returns, at most {settings.door_hold_s:g} s after it opened"
         )
     if stall is not None:
         return f"fan stopped ({stall_words(stall, reading, filtered_pa)})"
