@@ -156,6 +156,9 @@ class RoomVerdict:
     """A door hold ended at this tick because the pressure returned."""
     evidence: str | None = None
     """What says the fan has stopped, in words (None while it is not seen stopped)."""
+    fan_doubted: bool = False
+    """The fan is seen stopped or its draw is already far below its setting's (not yet for long enough to
+    call it a stall): its measured power says nothing about the fan model."""
 
     @property
     def fan_stopped(self) -> bool:
@@ -354,7 +357,8 @@ def update_room(
     reason = _explain(condition, stall, reading, collapse, filtered, expected, settings)
     held = condition is RoomCondition.DOOR
     evidence = stall_words(stall, reading, filtered) if stall is not None else None
-    verdict = RoomVerdict(filtered, raw, condition, stall, held, opened, expected, reason, closed, evidence)
+    verdict = RoomVerdict(filtered, raw, condition, stall, held, opened, expected, reason, closed, evidence,
+                          doubted or stall is not None)  # fmt: skip
     return state, curve, verdict
 
 
@@ -368,8 +372,8 @@ def _stale(state: RoomPressureState, curve: RoomEstimate, reading: RoomReading, 
     held = state.door_open(reading.now_s)
     if stall is None:
         return state, curve, RoomVerdict(None, None, RoomCondition.UNKNOWN, None, held, False, None,
-                                         "no fresh pressure reading")  # fmt: skip
+                                         "no fresh pressure reading", fan_doubted=doubted)  # fmt: skip
     words = stall_words(stall, reading, 0.0)
     verdict = RoomVerdict(None, None, RoomCondition.FAN_STOPPED, stall, held, False, None,
-                          f"fan stopped ({words})", evidence=words)  # fmt: skip
+                          f"fan stopped ({words})", evidence=words, fan_doubted=True)  # fmt: skip
     return state, curve, verdict

@@ -210,7 +210,7 @@ def _observe(
     battery = read_battery(
         settings, setpoints.battery, state.energy, inputs.shunt, now_s=now_s, now_utc=inputs.now_utc, dt_s=dt,
         modelled_w=settings.path.source_power_w(0.0 if stalled else applied.power_w),
-        correct_power=not stalled and applied.power_w > 0.0,
+        correct_power=not room.verdict.fan_doubted and applied.power_w > 0.0,
     )  # fmt: skip
     events: tuple[Event, ...] = ()
     if room.door_detected and room.raw_pa is not None:
