@@ -171,6 +171,16 @@ class RoomVerdict:
         return self.reason if self.held else None
 
 
+PLAUSIBLE_PA = 2000.0
+"""No room differential beyond this is real (sensors for it span 125-1500 Pa): a reading beyond it, or not a
+number, is garbage and counts as no reading."""
+
+
+def plausible_pa(pressure_pa: float | None) -> bool:
+    """Whether a raw reading is a number a room's pressure can be."""
+    return pressure_pa is not None and math.isfinite(pressure_pa) and abs(pressure_pa) <= PLAUSIBLE_PA
+
+
 def _power_low(reading: RoomReading, settings: RoomSettings) -> bool | None:
     """Whether the fan's measured draw is far below its setting's (None when the draw cannot tell)."""
     if reading.fan_power_w is None or reading.fan_model_w < settings.min_fan_power_w:
@@ -337,7 +347,7 @@ def update_room(
     running = (reading.tach_present and not reading.tach_stalled) or power_low is False
     suspicion = None if running else StallEvidence.POWER if power_low else StallEvidence.PRESSURE
     doubted = stall is not None or bool(power_low)
-    if reading.raw_pa is None:
+    if reading.raw_pa is None or not plausible_pa(reading.raw_pa):
         return _stale(replace(state, low_power_since_s=low_since), curve, reading, stall, doubted, settings)
     raw = reading.raw_pa
     if state.filtered_pa is None or state.last_s is None:
@@ -372,7 +382,7 @@ def _stale(state: RoomPressureState, curve: RoomEstimate, reading: RoomReading, 
     held = state.door_open(reading.now_s)
     if stall is None:
         return state, curve, RoomVerdict(None, None, RoomCondition.UNKNOWN, None, held, False, None,
-                                         "no fresh pressure reading", fan_doubted=doubted)  # fmt: skip
+                                         "no fresh, valid pressure reading", fan_doubted=doubted)  # fmt: skip
     words = stall_words(stall, reading, 0.0)
     verdict = RoomVerdict(None, None, RoomCondition.FAN_STOPPED, stall, held, False, None,
                           f"fan stopped ({words})", evidence=words, fan_doubted=True)  # fmt: skip

@@ -16,6 +16,7 @@ from controller.room_pressure import (
     RoomReading,
     RoomSettings,
     RoomVerdict,
+    plausible_pa,
     update_room,
 )
 from controller.step.state import ShuntInput, StepInputs
@@ -198,7 +199,11 @@ def read_room(
     leakage from a steady fan in a room that behaves normally."""
     now_s = inputs.now_s
     reading = inputs.pressure
-    fresh = reading is not None and now_s - reading.monotonic_s <= settings.control.stale_after_s
+    fresh = (
+        reading is not None
+        and now_s - reading.monotonic_s <= settings.control.stale_after_s
+        and plausible_pa(reading.pressure_pa)
+    )
     point = settings.fan.curve.point_at(command_pct)
     fan = inputs.fan
     estimator_input = RoomReading(

@@ -20,6 +20,7 @@ from controller.room_pressure import (
     RoomSettings,
     RoomVerdict,
     StallEvidence,
+    plausible_pa,
     update_room,
 )
 from tests.control.room_traces import FAN_CFM, FAN_W, ROOM_C_CFM, Happenings, Tick, trace
@@ -229,7 +230,11 @@ def test_a_fan_ramping_down_is_not_a_door() -> None:
 
 
 readings = st.lists(
-    st.tuples(st.floats(0.5, 30.0), st.one_of(st.none(), st.floats(-20.0, 60.0)), st.booleans()),
+    st.tuples(
+        st.floats(0.5, 30.0),
+        st.one_of(st.none(), st.floats(-20.0, 60.0), st.sampled_from([math.nan, math.inf, -math.inf, 1e9, -3e3])),
+        st.booleans(),
+    ),
     min_size=1,
     max_size=60,
 )
@@ -237,7 +242,7 @@ readings = st.lists(
 
 @settings(max_examples=200, deadline=None)
 @given(ticks=readings, flow=st.sampled_from([0.0, 57.0, 141.0, 413.0]))
-def test_the_filter_never_holds_and_a_hold_never_outlasts_door_hold(
+def test_the_filter_never_holds_nor_takes_garbage_and_a_hold_never_outlasts_door_hold(
     ticks: list[tuple[float, float | None, bool]], flow: float
 ) -> None:
     state, curve = RoomPressureState(), RoomEstimate(39.0)
@@ -246,10 +251,13 @@ def test_the_filter_never_holds_and_a_hold_never_outlasts_door_hold(
         now += dt
         reading = RoomReading(now, raw, flow, 4.12, tach_present=True, tach_stalled=tach_stalled, dt_s=dt)
         state, curve, verdict = update_room(state, curve, reading, SETTINGS)
-        if raw is not None:
+        if plausible_pa(raw):
+            assert raw is not None
             seen.append(raw)
             assert verdict.pressure_pa is not None
             assert min(seen) - 1e-9 <= verdict.pressure_pa <= max(seen) + 1e-9
+        elif raw is not None:
+            assert (verdict.pressure_pa, verdict.condition) == (None, RoomCondition.UNKNOWN) or verdict.fan_stopped
         if verdict.door_opened:
             opened_at = now
         if verdict.held:
@@ -257,6 +265,8 @@ def test_the_filter_never_holds_and_a_hold_never_outlasts_door_hold(
             assert now - opened_at < SETTINGS.door_hold_s
             assert not verdict.fan_stopped
         assert verdict.fan_stopped is (tach_stalled or verdict.stall is not None)
+    assert math.isfinite(curve.c_cfm)
+    assert state.filtered_pa is None or math.isfinite(state.filtered_pa)
 
 
 def test_a_sustained_change_is_followed_within_a_few_filter_time_constants() -> None:

@@ -4,6 +4,7 @@ below-floor time make of a stopped fan and an open door."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -251,3 +252,24 @@ def test_a_tight_room_raises_an_info_alert_after_its_delay() -> None:
     assert alert.message.endswith("Wh will be left at the deadline; raise `pressure_cap` or open a relief gap")
     assert (alert.timestamp_utc - T0).total_seconds() >= tight.alerts.deadline_delay_s
     assert [a.kind for a in result.snapshot.alerts] == [AlertKind.TIGHT_ROOM]
+
+
+@pytest.mark.parametrize("garbage", [math.nan, math.inf, -1e6], ids=["nan", "inf", "out of range"])
+def test_garbage_from_the_pressure_sensor_counts_as_no_reading(garbage: float) -> None:
+    """Not a number, or beyond any room's pressure: stale (its alert after its delay), never filtered in;
+    the fan keeps running and the room curve stays a number."""
+    s = settings("eco")
+    state, raised = initial_state(s, 0.0, T0), []
+    for now in range(200):
+        pressure = PressureInput(float(now), 8.0 if now < 60 else garbage)
+        result = step(s, state, run_inputs(float(now), pressure=pressure))
+        state = result.state
+        raised += [e.alert_kind for e in result.snapshot.events if e.kind is EventKind.ALERT_RAISED]
+    last = result.snapshot
+    assert (last.pressure_status, last.pressure_pa, last.pressure_raw_pa) == ("stale", None, None)
+    assert AlertKind.PRESSURE_SENSOR_STALE in raised
+    assert AlertKind.PRESSURE_LOW not in raised
+    assert result.command_pct > 0.0
+    assert math.isfinite(state.room.c_cfm)
+    assert state.pressure.filtered_pa is not None
+    assert math.isfinite(state.pressure.filtered_pa)
