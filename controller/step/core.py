@@ -216,7 +216,7 @@ def _observe(
     if room.door_detected and room.raw_pa is not None:
         message = (
             f"door opened: pressure fell to {room.raw_pa:.1f} Pa with the fan's flow unchanged; pressure alarms "
-            f"held until it returns, at most {settings.control.door_hold_s:g} s"
+            f"deferred until it returns, at most {settings.control.door_hold_s:g} s after it opened"
         )
         events = (Event(EventKind.DOOR_OPEN, message, inputs.now_utc),)
     return _Observation(battery, room, stalled, applied_flow, events)
