@@ -292,7 +292,10 @@ def stall_words(stall: StallEvidence, reading: RoomReading, filtered_pa: float) 
         drawn, setting = reading.fan_power_w or 0.0, reading.fan_model_w
         return f"power signature: it draws {drawn:.1f} W, far below its setting's {setting:.1f} W"
     flow = reading.expected_flow_cfm
-    return f"pressure evidence: {filtered_pa:.1f} Pa shows none of the {flow:.0f} CFM the fan should move"
+    return (
+        f"pressure evidence: {filtered_pa:.1f} Pa shows none of the {flow:.0f} CFM the fan should move "
+        "(nothing else tells a stopped fan from a door left open)"
+    )
 
 
 def _classify(
