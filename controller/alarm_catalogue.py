@@ -61,7 +61,12 @@ class AlarmRow:
     """One alert kind: what it watches, how it trips, its bands, delays, messages and how it is shown.
 
     Message templates may use {value} (the watched quantity, or for a flag the quantity it `shows`),
-    {set}, {clear}, {delay}, {return_delay}, {severity} and, for conditions, {message}.
+    {set}, {clear}, {delay}, {return_delay}, {severity}, {detail} (the text input the row `details`) and,
+    for conditions, {message}.
+
+    `held_while` names a flag that defers the raising: while it is true the alarm is not raised, but its
+    delay keeps counting, so a hold postpones an alarm by at most the hold's own length. `restarts_when`
+    names a flag that starts the delay again (the hold ended because its cause went away).
     """
 
     kind: AlertKind
@@ -79,6 +84,8 @@ class AlarmRow:
     at_level: bool = False
     none_is_normal: bool = False
     held_while: str | None = None
+    restarts_when: str | None = None
+    details: str | None = None
     latching: bool = False
     rearms_latched: bool = False
     diagnostic: bool = False
@@ -156,6 +163,7 @@ ALARMS: tuple[AlarmRow, ...] = (
         "Recovered: room pressure {value} is back at or above {clear} (floor {set})",
         unit=units.PASCAL,
         held_while="door_open",
+        restarts_when="door_closed",
     ),
     AlarmRow(
         AlertKind.PRESSURE_HIGH,
@@ -170,6 +178,7 @@ ALARMS: tuple[AlarmRow, ...] = (
         "Recovered: room pressure {value} is back at or below {clear} (cap {set})",
         unit=units.PASCAL,
         held_while="door_open",
+        restarts_when="door_closed",
     ),
     AlarmRow(
         AlertKind.SHUNT_STALE,
@@ -212,8 +221,9 @@ ALARMS: tuple[AlarmRow, ...] = (
         (Band(Severity.CRITICAL),),
         "fan_delay",
         "fan_return_delay",
-        "Fan stalled: commanded but not turning for more than {delay} s",
+        "Fan stalled: commanded but not turning for more than {delay} s; evidence: {detail}",
         "Recovered: the fan is turning again",
+        details="fan_stall_evidence",
     ),
     AlarmRow(
         AlertKind.FAN_FAULT,

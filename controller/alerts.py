@@ -43,11 +43,16 @@ class AlertInputs:
     pressure_floor_pa: float | None
     pressure_cap_pa: float | None
     door_open: bool
+    """A door hold is in force: pressure alarms are deferred (their delays keep counting)."""
     shunt_stale: bool
     pressure_stale: bool
     fan_stalled: bool
     fan_fault: bool
     conditions: tuple[Condition, ...] = ()
+    door_closed: bool = False
+    """A door hold ended this tick because the pressure returned: pressure alarm delays start again."""
+    fan_stall_evidence: str | None = None
+    """What says the fan is stalled (tachometer, power signature or pressure), in words."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +143,8 @@ class _Check:
     clear_message: str
     values: dict[str, float | None]
     latching: bool = False
+    deferred: bool = False
+    """Held: the delay counts, but the alarm is not raised yet."""
 
 
 def alarm_id(kind: AlertKind, severity: Severity) -> str:
@@ -196,8 +203,9 @@ def _check(row: AlarmRow, band: Band, inputs: AlertInputs, config: AlertsSection
         clear_at = _level(band.clear_level, inputs, config)
         tripped, recovered = _trips(row, value, set_at, clear_at)
         values = {"value": value, "threshold": set_at, "clear_level": clear_at}
-    if tripped and row.held_while is not None and getattr(inputs, row.held_while):
+    if tripped and row.restarts_when is not None and getattr(inputs, row.restarts_when):
         tripped = False
+    detail = getattr(inputs, row.details) if row.details is not None else None
     words = {
         "value": _show(value, row.unit, "none" if row.none_is_normal else "unknown"),
         "set": _show(set_at, row.unit, "none"),
@@ -205,6 +213,7 @@ def _check(row: AlarmRow, band: Band, inputs: AlertInputs, config: AlertsSection
         "delay": f"{delay_s:g}",
         "return_delay": f"{return_delay_s:g}",
         "severity": band.severity.value,
+        "detail": detail or "none given",
     }
     return _Check(
         alarm_id(row.kind, band.severity),
@@ -218,6 +227,7 @@ def _check(row: AlarmRow, band: Band, inputs: AlertInputs, config: AlertsSection
         row.clear_message.format(**words),
         values,
         row.latching and config.latch_battery,
+        row.held_while is not None and bool(getattr(inputs, row.held_while)),
     )
 
 
@@ -266,7 +276,7 @@ def _step(state: AlarmState, check: _Check, now_s: float, now_utc: datetime) -> 
         if not (check.tripped and state.armed):
             return _idle(state), None
         since = now_s if state.tripped_since_s is None else state.tripped_since_s
-        if now_s - since < check.delay_s:
+        if now_s - since < check.delay_s or check.deferred:
             return replace(state, tripped_since_s=since), None
         alert = Alert(check.kind, check.severity, check.raise_message, now_utc, dict(check.values))
         event = Event(

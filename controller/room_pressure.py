@@ -5,15 +5,17 @@
   stopped fan or a leak show in it as they are.
 - A door is a collapse: two consecutive readings `door_drop_pa` below the level before them and under
   30 % of it, where the level is the filtered value or, when lower, what the room curve expects at the
-  fan's flow now (so a fall that the fan's own flow explains is no door). Pressure alarms are held while
-  the collapse still looks like a door: until the pressure returns, the fan is seen to stop, or
-  `door_hold_s` has passed. One collapse is one door, however long it lasts.
+  fan's flow now (so a fall that the fan's own flow explains is no door, nor one while the fan draws far
+  less than its setting). Pressure alarms are held while the collapse still looks like a door: until the
+  pressure returns, the fan is seen to stop, or `door_hold_s` has passed. One collapse is one door,
+  however long it lasts. A hold defers the alarms without restarting their delays; a door that closes
+  (the pressure returned) starts them again.
 - The fan has stopped when its tachometer says so, when its measured draw stays far below its setting's
   watts, or, with neither to ask, when a collapse outlasts the door hold (flow the model expects but the
   pressure does not show).
 - A loss is a sustained shortfall against the learned room curve (a leak, a door left open).
 - The room curve Q = C * dP^n is learned online from steady readings, with the spread of those readings
-  as its uncertainty.
+  as its uncertainty (`controller.room_curve`).
 
 Pure functions over frozen dataclasses: the control step passes the time and the readings in.
 """
@@ -25,47 +27,8 @@ import math
 from dataclasses import dataclass, replace
 
 from controller.estimators import ewma_alpha, pressure_for_flow
-
-MIN_SAMPLES_FOR_SPREAD = 10
-
-
-@dataclass(frozen=True, slots=True)
-class RoomEstimate:
-    """The learned leakage coefficient (CFM at 1 Pa), how many steady samples informed it, how long it has
-    learned, and the spread (variance of log C) of the readings it learned from."""
-
-    c_cfm: float
-    samples: int = 0
-    log_var: float = 0.0
-    learned_s: float = 0.0
-
-    @property
-    def uncertainty_pct(self) -> float | None:
-        """One standard deviation of C in percent (None until enough steady readings have been seen)."""
-        if self.samples < MIN_SAMPLES_FOR_SPREAD:
-            return None
-        return 100.0 * math.expm1(math.sqrt(self.log_var))
-
-
-def learn_room(
-    estimate: RoomEstimate,
-    flow_cfm: float,
-    pressure_pa: float,
-    n: float,
-    dt_s: float,
-    tau_s: float = 1800.0,
-    min_pressure_pa: float = 0.5,
-) -> RoomEstimate:
-    """Nudge C towards flow / dP^n (in log space, so one gust cannot swing it), and the spread towards the
-    squared deviation of this reading. Call only with a steady fan and a valid filtered pressure."""
-    if flow_cfm <= 0.0 or pressure_pa < min_pressure_pa:
-        return estimate
-    observed = math.log(flow_cfm) - n * math.log(pressure_pa)
-    weight = ewma_alpha(dt_s, tau_s) if estimate.samples else 1.0
-    deviation = observed - math.log(estimate.c_cfm)
-    c_log = math.log(estimate.c_cfm) + weight * deviation
-    log_var = estimate.log_var + weight * (deviation * deviation - estimate.log_var) if estimate.samples else 0.0
-    return RoomEstimate(math.exp(c_log), estimate.samples + 1, log_var, estimate.learned_s + max(0.0, dt_s))
+from controller.room_curve import RoomEstimate as RoomEstimate
+from controller.room_curve import learn_room as learn_room
 
 
 class RoomCondition(enum.StrEnum):
@@ -100,8 +63,6 @@ class RoomSettings:
     leakage_n: float = 0.65
     collapse_fraction: float = 0.3
     """A collapsed reading is under this share of the level before it."""
-    flow_kept_fraction: float = 0.8
-    """A collapse's level holds while the fan's flow stays within this share of the flow it fell at."""
     stall_power_fraction: float = 0.5
     """A fan drawing less than this share of its setting's watts is not turning."""
     min_fan_power_w: float = 1.0
@@ -191,6 +152,13 @@ class RoomVerdict:
     door_opened: bool
     expected_pa: float | None
     reason: str
+    door_closed: bool = False
+    """A door hold ended at this tick because the pressure returned."""
+    evidence: str | None = None
+    """What says the fan has stopped, in words (None while it is not seen stopped)."""
+    fan_doubted: bool = False
+    """The fan is seen stopped or its draw is already far below its setting's (not yet for long enough to
+    call it a stall): its measured power says nothing about the fan model."""
 
     @property
     def fan_stopped(self) -> bool:
@@ -201,6 +169,16 @@ class RoomVerdict:
     def hold_reason(self) -> str | None:
         """Why pressure alarms are held (None when they are not)."""
         return self.reason if self.held else None
+
+
+PLAUSIBLE_PA = 2000.0
+"""No room differential beyond this is real (sensors for it span 125-1500 Pa): a reading beyond it, or not a
+number, is garbage and counts as no reading."""
+
+
+def plausible_pa(pressure_pa: float | None) -> bool:
+    """Whether a raw reading is a number a room's pressure can be."""
+    return pressure_pa is not None and math.isfinite(pressure_pa) and abs(pressure_pa) <= PLAUSIBLE_PA
 
 
 def _power_low(reading: RoomReading, settings: RoomSettings) -> bool | None:
@@ -232,34 +210,38 @@ def track_collapse(
     collapse: Collapse | None,
     recent: tuple[Sample, ...],
     reading: RoomReading,
-    stall: StallEvidence | None,
+    fan_doubted: bool,
     expected_pa: float | None,
     settings: RoomSettings,
-) -> tuple[Collapse | None, bool]:
-    """The collapse in force after this reading, and whether a door opened with it.
+) -> tuple[Collapse | None, bool, bool]:
+    """The collapse in force after this reading, whether a door opened with it, and whether a door closed
+    (the pressure returned while the collapse still looked like a door).
 
     The level a collapse is measured from is the filtered level before it, or what the room curve expects
     at the fan's flow now when that is lower (after the fan's flow fell, the filtered level still lags it).
-    A collapse ends when the pressure returns or the fan's flow changes (the level it fell from no longer
-    applies); it stops looking like a door when the fan is seen to stop or the door hold has run out, and
-    never looks like one again."""
+    A collapse ends when the pressure returns or the fan is commanded off; when the fan's flow changes (the
+    policy time-sharing two settings), the level it fell from moves with it along the room curve. It stops
+    looking like a door when the fan is seen or suspected to stop (`fan_doubted`) or the
+    door hold has run out, and never looks like one again."""
     latest = recent[-1]
     flow = reading.expected_flow_cfm
     if collapse is not None:
-        kept = settings.flow_kept_fraction
-        flow_changed = not kept * collapse.flow_cfm <= flow <= collapse.flow_cfm / kept
-        if flow_changed or all(_returned(s.raw_pa, collapse.level_pa, settings) for s in recent[-2:]):
-            return None, False
-        door = collapse.door and stall is None and reading.now_s < collapse.hold_until_s
-        return replace(collapse, door=door), False
+        if flow <= 0.0:
+            return None, False, False
+        level = collapse.level_pa * (flow / collapse.flow_cfm) ** (1.0 / settings.leakage_n)
+        returned = all(_returned(s.raw_pa, level, settings) for s in recent[-2:])
+        door = collapse.door and not fan_doubted and reading.now_s < collapse.hold_until_s
+        if returned:
+            return None, False, door
+        return replace(collapse, level_pa=level, flow_cfm=flow, door=door), False, False
     if len(recent) < 2 or flow <= 0.0:
-        return None, False
+        return None, False, False
     first = recent[-2]
     level = first.level_pa if expected_pa is None else min(first.level_pa, expected_pa)
     if not (_collapsed(first.raw_pa, level, settings) and _collapsed(latest.raw_pa, level, settings)):
-        return None, False
-    door = stall is None
-    return Collapse(first.t_s, level, flow, reading.now_s + settings.door_hold_s, door), door
+        return None, False, False
+    door = not fan_doubted
+    return Collapse(first.t_s, level, flow, first.t_s + settings.door_hold_s, door), door, False
 
 
 def _expected_pa(curve: RoomEstimate, flow_cfm: float, settings: RoomSettings, spreads: float) -> float | None:
@@ -290,15 +272,10 @@ def _explain(condition: RoomCondition, stall: StallEvidence | None, reading: Roo
     if condition is RoomCondition.DOOR and collapse is not None:
         return (
             f"door open: pressure fell from {collapse.level_pa:.1f} Pa to {reading.raw_pa or 0.0:.1f} Pa with the "
-            f"fan's flow unchanged; pressure alarms held until it returns, at most {settings.door_hold_s:g} s"
+            f"fan's flow unchanged; held until it returns, at most {settings.door_hold_s:g} s after it opened"
         )
-    if stall is StallEvidence.TACHOMETER:
-        return "fan stopped: its tachometer reads standstill"
-    if stall is StallEvidence.POWER:
-        drawn, setting = reading.fan_power_w or 0.0, reading.fan_model_w
-        return f"fan stopped: it draws {drawn:.1f} W, far below its setting's {setting:.1f} W"
-    if stall is StallEvidence.PRESSURE:
-        return f"fan stopped: the pressure ({filtered_pa:.1f} Pa) shows none of the {flow:.0f} CFM it should move"
+    if stall is not None:
+        return f"fan stopped ({stall_words(stall, reading, filtered_pa)})"
     if condition is RoomCondition.LOSS:
         expected = f"the {expected_pa:.1f} Pa the room curve expects" if expected_pa is not None else "its level"
         return f"pressure loss: {filtered_pa:.1f} Pa, far below {expected} at {flow:.0f} CFM (a leak or an open door)"
@@ -307,14 +284,29 @@ def _explain(condition: RoomCondition, stall: StallEvidence | None, reading: Roo
     return ""
 
 
+def stall_words(stall: StallEvidence, reading: RoomReading, filtered_pa: float) -> str:
+    """The evidence that the fan has stopped, named and in words."""
+    if stall is StallEvidence.TACHOMETER:
+        return "tachometer: it reads standstill"
+    if stall is StallEvidence.POWER:
+        drawn, setting = reading.fan_power_w or 0.0, reading.fan_model_w
+        return f"power signature: it draws {drawn:.1f} W, far below its setting's {setting:.1f} W"
+    flow = reading.expected_flow_cfm
+    return (
+        f"pressure evidence: {filtered_pa:.1f} Pa shows none of the {flow:.0f} CFM the fan should move "
+        "(nothing else tells a stopped fan from a door left open)"
+    )
+
+
 def _classify(
     reading: RoomReading,
     collapse: Collapse | None,
     stall: StallEvidence | None,
-    fan_seen_running: bool,
+    suspicion: StallEvidence | None,
     shortfall: tuple[float | None, bool],
     settings: RoomSettings,
 ) -> tuple[RoomCondition, StallEvidence | None]:
+    """`suspicion`: what would say the fan stopped if the pressure collapses (None: it is seen running)."""
     if stall is not None:
         return RoomCondition.FAN_STOPPED, stall
     if reading.expected_flow_cfm <= 0.0:
@@ -324,7 +316,7 @@ def _classify(
     since, deep = shortfall
     sustained = since is not None and reading.now_s - since >= settings.loss_confirm_s
     if collapse is not None or (sustained and deep):
-        return (RoomCondition.LOSS, None) if fan_seen_running else (RoomCondition.FAN_STOPPED, StallEvidence.PRESSURE)
+        return (RoomCondition.LOSS, None) if suspicion is None else (RoomCondition.FAN_STOPPED, suspicion)
     if sustained:
         return RoomCondition.LOSS, None
     return RoomCondition.NORMAL, None
@@ -356,19 +348,10 @@ def update_room(
     elif low_since is not None and now - low_since >= settings.evidence_s:
         stall = StallEvidence.POWER
     running = (reading.tach_present and not reading.tach_stalled) or power_low is False
-    if reading.raw_pa is None:
-        collapse = state.collapse
-        if collapse is not None and stall is not None:
-            collapse = replace(collapse, door=False)
-        state = replace(state, low_power_since_s=low_since, collapse=collapse)
-        held = state.door_open(now)
-        condition = RoomCondition.FAN_STOPPED if stall else RoomCondition.UNKNOWN
-        reason = (
-            "no fresh pressure reading"
-            if stall is None
-            else _explain(condition, stall, reading, None, 0.0, None, settings)
-        )
-        return state, curve, RoomVerdict(None, None, condition, stall, held, False, None, reason)
+    suspicion = None if running else StallEvidence.POWER if power_low else StallEvidence.PRESSURE
+    doubted = stall is not None or bool(power_low)
+    if reading.raw_pa is None or not plausible_pa(reading.raw_pa):
+        return _stale(replace(state, low_power_since_s=low_since), curve, reading, stall, doubted, settings)
     raw = reading.raw_pa
     if state.filtered_pa is None or state.last_s is None:
         level = filtered = raw
@@ -377,13 +360,33 @@ def update_room(
         filtered = level + ewma_alpha(now - state.last_s, settings.filter_s) * (raw - level)
     recent = _recent(state, Sample(now, raw, level, reading.expected_flow_cfm))
     expected = _expected_pa(curve, reading.expected_flow_cfm, settings, spreads=0.0)
-    collapse, opened = track_collapse(state.collapse, recent, reading, stall, expected, settings)
+    collapse, opened, closed = track_collapse(state.collapse, recent, reading, doubted, expected, settings)
     shortfall = _shortfall_since(state, curve, reading, filtered, settings)
-    condition, stall = _classify(reading, collapse, stall, running, shortfall, settings)
+    condition, stall = _classify(reading, collapse, stall, suspicion, shortfall, settings)
     if _may_learn(condition, shortfall[0], reading, settings):
         curve = learn_room(curve, reading.expected_flow_cfm, filtered, settings.leakage_n, reading.dt_s,
                            settings.learn_tau_s)  # fmt: skip
     state = RoomPressureState(filtered, now, recent, collapse, low_since, shortfall[0])
     reason = _explain(condition, stall, reading, collapse, filtered, expected, settings)
     held = condition is RoomCondition.DOOR
-    return state, curve, RoomVerdict(filtered, raw, condition, stall, held, opened, expected, reason)
+    evidence = stall_words(stall, reading, filtered) if stall is not None else None
+    verdict = RoomVerdict(filtered, raw, condition, stall, held, opened, expected, reason, closed, evidence,
+                          doubted or stall is not None)  # fmt: skip
+    return state, curve, verdict
+
+
+def _stale(state: RoomPressureState, curve: RoomEstimate, reading: RoomReading, stall: StallEvidence | None,
+           doubted: bool, settings: RoomSettings) -> tuple[RoomPressureState, RoomEstimate, RoomVerdict]:  # fmt: skip
+    """No fresh reading: the filter stays as it is; a door hold still runs out on time, and ends when the
+    fan is seen or suspected to stop."""
+    collapse = state.collapse
+    if collapse is not None and doubted:
+        state = replace(state, collapse=replace(collapse, door=False))
+    held = state.door_open(reading.now_s)
+    if stall is None:
+        return state, curve, RoomVerdict(None, None, RoomCondition.UNKNOWN, None, held, False, None,
+                                         "no fresh, valid pressure reading", fan_doubted=doubted)  # fmt: skip
+    words = stall_words(stall, reading, 0.0)
+    verdict = RoomVerdict(None, None, RoomCondition.FAN_STOPPED, stall, held, False, None,
+                          f"fan stopped ({words})", evidence=words, fan_doubted=True)  # fmt: skip
+    return state, curve, verdict

@@ -160,6 +160,29 @@ def test_pressure_low_needs_the_delay_and_door_open_holds_it() -> None:
     assert update.active == ()
 
 
+def test_a_door_hold_defers_pressure_low_and_a_closed_door_starts_its_delay_again() -> None:
+    held = [calm(t, pressure_pa=0.5, door_open=True) for t in range(0, 120, 5)]
+    _, events = run([*held, calm(120, pressure_pa=0.5), calm(125, pressure_pa=0.5)])
+    assert kinds(events, EventKind.ALERT_RAISED) == [(AlertKind.PRESSURE_LOW, Severity.CRITICAL)]
+    assert events[0].timestamp_utc == T0 + timedelta(seconds=120)
+    closed = [*held[:6], calm(30, pressure_pa=1.0, door_closed=True)]
+    dip = [calm(t, pressure_pa=1.0) for t in range(35, 95, 5)]
+    assert run([*closed, *dip])[1] == []
+    _, events = run([*closed, *dip, calm(95, pressure_pa=1.0)])
+    assert [e.timestamp_utc for e in events] == [T0 + timedelta(seconds=95)]
+
+
+@pytest.mark.parametrize(
+    ("evidence", "words"),
+    [("tachometer: it reads standstill", "evidence: tachometer"), (None, "evidence: none given")],
+)
+def test_fan_stalled_names_its_evidence(evidence: str | None, words: str) -> None:
+    ticks = [calm(t, fan_stalled=True, fan_stall_evidence=evidence) for t in range(0, 20, 5)]
+    _, events = run(ticks)
+    assert kinds(events, EventKind.ALERT_RAISED) == [(AlertKind.FAN_STALLED, Severity.CRITICAL)]
+    assert words in events[0].message
+
+
 def test_pressure_high_only_with_a_cap() -> None:
     assert run([calm(t, pressure_pa=40.0) for t in range(0, 100, 5)])[1] == []
     _, events = run([calm(t, pressure_pa=40.0, pressure_cap_pa=25.0) for t in range(0, 100, 5)])

@@ -209,13 +209,14 @@ def _observe(
     applied_flow = 0.0 if stalled else applied.flow_cfm
     battery = read_battery(
         settings, setpoints.battery, state.energy, inputs.shunt, now_s=now_s, now_utc=inputs.now_utc, dt_s=dt,
-        modelled_w=settings.path.source_power_w(0.0 if stalled else applied.power_w), correct_power=not stalled,
+        modelled_w=settings.path.source_power_w(0.0 if stalled else applied.power_w),
+        correct_power=not room.verdict.fan_doubted and applied.power_w > 0.0,
     )  # fmt: skip
     events: tuple[Event, ...] = ()
     if room.door_detected and room.raw_pa is not None:
         message = (
             f"door opened: pressure fell to {room.raw_pa:.1f} Pa with the fan's flow unchanged; pressure alarms "
-            f"held until it returns, at most {settings.control.door_hold_s:g} s"
+            f"deferred until it returns, at most {settings.control.door_hold_s:g} s after it opened"
         )
         events = (Event(EventKind.DOOR_OPEN, message, inputs.now_utc),)
     return _Observation(battery, room, stalled, applied_flow, events)
@@ -271,9 +272,11 @@ def _alert_inputs(
         pressure_floor_pa=setpoints.floor_pa,
         pressure_cap_pa=settings.control.pressure_cap_pa,
         door_open=room.door_open,
+        door_closed=room.verdict.door_closed,
         shunt_stale=not battery.fresh,
         pressure_stale=not room.fresh,
         fan_stalled=stalled,
+        fan_stall_evidence=room.verdict.evidence,
         fan_fault=inputs.fan_status == "unavailable",
         conditions=(*inputs.conditions, tight_room_condition(planning)),
     )

@@ -16,6 +16,7 @@ from controller.room_pressure import (
     RoomReading,
     RoomSettings,
     RoomVerdict,
+    plausible_pa,
     update_room,
 )
 from controller.step.state import ShuntInput, StepInputs
@@ -79,7 +80,7 @@ def read_battery(
     correct_power: bool = True,
 ) -> BatteryView:
     """Trust a reading only while it is fresh; advance the belief and the usable energy. `correct_power`
-    is False while the fan is stopped: its modelled power is then left out, and the measured/modelled
+    is False while the fan is stopped or off: its modelled power is then left out, and the measured/modelled
     correction must not learn from it."""
     fresh = fresh_shunt(settings, shunt, now_s)
     voltage = fresh.voltage_v if fresh else None
@@ -198,7 +199,11 @@ def read_room(
     leakage from a steady fan in a room that behaves normally."""
     now_s = inputs.now_s
     reading = inputs.pressure
-    fresh = reading is not None and now_s - reading.monotonic_s <= settings.control.stale_after_s
+    fresh = (
+        reading is not None
+        and now_s - reading.monotonic_s <= settings.control.stale_after_s
+        and plausible_pa(reading.pressure_pa)
+    )
     point = settings.fan.curve.point_at(command_pct)
     fan = inputs.fan
     estimator_input = RoomReading(

@@ -45,7 +45,7 @@ def test_every_alarm_row_has_its_config_keys_and_inputs(row: AlarmRow) -> None:
     assert ALERT_KEYS_BY_KEY[row.delay_key].unit is units.SECOND
     assert ALERT_KEYS_BY_KEY[row.return_delay_key].unit is units.SECOND
     assert set(row.keys) <= set(ALERT_KEYS_BY_KEY)
-    inputs = [row.watches, row.shows, row.held_while]
+    inputs = [row.watches, row.shows, row.held_while, row.restarts_when, row.details]
     inputs += [level.input for band in row.bands for level in (band.set_level, band.clear_level)]
     assert {name for name in inputs if name is not None} <= INPUT_FIELDS
     assert row.bands, "an alarm has at least one severity"

@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +17,7 @@ import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
 
 from controller.snapshot import Mode
-from tests.web.web_rig import Served, serve_in_thread, with_alert
+from tests.web.web_rig import Served, serve_in_thread, simulator_serving, with_alert
 from web.config import HttpSection, ReadAccess
 
 CHROMIUM = "/usr/bin/chromium"
@@ -146,46 +143,8 @@ def test_deadline_through_the_page(browser: Browser, served: Served) -> None:
 @pytest.fixture
 def simulator(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """`cleanroom sim --http 127.0.0.1:0 --speed 60` as a subprocess; yields its URL (from its log) and state dir."""
-    state_dir = tmp_path / "sim-state"
-    process = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "cleanroom"),
-            "sim",
-            "--http",
-            "127.0.0.1:0",
-            "--speed",
-            "60",
-            "--state-dir",
-            str(state_dir),
-            "--mqtt",
-            "none",
-            "--id",
-            "sim-room",
-        ],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stderr is not None
-    url = None
-    log: list[str] = []
-    deadline = time.monotonic() + 60
-    while url is None and time.monotonic() < deadline:
-        line = process.stderr.readline()
-        if not line:
-            break
-        log.append(line)
-        found = re.search(r"dashboard and API at (http://127\.0\.0\.1:\d+)/", line)
-        url = found.group(1) if found else None
-    if url is None:
-        process.kill()
-        pytest.fail("cleanroom sim did not announce its dashboard:\n" + "".join(log))
-    drain = threading.Thread(target=process.stderr.read, daemon=True)
-    drain.start()
-    try:
-        yield url, state_dir
-    finally:
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(30) == 0
+    with simulator_serving(tmp_path / "sim-state", "--speed", "60", "--id", "sim-room") as served:
+        yield served
 
 
 def test_live_values_from_the_simulator_and_a_mode_change(

@@ -6,11 +6,19 @@ web sink on a real port in a background thread for synchronous clients (schemath
 from __future__ import annotations
 
 import asyncio
+import re
+import signal
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
 
 from controller.battery import BatteryState
 from controller.command_bus import CommandBus
@@ -202,3 +210,32 @@ def serve_in_thread(
 def with_alert(loop: FakeLoop) -> None:
     """Make the next snapshots carry an active low-pressure alert."""
     loop.alerts = (replace(LOW_PRESSURE),)
+
+
+@contextmanager
+def simulator_serving(state_dir: Path, *args: str) -> Iterator[tuple[str, Path]]:
+    """`cleanroom sim --http 127.0.0.1:0 --mqtt none` with `args` as a subprocess; yields its URL (from its
+    log) and state dir, and stops it with SIGTERM (which must end it cleanly)."""
+    command = [str(Path(sys.executable).parent / "cleanroom"), "sim", "--http", "127.0.0.1:0", "--mqtt", "none"]
+    process = subprocess.Popen([*command, "--state-dir", str(state_dir), *args], stderr=subprocess.PIPE, text=True)
+    assert process.stderr is not None
+    url = None
+    log: list[str] = []
+    deadline = time.monotonic() + 60
+    while url is None and time.monotonic() < deadline:
+        line = process.stderr.readline()
+        if not line:
+            break
+        log.append(line)
+        found = re.search(r"dashboard and API at (http://127\.0\.0\.1:\d+)/", line)
+        url = found.group(1) if found else None
+    if url is None:
+        process.kill()
+        pytest.fail("cleanroom sim did not announce its dashboard:\n" + "".join(log))
+    drain = threading.Thread(target=process.stderr.read, daemon=True)
+    drain.start()
+    try:
+        yield url, state_dir
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 0
