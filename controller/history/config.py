@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from controller import units
 from controller.config.reader import Table
+from controller.redact import masked_url
 
 DAY_S = 86_400.0
 
@@ -71,4 +72,4 @@ def _check_url(table: Table, url: str) -> None:
     try:
         make_url(url)
     except ArgumentError as exc:
-        raise table.error("url", url, expected) from exc
+        raise table.error("url", masked_url(url), expected) from exc

@@ -23,6 +23,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
+from controller.redact import masked_url
+
 from .config import HistorySection
 from .guard import StatementGuard
 from .rows import Row, epoch_minute, minute_start
@@ -53,7 +55,7 @@ def resolve_url(url: str | None, section: HistorySection, state_dir: str) -> str
 
 def redacted(url: str) -> str:
     """The URL without its password, for logs and messages."""
-    return make_url(url).render_as_string(hide_password=True)
+    return masked_url(url)
 
 
 def _sqlite_pragmas(busy_timeout_ms: int, dbapi_connection: Any, _record: Any) -> None:
