@@ -84,7 +84,6 @@ RULES: tuple[Rule, ...] = (
         lambda c: _pct(c.control.shutdown_soc_pct),
         lambda c: f"below the lowest of soc_points ({_pct(min(c.control.soc_points_pct, default=100.0))})",
     ),
-
 )
 
 
