@@ -145,6 +145,8 @@ class _Check:
     latching: bool = False
     deferred: bool = False
     """Held: the delay counts, but the alarm is not raised yet."""
+    live: bool = False
+    """A sink's condition: while active, the alert's message and values follow the newest report."""
 
 
 def alarm_id(kind: AlertKind, severity: Severity) -> str:
@@ -246,6 +248,7 @@ def _condition_check(row: AlarmRow, band: Band, condition: Condition, config: Al
         row.raise_message.format(**words),
         row.clear_message.format(**words),
         values,
+        live=True,
     )
 
 
@@ -284,7 +287,11 @@ def _step(state: AlarmState, check: _Check, now_s: float, now_utc: datetime) -> 
         )
         return AlarmState(alert, not check.latching, None, None), event
     if not check.recovered:
-        return (state if state.recovered_since_s is None else replace(state, recovered_since_s=None)), None
+        held = state if state.recovered_since_s is None else replace(state, recovered_since_s=None)
+        alert = state.active
+        if check.live and (alert.message, alert.values) != (check.raise_message, check.values):
+            held = replace(held, active=replace(alert, message=check.raise_message, values=dict(check.values)))
+        return held, None
     since = now_s if state.recovered_since_s is None else state.recovered_since_s
     if now_s - since < check.return_delay_s:
         return replace(state, recovered_since_s=since), None

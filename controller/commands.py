@@ -92,6 +92,23 @@ MAX_DEADLINE_S = 366 * 86400.0
 MIN_DEADLINE_S = 60.0
 
 
+def _days(seconds: float) -> str:
+    days = abs(seconds) / 86400.0
+    return f"{days:,.1f} days" if days < 10 else f"{days:,.0f} days"
+
+
+def deadline_refusal(deadline_utc: datetime, now_utc: datetime) -> str | None:
+    """What an absolute deadline should have been when it cannot be used now (in the past, or further ahead
+    than the longest allowed duration), in human units; None when it can. Commands, the configuration and
+    the CLI all ask here."""
+    seconds = (deadline_utc - now_utc).total_seconds()
+    if seconds <= 0:
+        return f"a time in the future (it was {_days(seconds)} ago)"
+    if seconds > MAX_DEADLINE_S:
+        return f"a time at most {MAX_DEADLINE_S / 86400:g} days ahead (it is {_days(seconds)} ahead)"
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class CommandLimits:
     """What the configuration says about command ranges; None when not known (then the widest ranges)."""

@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 
 from controller.battery import BatteryState, set_soc
 from controller.commands import (
-    MAX_DEADLINE_S,
     SETTINGS_BY_NAME,
     Command,
     CommandLimits,
@@ -22,6 +21,7 @@ from controller.commands import (
     SetSoc,
     SetSpeed,
     command_value,
+    deadline_refusal,
 )
 from controller.snapshot import Mode
 
@@ -81,14 +81,12 @@ def apply_command(
             seconds = command.in_s
         else:
             assert command.deadline_utc is not None
+            refusal = deadline_refusal(command.deadline_utc, now_utc)
+            if refusal is not None:
+                return points, CommandResult(
+                    False, f"deadline = {command.deadline_utc.isoformat()}: expected {refusal}"
+                )
             seconds = (command.deadline_utc - now_utc).total_seconds()
-        if seconds <= 0:
-            return points, CommandResult(False, f"deadline = {command.deadline_utc}: expected a time in the future")
-        if seconds > MAX_DEADLINE_S:
-            return points, CommandResult(
-                False,
-                f"deadline = {command.deadline_utc}: expected a time at most {MAX_DEADLINE_S / 86400:g} days ahead",
-            )
         changed = replace(points, deadline_mono_s=now_s + seconds)
         return changed, CommandResult(True, f"deadline {changed.deadline_utc(now_s, now_utc)}")
     assert isinstance(command, SetSoc)

@@ -225,6 +225,22 @@ def test_sink_conditions_become_alerts() -> None:
     assert events[-1].kind is EventKind.ALERT_CLEARED
 
 
+def test_an_active_condition_alert_follows_the_newest_report_without_raising_again() -> None:
+    first = Condition(
+        AlertKind.HISTORY_BACKLOG, True, "history database x does not answer: 40 rows waiting", {"pending_rows": 40.0}
+    )
+    later = Condition(
+        AlertKind.HISTORY_BACKLOG, True, "history database x does not answer: 900 rows waiting", {"pending_rows": 900.0}
+    )
+    update, events = run([calm(0, conditions=(first,)), calm(5, conditions=(later,))])
+    assert len(events) == 1
+    assert events[0].values["pending_rows"] == 40.0
+    (alert,) = update.active
+    assert alert.message == later.message
+    assert alert.values["pending_rows"] == 900.0
+    assert alert.raised_utc == T0
+
+
 def test_parse_alerts_defaults_and_units() -> None:
     assert parse_alerts(Table({}, "test.toml")) == AlertsSection()
     section = parse_alerts(

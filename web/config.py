@@ -32,6 +32,8 @@ class HttpSection:
     max_clients: int = 8
     max_clients_per_address: int = 3
     live_write_timeout_s: float = 10.0
+    request_timeout_s: float = 10.0
+    """A request (headers and body) not complete this long after it started closes its connection."""
     cors_origins: tuple[str, ...] = ()
     push_interval_s: float = 1.0
     memory_history_s: float = 86400.0
@@ -82,6 +84,7 @@ def parse_http(table: Table) -> HttpSection:
         max_clients=table.integer("max_clients", 8, low=1, high=1000),
         max_clients_per_address=table.integer("max_clients_per_address", 3, low=1, high=1000),
         live_write_timeout_s=table.quantity("live_write_timeout", units.DURATION, "10 s", low=0.1, high=300.0),
+        request_timeout_s=table.quantity("request_timeout", units.DURATION, "10 s", low=0.5, high=300.0),
         cors_origins=tuple(_origin(table, raw) for raw in table.array("cors_origins", [])),
         push_interval_s=table.quantity("push_interval", units.DURATION, "1 s", low=0.05, high=60.0),
         memory_history_s=table.quantity("memory_history", units.DURATION, "24 h", low=60.0, high=7 * 86400.0),

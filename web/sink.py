@@ -21,6 +21,7 @@ from web.app import create_app
 from web.config import HttpSection
 from web.context import HistoryReader, WebContext
 from web.memory_history import MemoryHistory
+from web.slow_clients import MAX_HEADER_BYTES, with_request_timeout
 from web.tokens import TokenStore
 
 log = logging.getLogger(__name__)
@@ -140,6 +141,9 @@ class WebSink:
             log_level="warning",
             access_log=False,
             timeout_graceful_shutdown=5,
+            http=with_request_timeout(self.section.request_timeout_s),
+            h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+            timeout_keep_alive=5,
         )
         server = EmbeddedServer(config)
         async with TaskOwner("web") as tasks:

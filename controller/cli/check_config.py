@@ -4,15 +4,31 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+from datetime import UTC, datetime
 from pathlib import Path
+
+from controller.errors import CleanroomError, ConfigError
+
+log = logging.getLogger(__name__)
 
 
 def run(args: argparse.Namespace) -> int:
     """Load the file (errors exit 2 with file, key, value and expectation) and print what it resolves to."""
+    from controller.config.control import check_deadline_horizon
     from controller.config.describe import describe
     from controller.config.loader import load_config
 
-    config = load_config(Path(args.file))
+    try:
+        config = load_config(Path(args.file))
+    except CleanroomError:
+        raise
+    except Exception as exc:  # a hostile file gets a one-line answer, never a traceback (--log-level DEBUG shows it)
+        log.debug("reading %s failed", args.file, exc_info=True)
+        raise ConfigError(
+            args.file, "(file)", f"{type(exc).__name__}: {exc}", "a file this version can read (please report it)"
+        ) from exc
+    check_deadline_horizon(config.control, config.source, datetime.now(UTC))
     resolved = describe(config)
     if args.json:
         print(json.dumps(resolved, indent=2))

@@ -26,6 +26,7 @@ flags override them ('none' turns one off). SIGTERM leaves the fan at the safe s
 async def _serve(args: argparse.Namespace) -> int:
     from controller.clock import SystemClock
     from controller.command_bus import CommandBus
+    from controller.config.control import check_deadline_horizon
     from controller.config.loader import load_config
     from controller.daemon import Daemon
     from controller.daemon_settings import DaemonSettings
@@ -34,6 +35,7 @@ async def _serve(args: argparse.Namespace) -> int:
     from controller.service import build_sinks, choose_sinks, serve, state_directory
 
     config = load_config(Path(args.config))
+    check_deadline_horizon(config.control, config.source, SystemClock().utc_now())
     if args.id:
         config = replace(config, controller=replace(config.controller, controller_id=args.id))
     state_dir = state_directory(args, config)

@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import PurePath
 
 from controller.models.fan import FanCurve
+from controller.redact import masked
 from controller.units import format_duration
 
 _SUFFIXES: tuple[tuple[str, str], ...] = (
@@ -69,4 +70,4 @@ def describe(value: object) -> object:
         return {str(k): describe(v) for k, v in value.items()}
     if isinstance(value, PurePath):
         return str(value)
-    return value
+    return masked(value)

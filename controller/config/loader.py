@@ -27,6 +27,7 @@ from controller.config.plant import (
     parse_room,
 )
 from controller.config.reader import Table
+from controller.config.rules import check_rules
 from controller.errors import ConfigError
 from controller.history.config import HistorySection, parse_history
 from controller.models.power_path import PowerPath
@@ -120,6 +121,7 @@ def parse_config(table: Table, base_dir: Path) -> Config:
     fan, room, power_path = apply_calibration(calibration, config.fan, config.room, config.power_path)
     config = replace(config, fan=fan, room=room, power_path=power_path, calibration=calibration)
     table.finish()
+    check_rules(config)
     return config
 
 

@@ -34,19 +34,17 @@ class BatterySection:
 
 def parse_battery(table: Table) -> BatterySection:
     """[battery]"""
+    nominal_v = table.quantity("nominal_voltage", units.VOLTAGE, "12.8 V", low=3.0, high=60.0)
+    cells = nominal_v / 12.8  # the voltage defaults are a 4-cell LiFePO4 pack's, scaled to this pack
     section = BatterySection(
         capacity_ah=table.quantity("capacity", units.CHARGE, "100 Ah", low=1.0, high=10_000.0),
-        nominal_v=table.quantity("nominal_voltage", units.VOLTAGE, "12.8 V", low=3.0, high=60.0),
+        nominal_v=nominal_v,
         reserve_pct=table.quantity("reserve", units.FRACTION, "10 %", low=0.0, high=90.0),
-        charged_v=table.quantity("charged_voltage", units.VOLTAGE, "14.0 V", low=3.0, high=70.0),
+        charged_v=table.quantity("charged_voltage", units.VOLTAGE, f"{14.0 * cells:.4g} V", low=3.0, high=70.0),
         tail_current_pct=table.quantity("tail_current", units.FRACTION, "4 %", low=0.1, high=20.0),
         charged_time_s=table.quantity("charged_time", units.DURATION, "3 min", low=10.0, high=3600.0),
-        cutoff_v=table.quantity("cutoff_voltage", units.VOLTAGE, "10 V", low=2.0, high=60.0),
+        cutoff_v=table.quantity("cutoff_voltage", units.VOLTAGE, f"{10.0 * cells:.4g} V", low=2.0, high=60.0),
     )
-    if section.cutoff_v >= section.nominal_v:
-        raise table.error(
-            "cutoff_voltage", f"{section.cutoff_v:g} V", f"below nominal_voltage ({section.nominal_v:g} V)"
-        )
     table.finish()
     return section
 

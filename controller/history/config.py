@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from controller import units
 from controller.config.reader import Table
+from controller.redact import masked_url
 
 DAY_S = 86_400.0
 
@@ -18,7 +19,9 @@ class HistorySection:
     loses at most one batch, and an alert, a mode change or a stop is committed at once);
     `sample_interval_s` the spacing of full-rate rows (one-minute aggregates see every snapshot). The
     defaults keep SQLite under 1 MB/h of disk writes at 1 s ticks (`python -m bench.history`).
-    `buffer_rows` bounds what is held in memory while the database cannot be written.
+    `buffer_rows` bounds what is held in memory while the database cannot be written. `timeout_s` bounds every
+    database call: connecting, each statement (PostgreSQL's statement and lock timeouts, SQLite's busy
+    timeout) and each transaction as a whole (ended by the client when a server stops answering).
     """
 
     url: str | None = None
@@ -31,6 +34,7 @@ class HistorySection:
     retry_interval_s: float = 10.0
     clock_jump_threshold_s: float = 5.0
     clock_repair_window_s: float = 6 * 3600.0
+    timeout_s: float = 10.0
 
 
 def parse_history(table: Table) -> HistorySection:
@@ -52,6 +56,7 @@ def parse_history(table: Table) -> HistorySection:
         retry_interval_s=table.quantity("retry_interval", units.DURATION, "10 s", low=0.01, high=3600.0),
         clock_jump_threshold_s=table.quantity("clock_jump_threshold", units.DURATION, "5 s", low=0.5, high=3600.0),
         clock_repair_window_s=table.quantity("clock_repair_window", units.DURATION, "6 h", low=0.0, high=30 * DAY_S),
+        timeout_s=table.quantity("timeout", units.DURATION, "10 s", low=1.0, high=600.0),
     )
     table.finish()
     return section
@@ -67,4 +72,4 @@ def _check_url(table: Table, url: str) -> None:
     try:
         make_url(url)
     except ArgumentError as exc:
-        raise table.error("url", url, expected) from exc
+        raise table.error("url", masked_url(url), expected) from exc

@@ -8,19 +8,25 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
+import math
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, Table, bindparam, create_engine, delete, event, func, insert, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import NullPool
+
+from controller.redact import masked_url
 
 from .config import HistorySection
+from .guard import StatementGuard
 from .rows import Row, epoch_minute, minute_start
 from .schema import config_changes, events, samples, samples_1m
 
@@ -49,29 +55,60 @@ def resolve_url(url: str | None, section: HistorySection, state_dir: str) -> str
 
 def redacted(url: str) -> str:
     """The URL without its password, for logs and messages."""
-    return make_url(url).render_as_string(hide_password=True)
+    return masked_url(url)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(busy_timeout_ms: int, dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
     cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()
 
 
-def create_history_engine(url: str) -> Engine:
-    """An engine for the history URL: SQLite in WAL mode, or any server SQLAlchemy knows (PostgreSQL)."""
+_ACTIVE = threading.local()
+"""The StatementGuard of the database call running on this thread, if any."""
+
+
+def _watch_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    guard: StatementGuard | None = getattr(_ACTIVE, "guard", None)
+    if guard is not None:
+        guard.watch(dbapi_connection)
+
+
+@contextmanager
+def guarded(timeout_s: float) -> Iterator[StatementGuard]:
+    """Every connection this thread checks out inside the block is ended once `timeout_s` have passed."""
+    with StatementGuard(timeout_s) as guard:
+        previous = getattr(_ACTIVE, "guard", None)
+        _ACTIVE.guard = guard
+        try:
+            yield guard
+        finally:
+            _ACTIVE.guard = previous
+
+
+def create_history_engine(url: str, timeout_s: float = 10.0) -> Engine:
+    """An engine for the history URL: SQLite in WAL mode, or any server SQLAlchemy knows (PostgreSQL).
+
+    Every call is bounded by `timeout_s`: SQLite waits that long for a lock; PostgreSQL gets it as its
+    connect, statement and lock timeouts, and connections are not pooled (each batch connects afresh,
+    within the connect timeout, so no pooled connection can sit on a path that went silent).
+    """
     parsed = make_url(url)
+    milliseconds = max(1, round(timeout_s * 1000))
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(parsed)
-        event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    connect_args: dict[str, Any] = {}
-    if parsed.get_backend_name() == "postgresql":
-        connect_args["connect_timeout"] = 5
-    return create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
+        event.listen(engine, "connect", partial(_sqlite_pragmas, milliseconds))
+    elif parsed.get_backend_name() == "postgresql":
+        options = f"-c statement_timeout={milliseconds} -c lock_timeout={milliseconds}"
+        connect_args = {"connect_timeout": max(2, math.ceil(timeout_s)), "options": options}
+        engine = create_engine(parsed, poolclass=NullPool, connect_args=connect_args)
+    else:
+        engine = create_engine(parsed, pool_pre_ping=True)
+    event.listen(engine, "checkout", _watch_checkout)
+    return engine
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -142,6 +179,14 @@ class Batch:
     def __len__(self) -> int:
         return len(self.samples) + len(self.minutes) + len(self.events) + len(self.changes)
 
+    def absorb(self, following: Batch) -> None:
+        """Append a later batch's rows (its retention pass, if any, wins)."""
+        self.samples.extend(following.samples)
+        self.minutes.extend(following.minutes)
+        self.events.extend(following.events)
+        self.changes.extend(following.changes)
+        self.retain_at = following.retain_at or self.retain_at
+
     def newest_utc(self) -> datetime | None:
         """The newest sample or aggregate time in the batch."""
         times = [row["timestamp_utc"] for row in self.samples + self.minutes]
@@ -176,18 +221,20 @@ class HistoryStore:
         self.section = section
         self.prepared = False
         self._session_base: dict[str, int] = {}
+        self._retention_guarded = False
 
     def prepare(self) -> None:
         """Migrate, then remember the highest ids: rows above them were written by this session."""
-        migrate(self.engine)
-        with self.engine.connect() as connection:
+        with guarded(self.section.timeout_s * 3):
+            migrate(self.engine)
+        with guarded(self.section.timeout_s), self.engine.connect() as connection:
             for table in (samples, samples_1m, events, config_changes):
                 self._session_base[table.name] = connection.execute(select(func.max(table.c.id))).scalar() or 0
         self.prepared = True
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
-        with self.engine.begin() as connection:
+        with guarded(self.section.timeout_s), self.engine.begin() as connection:
             yield connection
 
     def write(self, batch: Batch) -> None:
@@ -275,6 +322,28 @@ class HistoryStore:
             result.events = self._delete_before(connection, events, event_cutoff)
             self._delete_before(connection, config_changes, event_cutoff)
         return result
+
+    def retain_and_log(self, now_utc: datetime) -> None:
+        """A retention pass whose outcome goes to the log (a failure too: the next pass retries it)."""
+        try:
+            result = self.retain(now_utc)
+        except Exception as exc:  # the batch before it is written; retention is not urgent
+            log.warning("history retention failed: %s", exc)
+            return
+        if result.guarded and not self._retention_guarded:
+            self._retention_guarded = True
+            log.warning(
+                "history retention at %s would delete every aggregate recorded before this run; keeping them "
+                "(is the clock right?)",
+                now_utc.isoformat(),
+            )
+        if result.samples or result.minutes or result.events:
+            log.info(
+                "history retention deleted %d samples, %d minute aggregates, %d events",
+                result.samples,
+                result.minutes,
+                result.events,
+            )
 
     def _delete_before(self, connection: Connection, table: Table, cutoff: datetime) -> int:
         statement = delete(table).where(table.c.controller_id == self.controller_id, table.c.timestamp_utc < cutoff)

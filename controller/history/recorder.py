@@ -1,9 +1,11 @@
 """The recorder sink: snapshots in, batched rows out, without ever blocking the control loop.
 
-The event loop only turns snapshots into rows and queues them; a worker thread does every database call.
-While the database cannot be written (disk full, server down) rows wait in a bounded buffer (the oldest
-full-rate samples are dropped first), the condition is reported to the hub, and the backlog is written
-as soon as the database answers again.
+The event loop only turns snapshots into rows and queues them; a daemon thread does each database call,
+bounded by `[history] timeout`. While the database cannot be written (disk full, server down, a server that
+hangs) rows wait in a bounded buffer (the oldest full-rate samples are dropped first), the condition is
+reported to the hub with the backlog's size, and the backlog is written as soon as the database answers
+again. Stopping waits at most STOP_WRITE_S for the database; what is still unwritten then is kept in the
+backlog file of the state directory and written by the next run.
 """
 
 from __future__ import annotations
@@ -12,18 +14,21 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import datetime
 from functools import partial
+from pathlib import Path
 
 from controller.clock import Clock
 from controller.command_bus import CommandBus
 from controller.hub import Delivery, SnapshotHub
-from controller.snapshot import AlertKind, Event, EventKind, Severity
+from controller.snapshot import AlertKind, Event, EventKind
 from drivers.runtime import TaskOwner
 
+from .backlog import FILE_NAME, keep_unwritten, load_backlog
 from .config import HistorySection
 from .database import Batch, HistoryStore, Repair, create_history_engine, redacted, resolve_url
+from .guard import in_daemon_thread
 from .reader import HistoryReader
 from .rows import (
     MinuteAggregator,
@@ -33,7 +38,8 @@ from .rows import (
     setting_changes,
     settings,
 )
-from .timeline import ClockJump, Timeline, place
+from .stats import RecorderStats
+from .timeline import ClockJump, Timeline, jump_event, place
 
 log = logging.getLogger(__name__)
 
@@ -45,24 +51,9 @@ URGENT_EVENTS = frozenset(
     {EventKind.ALERT_RAISED, EventKind.MODE_CHANGED, EventKind.STOPPING, EventKind.SHUTDOWN_ACTION}
 )
 """Events that are written at once with everything pending, not at the end of the batch."""
-
-
-@dataclass
-class RecorderStats:
-    """Counters for tests, benchmarks and the health endpoint."""
-
-    snapshots: int = 0
-    samples_queued: int = 0
-    samples_written: int = 0
-    rows_written: int = 0
-    batches_written: int = 0
-    pending_rows: int = 0
-    dropped_rows: int = 0
-    write_failures: int = 0
-    clock_jumps: int = 0
-    rows_restamped: int = 0
-    last_flush_monotonic_s: float | None = None
-    degraded: bool = False
+STOP_WRITE_S = 2.5
+"""How long stopping waits for the database to take what is pending (inside the service's sink flush bound)."""
+CLOSE_WAIT_S = 0.5
 
 
 class Recorder:
@@ -71,7 +62,13 @@ class Recorder:
     name = "history"
 
     def __init__(
-        self, store: HistoryStore, controller_id: str, section: HistorySection, clock: Clock, url: str
+        self,
+        store: HistoryStore,
+        controller_id: str,
+        section: HistorySection,
+        clock: Clock,
+        url: str,
+        backlog_path: Path | None = None,
     ) -> None:
         self.store = store
         self.controller_id = controller_id
@@ -81,6 +78,9 @@ class Recorder:
         self.reader = HistoryReader(store.engine)
         self.stats = RecorderStats()
         self._ops: deque[Batch | Repair] = deque()
+        self._in_flight: Batch | Repair | None = None
+        self.backlog_path = backlog_path
+        self._loaded: Batch | None = None
         self._pending = Batch()
         self._timeline = Timeline(section.clock_jump_threshold_s, section.clock_repair_window_s)
         self._aggregator = MinuteAggregator(controller_id)
@@ -94,7 +94,6 @@ class Recorder:
         self._stop = asyncio.Event()
         self._closing = False
         self._overflowing = False
-        self._retention_guarded = False
 
     @property
     def backlog(self) -> int:
@@ -109,6 +108,7 @@ class Recorder:
         """Subscribe to every snapshot; write in batches; flush what is left when the hub closes."""
         self._closing = False
         self._stop.clear()
+        self._load_backlog()
         subscription = hub.subscribe(self.name, coalesce=False, max_pending=self.section.buffer_rows)
         async with TaskOwner("history") as tasks:
             tasks.spawn(partial(self._write_loop, hub), "history-writer", propagate=True)
@@ -126,8 +126,28 @@ class Recorder:
                 self._closing = True
                 self._wake.set()
                 self._stop.set()
-                await tasks.wait()
-                await asyncio.to_thread(self.store.close)
+                try:
+                    finished = await tasks.wait(STOP_WRITE_S)
+                finally:
+                    self._keep_unwritten()
+                if finished:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(in_daemon_thread(self.store.close, "history-close"), CLOSE_WAIT_S)
+
+    def _load_backlog(self) -> None:
+        if self.backlog_path is None or self._loaded is not None:
+            return
+        loaded = load_backlog(self.backlog_path)
+        if loaded is not None:
+            log.info("history: %d rows left unwritten by the last run are queued first", len(loaded))
+            self._loaded = loaded
+            self._ops.appendleft(loaded)
+            self._idle.clear()
+
+    def _keep_unwritten(self) -> None:
+        ops = ([self._in_flight] if self._in_flight is not None else []) + list(self._ops) + [self._pending]
+        batches = [op for op in ops if isinstance(op, Batch)]
+        self.stats.rows_saved_at_stop = keep_unwritten(self.backlog_path, batches, self.url_text)
 
     def _take(self, delivery: Delivery) -> bool:
         """Turn a delivery into pending rows; True when one of its events must be written at once."""
@@ -175,29 +195,8 @@ class Recorder:
             self._ops.append(Repair(jump.segment_start_utc, jump.segment_end_utc, jump.delta_s))
             self._idle.clear()
             self._wake.set()
-            outcome = "history recorded since then is re-stamped"
-        else:
-            outcome = "history recorded before it is left as it was (older than clock_repair_window)"
-        message = (
-            f"wall clock stepped by {jump.delta_s:+.0f} s (from {jump.wall_before_utc.isoformat()} "
-            f"to {jump.wall_after_utc.isoformat()}); {outcome}"
-        )
-        log.warning("%s", message)
-        event = Event(
-            kind=EventKind.CLOCK_JUMP,
-            message=message,
-            timestamp_utc=jump.wall_after_utc,
-            severity=Severity.WARNING,
-            values={
-                "delta_s": jump.delta_s,
-                "wall_before_utc": jump.wall_before_utc.isoformat(),
-                "wall_after_utc": jump.wall_after_utc.isoformat(),
-                "segment_start_utc": (jump.segment_start_utc + timedelta(seconds=jump.delta_s)).isoformat()
-                if jump.repair
-                else jump.segment_start_utc.isoformat(),
-                "restamped": "yes" if jump.repair else "no",
-            },
-        )
+        event = jump_event(jump)
+        log.warning("%s", event.message)
         self._pending.events.append(event_row(self.controller_id, jump.wall_after_utc, event))
         self._last_retention_s = monotonic_s - RETENTION_EVERY_S + RETENTION_SETTLE_S
 
@@ -223,6 +222,8 @@ class Recorder:
         self._pending = Batch()
         self._idle.clear()
         self._bound(hub)
+        if self.stats.degraded:
+            self._report(hub)
         self._wake.set()
 
     def _queued_rows(self) -> int:
@@ -255,8 +256,11 @@ class Recorder:
         self._report(hub)
 
     def _report(self, hub: SnapshotHub) -> None:
-        pending = self._queued_rows()
-        state = "cannot be written" if self.stats.degraded else "falls behind"
+        pending = self._queued_rows() + (len(self._in_flight) if isinstance(self._in_flight, Batch) else 0)
+        if self.stats.stalled:
+            state = f"does not answer (no reply within {self.section.timeout_s:g} s)"
+        else:
+            state = "cannot be written" if self.stats.degraded else "falls behind"
         message = f"history database {self.url_text} {state}: {pending} rows waiting" + (
             f", {self.stats.dropped_rows} dropped" if self.stats.dropped_rows else ""
         )
@@ -271,7 +275,6 @@ class Recorder:
         while True:
             if not self.store.prepared and not await self._attempt(hub, None):
                 if self._closing:
-                    self._give_up()
                     return
                 await self._retry_wait()
                 continue
@@ -287,7 +290,6 @@ class Recorder:
                 continue
             self._ops.appendleft(op)
             if self._closing:
-                self._give_up()
                 return
             await self._retry_wait()
 
@@ -299,27 +301,30 @@ class Recorder:
         while self._ops and isinstance(self._ops[0], Batch) and len(op) + len(self._ops[0]) <= 4 * MAX_BATCH_ROWS:
             following = self._ops.popleft()
             assert isinstance(following, Batch)
-            op.samples.extend(following.samples)
-            op.minutes.extend(following.minutes)
-            op.events.extend(following.events)
-            op.changes.extend(following.changes)
-            op.retain_at = following.retain_at or op.retain_at
+            op.absorb(following)
         return op
 
     async def _attempt(self, hub: SnapshotHub, op: Batch | Repair | None) -> bool:
-        """Prepare the database (op None) or apply one operation, in a worker thread."""
+        """Prepare the database (op None) or apply one operation, on a daemon thread. A call without an answer
+        within the timeout is reported at once (and ended by the statement guard soon after)."""
+        self._in_flight = op
         try:
-            if op is None:
-                await asyncio.to_thread(self.store.prepare)
-            else:
-                await asyncio.to_thread(self._apply, op)
+            await self._call(hub, self.store.prepare if op is None else partial(self._apply, op))
         except Exception as exc:  # every database or disk error means "not written yet"
+            self._in_flight = None
+            self.stats.stalled = False
             self.stats.write_failures += 1
             if not self.stats.degraded:
                 self.stats.degraded = True
                 log.error("history database %s unavailable: %s; buffering rows", self.url_text, exc)
             self._report(hub)
             return False
+        self._in_flight = None
+        self.stats.stalled = False
+        if op is not None and op is self._loaded:
+            self._loaded = None
+            if self.backlog_path is not None:
+                self.backlog_path.unlink(missing_ok=True)
         self.stats.pending_rows = self._queued_rows()
         if (self.stats.degraded or self._overflowing) and len(self._ops) <= 1:
             self.stats.degraded = False
@@ -332,6 +337,19 @@ class Recorder:
                 {"pending_rows": float(self._queued_rows()), "dropped_rows": float(self.stats.dropped_rows)},
             )
         return True
+
+    async def _call(self, hub: SnapshotHub, work: Callable[[], None]) -> None:
+        call = asyncio.ensure_future(in_daemon_thread(work, "history-db"))
+        try:
+            while not (await asyncio.wait({call}, timeout=self.section.timeout_s))[0]:
+                if not self.stats.stalled:
+                    log.error("history database %s does not answer; buffering rows", self.url_text)
+                self.stats.stalled = self.stats.degraded = True
+                self._report(hub)
+        except asyncio.CancelledError:
+            call.cancel()
+            raise
+        call.result()
 
     def _apply(self, op: Batch | Repair) -> None:
         """Runs in a worker thread."""
@@ -351,35 +369,12 @@ class Recorder:
         self.stats.batches_written += 1
         self.stats.last_flush_monotonic_s = self.clock.monotonic()
         if op.retain_at is not None:
-            try:
-                result = self.store.retain(op.retain_at)
-            except Exception as exc:  # retention is retried at the next pass; the batch is written
-                log.warning("history retention failed: %s", exc)
-                return
-            if result.guarded and not self._retention_guarded:
-                self._retention_guarded = True
-                log.warning(
-                    "history retention at %s would delete every aggregate recorded before this run; keeping "
-                    "them (is the clock right?)",
-                    op.retain_at.isoformat(),
-                )
-            if result.samples or result.minutes or result.events:
-                log.info(
-                    "history retention deleted %d samples, %d minute aggregates, %d events",
-                    result.samples,
-                    result.minutes,
-                    result.events,
-                )
+            self.store.retain_and_log(op.retain_at)
 
     async def _retry_wait(self) -> None:
         """Wait the retry interval in real time (database outages happen in real time), or until closing."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stop.wait(), timeout=self.section.retry_interval_s)
-
-    def _give_up(self) -> None:
-        lost = self._queued_rows() + len(self._pending)
-        if lost:
-            log.error("history database %s unavailable at shutdown: %d rows not written", self.url_text, lost)
 
 
 def build_recorder(
@@ -387,8 +382,11 @@ def build_recorder(
 ) -> Recorder:
     """The recorder sink for a URL (None: the configured URL, else SQLite in `state_dir`).
 
-    Nothing connects here; the database is opened and migrated when `run` starts.
+    Nothing connects here; the database is opened and migrated when `run` starts. Rows still unwritten when
+    it stops are kept in `state_dir`'s backlog file (when that directory exists).
     """
     resolved = resolve_url(url, section, state_dir)
-    store = HistoryStore(create_history_engine(resolved), controller_id, section)
-    return Recorder(store, controller_id, section, clock, resolved)
+    store = HistoryStore(create_history_engine(resolved, section.timeout_s), controller_id, section)
+    directory = Path(state_dir)
+    backlog = directory / FILE_NAME if directory.is_dir() else None
+    return Recorder(store, controller_id, section, clock, resolved, backlog)

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from controller.snapshot import Event, EventKind, Severity
+
 
 @dataclass(frozen=True, slots=True)
 class ClockJump:
@@ -71,3 +73,29 @@ def place(timeline: Timeline, wall_utc: datetime, monotonic_s: float) -> tuple[T
     )
     anchored = Timeline(timeline.threshold_s, timeline.repair_window_s, wall_utc, monotonic_s, wall_utc, wall_utc)
     return anchored, wall_utc, jump
+
+
+def jump_event(jump: ClockJump) -> Event:
+    """The `clock_jump` event that tells the user what a jump did to the history."""
+    if jump.repair:
+        outcome = "history recorded since then is re-stamped"
+    else:
+        outcome = "history recorded before it is left as it was (older than clock_repair_window)"
+    message = (
+        f"wall clock stepped by {jump.delta_s:+.0f} s (from {jump.wall_before_utc.isoformat()} "
+        f"to {jump.wall_after_utc.isoformat()}); {outcome}"
+    )
+    start = jump.segment_start_utc + timedelta(seconds=jump.delta_s) if jump.repair else jump.segment_start_utc
+    return Event(
+        kind=EventKind.CLOCK_JUMP,
+        message=message,
+        timestamp_utc=jump.wall_after_utc,
+        severity=Severity.WARNING,
+        values={
+            "delta_s": jump.delta_s,
+            "wall_before_utc": jump.wall_before_utc.isoformat(),
+            "wall_after_utc": jump.wall_after_utc.isoformat(),
+            "segment_start_utc": start.isoformat(),
+            "restamped": "yes" if jump.repair else "no",
+        },
+    )

@@ -10,6 +10,7 @@ from urllib.parse import unquote, urlsplit
 from controller import units
 from controller.config.reader import Table
 from controller.errors import ConfigError
+from controller.redact import masked_url
 
 URL_EXPECTED = (
     "mqtt://[user[:password]@]host[:port], mqtts://... for TLS, mqtt5:// or mqtts5://... for MQTT 5 "
@@ -34,17 +35,15 @@ class BrokerUrl:
 
     def redacted(self) -> str:
         """The URL without the password, for logs and messages."""
-        user = f"{self.username}:***@" if self.password else (f"{self.username}@" if self.username else "")
-        return f"{'mqtts' if self.tls else 'mqtt'}{'5' if self.mqtt5 else ''}://{user}{self.host}:{self.port}"
-
-
-def _redact(url: str) -> str:
-    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+        user = f"{self.username}:x@" if self.password else (f"{self.username}@" if self.username else "")
+        return masked_url(
+            f"{'mqtts' if self.tls else 'mqtt'}{'5' if self.mqtt5 else ''}://{user}{self.host}:{self.port}"
+        )
 
 
 def parse_broker_url(url: str, source: str = "--mqtt", key: str = "url") -> BrokerUrl:
     """Parse a broker URL; a ConfigError names the value (password hidden) and the expected form."""
-    shown = _redact(url) if isinstance(url, str) else url
+    shown = masked_url(url) if isinstance(url, str) else url
     if not isinstance(url, str):
         raise ConfigError(source, key, shown, URL_EXPECTED)
     try:

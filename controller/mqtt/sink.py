@@ -31,13 +31,11 @@ from controller.mqtt import payloads
 from controller.mqtt.alert_store import FILE_NAME, save_pending, take_pending
 from controller.mqtt.config import BrokerUrl, MqttSection, check_topic_level, parse_broker_url
 from controller.mqtt.payloads import Topics
+from controller.mqtt.reasons import describe
 from controller.snapshot import Snapshot
 from drivers.runtime import Backoff, TaskOwner, cancel_and_wait
 
 log = logging.getLogger(__name__)
-
-_REFUSED_CODES = {4, 5, 134, 135}
-"""CONNACK codes for a bad user name or password or not authorised (MQTT 3.1.1 and 5)."""
 
 
 @dataclass(slots=True)
@@ -68,12 +66,6 @@ def _version() -> str:
         return importlib.metadata.version("cleanroom")
     except importlib.metadata.PackageNotFoundError:
         return "unknown"
-
-
-def _refused(exc: aiomqtt.MqttError) -> bool:
-    rc = getattr(exc, "rc", None)
-    code = getattr(rc, "value", rc)
-    return isinstance(code, int) and code in _REFUSED_CODES
 
 
 class MqttSink:
@@ -121,6 +113,7 @@ class MqttSink:
         self._stopping = asyncio.Event()
         self._tasks = TaskOwner("mqtt")
         self._warned = False
+        self._last_reason: str | None = None
 
     # --- the hub side -------------------------------------------------------------------------
 
@@ -204,25 +197,20 @@ class MqttSink:
                     return
             except aiomqtt.MqttError as exc:
                 self.stats.connected = False
-                self.stats.last_error = str(exc)
-                if _refused(exc):
-                    if not self._warned:
-                        log.error(
-                            "MQTT broker %s refused the login (%s); check the user name and password",
-                            self.broker.redacted(),
-                            exc,
-                        )
-                    self._warned = True
-                elif not self._warned:
-                    log.warning(
-                        "MQTT broker %s unavailable (%s); retrying with backoff, %d events queued",
+                reason = describe(exc, self.broker.host, self.broker.port)
+                self.stats.last_error = f"{reason.text} ({exc})"
+                if not self._warned or reason.text != self._last_reason:
+                    log.log(
+                        logging.ERROR if reason.login else logging.WARNING,
+                        "MQTT broker %s: %s; retrying with backoff, %d events queued",
                         self.broker.redacted(),
-                        exc,
+                        reason.text,
                         len(self._outbox),
                     )
                     self._warned = True
+                    self._last_reason = reason.text
                 else:
-                    log.debug("MQTT reconnect attempt %d failed: %s", attempt, exc)
+                    log.debug("MQTT reconnect attempt %d failed: %s (%s)", attempt, reason.text, exc)
             finally:
                 self.stats.connected = False
             delay = self._backoff.delay(attempt)
@@ -253,6 +241,13 @@ class MqttSink:
                 if receiver.done():
                     receiver.result()
                     raise aiomqtt.MqttError("the message stream ended")
+        except aiomqtt.MqttError as exc:
+            # a publish that timed out waiting for its acknowledgement after the connection dropped: the
+            # receiver saw the drop first, and its error names the real reason
+            lost = receiver.exception() if receiver.done() and not receiver.cancelled() else None
+            if lost is not None and lost is not exc:
+                raise lost from lost.__cause__
+            raise
         finally:
             await cancel_and_wait(receiver, expected=(aiomqtt.MqttError,))
 

@@ -58,6 +58,7 @@ pressure_floor = "0.01 inWC"
         )
     )
     assert config.battery.energy_wh == pytest.approx(5120.0)
+    assert (config.battery.charged_v, config.battery.cutoff_v) == (28.0, 20.0)  # scaled to a 8-cell pack
     assert config.power_path.store_energy_wh == pytest.approx(1056.0)
     assert config.power_path.standing_total_w == pytest.approx(2.5 + 0.6 / 0.85)
     assert config.control.deadline_in_s == pytest.approx(5 * 86400)
