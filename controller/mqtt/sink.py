@@ -14,6 +14,7 @@ import importlib.metadata
 import logging
 import random
 import socket
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -92,11 +93,13 @@ class MqttSink:
         sleep: Callable[[float], Awaitable[None]] | None = None,
         limits: CommandLimits | None = None,
         pending_path: Path | None = None,
+        pace: Callable[[], float] = time.monotonic,
     ) -> None:
         self.broker = broker
         self.controller_id = controller_id
         self.section = section
         self.clock = clock
+        self._pace = pace
         self.topics = Topics(section.base_topic.replace("{id}", controller_id), section.discovery_prefix)
         self.client_id = section.client_id or f"cleanroom-{controller_id}"
         self.stats = MqttStats()
@@ -137,6 +140,7 @@ class MqttSink:
                     self._take(delivery)
             finally:
                 subscription.close()
+                self._state_forced = True  # the last state is published before `offline`
                 self._stopping.set()
                 self._wake.set()
                 await asyncio.wait([connected], timeout=self.section.flush_timeout_s)
@@ -291,16 +295,17 @@ class MqttSink:
             self.stats.published += 1
         if snapshot is self._state_sent_for and not self._state_forced:
             return
+        now_s = self._pace()
         due = (
             self._state_sent_at_s is None
-            or snapshot.monotonic_s - self._state_sent_at_s >= self.section.publish_interval_s
-            or snapshot.monotonic_s < self._state_sent_at_s
+            or now_s - self._state_sent_at_s >= self.section.publish_interval_s
+            or now_s < self._state_sent_at_s
         )
         if not (due or self._state_forced):
             return
         self._state_forced = False
         self._state_sent_for = snapshot
-        self._state_sent_at_s = snapshot.monotonic_s
+        self._state_sent_at_s = now_s
         await client.publish(
             self.topics.state, payloads.state_payload(snapshot, self._last_command), qos=0, retain=True
         )
@@ -363,10 +368,14 @@ def build_mqtt_sink(
     clock: Clock,
     limits: CommandLimits | None = None,
     state_dir: Path | None = None,
+    pace: Callable[[], float] = time.monotonic,
 ) -> MqttSink:
     """The MQTT sink for the daemon (`await sink.run(hub, commands)`); commands are checked against the
     ranges `limits` give (the configuration's); alerts still undelivered when it stops are kept in
-    `state_dir` for the next run. ConfigError on a bad URL or id."""
+    `state_dir` for the next run. ConfigError on a bad URL or id.
+
+    `publish_interval` is counted on `pace`, real seconds, not on the loop's clock: a simulation running
+    600 times real time publishes as often as the real daemon, not 600 times as often."""
     broker = parse_broker_url(url)
     check_topic_level("--id", "controller id", controller_id, "a name such as cleanroom or room-2")
     if "/" in controller_id:
@@ -376,4 +385,4 @@ def build_mqtt_sink(
     if section.tls_ca_file and not Path(section.tls_ca_file).is_file():
         raise ConfigError("[mqtt]", "tls_ca_file", section.tls_ca_file, "a readable PEM file of the broker's CA")
     pending = None if state_dir is None else state_dir / FILE_NAME
-    return MqttSink(broker, controller_id, section, clock, limits=limits, pending_path=pending)
+    return MqttSink(broker, controller_id, section, clock, limits=limits, pending_path=pending, pace=pace)
