@@ -56,6 +56,7 @@ class WebContext:
     live_clients: int = 0
     live_by_address: dict[str, int] = field(default_factory=dict)
     history_failing: bool = False
+    token_command: str = "cleanroom token"
 
     @property
     def latest(self) -> Snapshot | None:

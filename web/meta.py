@@ -88,4 +88,5 @@ def build_meta(context: WebContext, version: str) -> MetaModel:
         commands=[s.name for s in SETTINGS],
         alarms=[_alarm(row, context.alerts) for row in ALARMS],
         settings=[_setting(s, context.limits) for s in SETTINGS],
+        token_command=context.token_command,
     )

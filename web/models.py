@@ -153,6 +153,9 @@ class MetaModel(BaseModel):
     commands: list[CommandName]
     alarms: list[AlarmInfo] = Field(default_factory=list)
     settings: list[SettingInfo] = Field(default_factory=list)
+    token_command: str = Field(
+        "cleanroom token", description="the shell command that prints the API token of this controller"
+    )
 
 
 class HealthModel(BaseModel):

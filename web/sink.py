@@ -21,7 +21,7 @@ from web.app import create_app
 from web.config import HttpSection
 from web.context import HistoryReader, WebContext
 from web.memory_history import MemoryHistory
-from web.tokens import TokenStore
+from web.tokens import TokenStore, token_command
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +131,7 @@ class WebSink:
             history=self.history,
             limits=self.limits,
             alerts=self.alerts,
+            token_command=token_command(self.state_dir),
         )
         self.context = context
         config = uvicorn.Config(

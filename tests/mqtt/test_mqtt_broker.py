@@ -7,7 +7,7 @@ import contextlib
 import itertools
 import json
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -27,14 +27,6 @@ from tests.mqtt.mqtt_rig import T0, FakeLoop, Mosquitto, Watcher, get_retained
 
 REPO = Path(__file__).resolve().parents[2]
 FAST = MqttSection(publish_interval_s=0.0, reconnect_min_s=0.05, reconnect_max_s=0.5, timeout_s=3.0, keepalive_s=5.0)
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Mosquitto]:
-    mosquitto = Mosquitto(tmp_path)
-    mosquitto.start()
-    yield mosquitto
-    mosquitto.stop()
 
 
 @dataclass

@@ -7,24 +7,13 @@ import asyncio
 import json
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from tests.mqtt.mqtt_rig import Mosquitto, Watcher
 
 CLEANROOM = Path(sys.executable).with_name("cleanroom")
 PUBLISH_INTERVAL_S = 1.0
 SIMULATED_S = 4 * 3600.0
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Mosquitto]:
-    mosquitto = Mosquitto(tmp_path)
-    mosquitto.start()
-    yield mosquitto
-    mosquitto.stop()
 
 
 async def test_a_fast_simulation_publishes_state_at_the_real_interval(broker: Mosquitto, tmp_path: Path) -> None:

@@ -41,7 +41,8 @@
     pending = retry;
     $("token-form").hidden = false;
     $("token-input").focus();
-    $("command-status").textContent = "Enter the API token (run: cleanroom token)";
+    const how = (meta && meta.token_command) || "cleanroom token";
+    $("command-status").textContent = `Enter the API token (on the controller, run: ${how})`;
   }
   async function getJSON(path) {
     const r = await fetch(path, { headers: headers(false) });
