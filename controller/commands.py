@@ -134,13 +134,13 @@ class Setting:
         if span is None or self.unit is None:
             return f"{self.what}{examples}"
         low, high = span
-        shown_low = units.show_bound(low, self.unit) if self.unit is units.SECOND else f"{low:g}"
+        shown_low = units.show_bound(low, self.unit) if self.unit is units.SECOND else units.plain_number(low)
         return f"{self.what} from {shown_low} to {units.show_bound(high, self.unit)}{examples}"
 
     def refusal(self, value: float, limits: CommandLimits) -> str | None:
         """Why a parsed value is outside the range (naming field, value and range), or None."""
         span = self.range(limits)
-        if span is None or self.unit is None or span[0] <= value <= span[1]:
+        if span is None or self.unit is None or units.within(value, *span) is not None:
             return None
         return f"{self.name.value} = {units.show_bound(value, self.unit)}: expected {self.expected(limits)}"
 
@@ -159,9 +159,10 @@ def _number(setting: Setting, source: str, raw: object, limits: CommandLimits) -
     except (units.UnitError, OverflowError) as exc:
         raise ConfigError(source, key, raw, expected) from exc
     span = setting.range(limits)
-    if not math.isfinite(value) or (span is not None and not span[0] <= value <= span[1]):
+    inside = units.within(value, *span) if span is not None else value
+    if not math.isfinite(value) or inside is None:
         raise ConfigError(source, key, raw, expected)
-    return setting.build(value)
+    return setting.build(inside)
 
 
 def _choice(setting: Setting, source: str, raw: object, limits: CommandLimits) -> Command:

@@ -84,10 +84,9 @@ def build_report(args: argparse.Namespace) -> tuple[dict[str, object], str]:
 
 def default_reserve_pct() -> float:
     """The reserve `run` and `sim` keep when the configuration names none ([battery] reserve's default)."""
-    from controller.config.plant import parse_battery
-    from controller.config.reader import Table
+    from controller.config.plant import DEFAULT_RESERVE_PCT
 
-    return parse_battery(Table({}, "defaults")).reserve_pct
+    return DEFAULT_RESERVE_PCT
 
 
 def reserve_flag(text: str) -> float:
