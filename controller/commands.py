@@ -94,9 +94,15 @@ MIN_DEADLINE_S = 60.0
 
 @dataclass(frozen=True, slots=True)
 class CommandLimits:
-    """What the configuration says about command ranges; None when not known (then the widest ranges)."""
+    """What bounds the command ranges: the configuration's cap and the pressure floor in force (the setpoint
+    never goes under it); None when not known (then the widest ranges)."""
 
     pressure_cap_pa: float | None = None
+    pressure_floor_pa: float | None = None
+
+    def with_floor(self, floor_pa: float | None) -> CommandLimits:
+        """These limits with the floor now in force (None: not known)."""
+        return CommandLimits(self.pressure_cap_pa, floor_pa)
 
 
 Parser = Callable[["Setting", str, object, "CommandLimits"], Command]
@@ -200,10 +206,12 @@ def _deadline(setting: Setting, source: str, raw: object, limits: CommandLimits)
         raise ConfigError(source, key, raw, expected) from exc
 
 
-def _pressure_up_to_cap(margin_pa: float) -> Bounds:
+def _pressure_up_to_cap(margin_pa: float, *, from_floor: bool = False) -> Bounds:
     def bounds(limits: CommandLimits) -> tuple[float, float]:
         cap = limits.pressure_cap_pa
-        return 0.0, PRESSURE_LIMIT_PA if cap is None else max(0.0, cap - margin_pa)
+        high = max(0.0, (PRESSURE_LIMIT_PA if cap is None else cap) - margin_pa)
+        floor = limits.pressure_floor_pa if from_floor else None
+        return (0.0 if floor is None else min(floor, high)), high
 
     return bounds
 
@@ -242,7 +250,7 @@ SETTINGS: tuple[Setting, ...] = (
         '"5", "5 Pa", "0.02 inWC"',
         _number,
         units.PASCAL,
-        _pressure_up_to_cap(0.0),
+        _pressure_up_to_cap(0.0, from_floor=True),
         _PRESSURE_STEP_PA,
         SetPressureSetpoint,
         state_field="pressure_setpoint_pa",

@@ -63,6 +63,11 @@ class WebContext:
         """The newest snapshot, if the loop has published one."""
         return self.hub.latest
 
+    def current_limits(self) -> CommandLimits:
+        """The configuration's command limits with the pressure floor the loop has in force."""
+        latest = self.hub.latest
+        return self.limits if latest is None else self.limits.with_floor(latest.pressure_floor_pa)
+
     def now_utc(self) -> datetime:
         """The newest snapshot's time (simulated time under `cleanroom sim`), else the wall clock."""
         latest = self.hub.latest

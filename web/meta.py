@@ -87,6 +87,6 @@ def build_meta(context: WebContext, version: str) -> MetaModel:
         modes=list(Mode),
         commands=[s.name for s in SETTINGS],
         alarms=[_alarm(row, context.alerts) for row in ALARMS],
-        settings=[_setting(s, context.limits) for s in SETTINGS],
+        settings=[_setting(s, context.current_limits()) for s in SETTINGS],
         token_command=context.token_command,
     )

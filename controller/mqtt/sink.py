@@ -118,6 +118,7 @@ class MqttSink:
         self._metrics_sent: dict[str, bytes] = {}
         self._alerts_sent: bytes | None = None
         self._announce_needed = True
+        self._announced: CommandLimits | None = None
         self._online_needed = False
         self._last_command: dict[str, object] | None = None
         self._wake = asyncio.Event()
@@ -152,6 +153,8 @@ class MqttSink:
 
     def _take(self, delivery: Delivery) -> None:
         self._latest = delivery.snapshot
+        if self._announced is not None and self._limits_now() != self._announced:
+            self._announce_needed = True  # a range changed (the floor moves the setpoint's minimum): re-announce
         for event in delivery.events:
             topic = self.topics.alert if payloads.is_alert_event(event) else self.topics.event
             self._enqueue(Outgoing(topic, payloads.event_payload(event, self.controller_id)))
@@ -278,9 +281,14 @@ class MqttSink:
             self._state_forced = True
         await self._publish_state(client)
 
+    def _limits_now(self) -> CommandLimits:
+        """The configuration's limits with the floor the loop has in force."""
+        return self.limits if self._latest is None else self.limits.with_floor(self._latest.pressure_floor_pa)
+
     async def _publish_discovery(self, client: aiomqtt.Client) -> None:
         """Discovery configs when enabled; empty retained configs (removal) when disabled."""
-        for topic, body in payloads.discovery_messages(self.topics, self.controller_id, self._version, self.limits):
+        self._announced = limits = self._limits_now()
+        for topic, body in payloads.discovery_messages(self.topics, self.controller_id, self._version, limits):
             await client.publish(topic, body if self.section.discovery else b"", qos=1, retain=True)
             self.stats.published += 1
 
@@ -344,7 +352,7 @@ class MqttSink:
         self.stats.commands += 1
         source = f"MQTT {self.topics.command(name)}"
         try:
-            command = payloads.parse_command_message(name, body, source, self.limits)
+            command = payloads.parse_command_message(name, body, source, self._limits_now())
         except ConfigError as exc:
             result = CommandResult(False, str(exc))
         except Exception:  # a parser bug must not drop the command silently: refuse it on the error topic
