@@ -95,6 +95,7 @@ class WebSink:
         history: HistoryReader | None = None,
         limits: CommandLimits | None = None,
         alerts: AlertsSection | None = None,
+        fan_settings: tuple[tuple[str, float], ...] = (),
     ) -> None:
         self.host = host
         self.port = port
@@ -104,6 +105,7 @@ class WebSink:
         self.history = history
         self.limits = limits or CommandLimits()
         self.alerts = alerts or AlertsSection()
+        self.fan_settings = fan_settings
         self.started = asyncio.Event()
         self.context: WebContext | None = None
 
@@ -132,6 +134,7 @@ class WebSink:
             limits=self.limits,
             alerts=self.alerts,
             token_command=token_command(self.state_dir),
+            fan_settings=self.fan_settings,
         )
         self.context = context
         config = uvicorn.Config(
@@ -167,8 +170,9 @@ def build_web_sink(
     history: object | None,
     limits: CommandLimits | None = None,
     alerts: AlertsSection | None = None,
+    fan_settings: tuple[tuple[str, float], ...] = (),
 ) -> WebSink:
     """The sink the daemon runs in its TaskGroup: `await sink.run(hub, commands)`; commands are checked
     against the ranges `limits` give, and `/api/meta` shows `alerts` levels (the configuration's)."""
     history_reader = cast(HistoryReader | None, history)
-    return WebSink(host, port, controller_id, section, state_dir, history_reader, limits, alerts)
+    return WebSink(host, port, controller_id, section, state_dir, history_reader, limits, alerts, fan_settings)
