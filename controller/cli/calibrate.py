@@ -189,7 +189,7 @@ def _run_session(
     import asyncio
 
     from controller.calibration.fit import FitError
-    from controller.calibration.session import CalibrationAborted
+    from controller.calibration.session import CalibrationAborted, CalibrationRefused
 
     terminated: list[bool] = []
     try:
@@ -207,6 +207,14 @@ def _run_session(
         progress.done()
         print(f"cleanroom calibrate: {exc}; partial results: {partial}", file=sys.stderr)
         return 3
+    except CalibrationRefused as exc:
+        progress.done()
+        devices = session.devices
+        said = [(role, device.stats.last_error) for role, device in (("battery monitor", devices.shunt),
+                ("pressure sensor", devices.pressure), ("fan", devices.fan))]  # fmt: skip
+        reasons = "".join(f"; {role}: {error}" for role, error in said if error)
+        print(f"cleanroom calibrate: {exc}{reasons}", file=sys.stderr)
+        return 2
     except FitError as exc:
         progress.done()
         print(
