@@ -111,9 +111,15 @@ def deadline_refusal(deadline_utc: datetime, now_utc: datetime) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class CommandLimits:
-    """What the configuration says about command ranges; None when not known (then the widest ranges)."""
+    """What bounds the command ranges: the configuration's cap and the pressure floor in force (the setpoint
+    never goes under it); None when not known (then the widest ranges)."""
 
     pressure_cap_pa: float | None = None
+    pressure_floor_pa: float | None = None
+
+    def with_floor(self, floor_pa: float | None) -> CommandLimits:
+        """These limits with the floor now in force (None: not known)."""
+        return CommandLimits(self.pressure_cap_pa, floor_pa)
 
 
 Parser = Callable[["Setting", str, object, "CommandLimits"], Command]
@@ -151,13 +157,13 @@ class Setting:
         if span is None or self.unit is None:
             return f"{self.what}{examples}"
         low, high = span
-        shown_low = units.show_bound(low, self.unit) if self.unit is units.SECOND else f"{low:g}"
+        shown_low = units.show_bound(low, self.unit) if self.unit is units.SECOND else units.plain_number(low)
         return f"{self.what} from {shown_low} to {units.show_bound(high, self.unit)}{examples}"
 
     def refusal(self, value: float, limits: CommandLimits) -> str | None:
         """Why a parsed value is outside the range (naming field, value and range), or None."""
         span = self.range(limits)
-        if span is None or self.unit is None or span[0] <= value <= span[1]:
+        if span is None or self.unit is None or units.within(value, *span) is not None:
             return None
         return f"{self.name.value} = {units.show_bound(value, self.unit)}: expected {self.expected(limits)}"
 
@@ -176,9 +182,10 @@ def _number(setting: Setting, source: str, raw: object, limits: CommandLimits) -
     except (units.UnitError, OverflowError) as exc:
         raise ConfigError(source, key, raw, expected) from exc
     span = setting.range(limits)
-    if not math.isfinite(value) or (span is not None and not span[0] <= value <= span[1]):
+    inside = units.within(value, *span) if span is not None else value
+    if not math.isfinite(value) or inside is None:
         raise ConfigError(source, key, raw, expected)
-    return setting.build(value)
+    return setting.build(inside)
 
 
 def _choice(setting: Setting, source: str, raw: object, limits: CommandLimits) -> Command:
@@ -216,10 +223,12 @@ def _deadline(setting: Setting, source: str, raw: object, limits: CommandLimits)
         raise ConfigError(source, key, raw, expected) from exc
 
 
-def _pressure_up_to_cap(margin_pa: float) -> Bounds:
+def _pressure_up_to_cap(margin_pa: float, *, from_floor: bool = False) -> Bounds:
     def bounds(limits: CommandLimits) -> tuple[float, float]:
         cap = limits.pressure_cap_pa
-        return 0.0, PRESSURE_LIMIT_PA if cap is None else max(0.0, cap - margin_pa)
+        high = max(0.0, (PRESSURE_LIMIT_PA if cap is None else cap) - margin_pa)
+        floor = limits.pressure_floor_pa if from_floor else None
+        return (0.0 if floor is None else min(floor, high)), high
 
     return bounds
 
@@ -258,7 +267,7 @@ SETTINGS: tuple[Setting, ...] = (
         '"5", "5 Pa", "0.02 inWC"',
         _number,
         units.PASCAL,
-        _pressure_up_to_cap(0.0),
+        _pressure_up_to_cap(0.0, from_floor=True),
         _PRESSURE_STEP_PA,
         SetPressureSetpoint,
         state_field="pressure_setpoint_pa",

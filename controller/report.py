@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from controller.models.fan import FanCurve
 from controller.models.power_path import PowerPath
 from controller.planner import Candidates, Plan
@@ -65,11 +67,28 @@ def _label(setting: object) -> str:
     return "fan off" if setting == "off" else f"setting {setting}"
 
 
+def unreachable_message(report: dict[str, object]) -> str | None:
+    """What to tell first when the report's target cannot be met; None when it can (or there is none)."""
+    target = report.get("target")
+    if not isinstance(target, dict) or target["feasible"]:
+        return None
+    lasts = target["lasts_h"]
+    reach = f"the lowest allowed setting lasts only {lasts:,.1f} h" if lasts is not None else "no setting is allowed"
+    return (
+        f"the target cannot be met: {target['hours']:,g} h ({target['hours'] / 24:,.1f} days) asked, {reach} "
+        f"on {report['usable_wh']:,g} Wh; try a bigger battery, a lower --reserve, --allow-off or a shorter target"
+    )
+
+
 def render_table(report: dict[str, object], path: PowerPath) -> str:
-    """The human form of the report."""
-    lines = [
+    """The human form of the report (a target that cannot be met is said on its first line)."""
+    problem = unreachable_message(report)
+    lines = [problem[0].upper() + problem[1:], ""] if problem is not None else []
+    lines += [
         f"Stored energy {report['source_wh']:g} Wh on {path.name} "
         f"({path.description or 'custom'}); standing draw {path.standing_total_w:g} W",
+        f"Planned on {report['usable_wh']:g} Wh: the {report['reserve_pct']:g} % reserve stays unspent "
+        "(as run and sim keep it; --reserve changes it)",
         "",
         f"{'setting':>8} {'fan W':>8} {'CFM':>7} {'CFM/W':>7} {'draw W':>8} {'runtime h':>10} {'days':>6}  hull",
     ]
@@ -86,31 +105,33 @@ def render_table(report: dict[str, object], path: PowerPath) -> str:
     lines.append("(* = on the upper concave hull: worth running; others are beaten by a mix of two hull points)")
     target = report.get("target")
     if isinstance(target, dict):
-        lines += ["", f"Target {target['hours']:g} h ({target['hours'] / 24:.2f} days):"]
-        lines.append(
-            f"  average power budget {target['budget_w']:.2f} W on the store, "
-            f"{target['fan_budget_w']:.2f} W for the fan"
-        )
-        phases = ", then ".join(
-            f"{_label(s['setting'])} for {100 * s['share']:.1f} % of the time ({s['hours']:.1f} h)"
-            for s in target["schedule"]
-        )
-        lines.append(f"  best schedule: {phases}")
-        lines.append(f"  average {target['average_cfm']:.1f} CFM, {target['clean_air_ft3']:,.0f} ft³ of clean air")
-        if not target["feasible"]:
-            lasts = target["lasts_h"]
-            lines.append(
-                f"  WARNING: the target cannot be met: the lowest allowed setting lasts only {lasts:.1f} h"
-                if lasts is not None
-                else "  WARNING: the target cannot be met with the allowed settings"
-            )
-        best = target["best_fixed"]
-        if best is None:
-            lines.append("  no single setting lasts that long")
-        else:
-            gain = target["gain_over_best_fixed_pct"]
-            lines.append(
-                f"  best single setting that lasts: {best['setting']} ({best['cfm']:g} CFM); "
-                f"the schedule gives {gain:+.1f} % more clean air"
-            )
+        lines += ["", *_target_lines(target)]
     return "\n".join(lines)
+
+
+def _target_lines(target: dict[str, Any]) -> list[str]:
+    lines = [
+        f"Target {target['hours']:g} h ({target['hours'] / 24:.2f} days):",
+        f"  average power budget {target['budget_w']:.2f} W on the store, {target['fan_budget_w']:.2f} W for the fan",
+    ]
+    if not target["feasible"]:
+        if target["lasts_h"] is not None and target["schedule"]:
+            lowest = _label(target["schedule"][0]["setting"])
+            lines.append(f"  the longest run: {lowest} all the time, {target['lasts_h']:,.1f} h")
+        return lines
+    phases = ", then ".join(
+        f"{_label(s['setting'])} for {100 * s['share']:.1f} % of the time ({s['hours']:.1f} h)"
+        for s in target["schedule"]
+    )
+    lines.append(f"  best schedule: {phases}")
+    lines.append(f"  average {target['average_cfm']:.1f} CFM, {target['clean_air_ft3']:,.0f} ft³ of clean air")
+    best = target["best_fixed"]
+    if best is None:
+        lines.append("  no single setting lasts that long")
+    else:
+        gain = target["gain_over_best_fixed_pct"]
+        lines.append(
+            f"  best single setting that lasts: {best['setting']} ({best['cfm']:g} CFM); "
+            f"the schedule gives {gain:+.1f} % more clean air"
+        )
+    return lines

@@ -95,8 +95,12 @@ def build_sinks(choice: SinkChoice, config: Config, clock: Clock, state_dir: Pat
         from web.sink import build_web_sink
 
         host, port = choice.http
+        curve = config.fan.curve
+        settings = () if curve.continuous else tuple((p.setting, p.command_pct) for p in curve.points)
         sinks.append(
-            build_web_sink(host, port, controller_id, config.http, str(state_dir), reader, limits, config.alerts)
+            build_web_sink(
+                host, port, controller_id, config.http, str(state_dir), reader, limits, config.alerts, settings
+            )
         )
     watchdog = build_watchdog_sink(os.environ)  # systemd counts real seconds, even under the simulator
     if watchdog is not None:

@@ -48,11 +48,11 @@ def apply_command(
     points: Setpoints, command: Command, now_s: float, now_utc: datetime, cap_pa: float
 ) -> tuple[Setpoints, CommandResult]:
     """The setpoints after a command, or unchanged with the reason it was refused (its range from the
-    settings registry given the cap; the setpoint also between the current floor and the cap)."""
+    settings registry given the cap and the floor in force)."""
     numeric = command_value(command)
     if numeric is not None:
-        refusal = SETTINGS_BY_NAME[numeric[0]].refusal(numeric[1], CommandLimits(cap_pa))
-        if refusal is not None and not isinstance(command, SetPressureSetpoint):
+        refusal = SETTINGS_BY_NAME[numeric[0]].refusal(numeric[1], CommandLimits(cap_pa, points.floor_pa))
+        if refusal is not None:
             return points, CommandResult(False, refusal)
     if isinstance(command, SetMode):
         return replace(points, mode=command.mode), CommandResult(True, f"mode set to {command.mode.value}")
@@ -60,12 +60,6 @@ def apply_command(
         changed = replace(points, manual_speed_pct=command.speed_pct, mode=Mode.MANUAL)
         return changed, CommandResult(True, f"manual speed {command.speed_pct:g} %")
     if isinstance(command, SetPressureSetpoint):
-        if not points.floor_pa <= command.pressure_pa <= cap_pa:
-            return points, CommandResult(
-                False,
-                f"pressure_setpoint = {command.pressure_pa:g} Pa: expected between the floor "
-                f"({points.floor_pa:g} Pa) and the cap ({cap_pa:g} Pa)",
-            )
         return replace(points, setpoint_pa=command.pressure_pa), CommandResult(
             True, f"pressure setpoint {command.pressure_pa:g} Pa"
         )

@@ -156,15 +156,52 @@ def show(value: float, unit: Unit, digits: int = 1) -> str:
     return f"{value:.{digits}f} {unit.symbol}"
 
 
+def plain_number(value: float, *, grouping: bool = True) -> str:
+    """A number for people: thousands separators, no exponent, no trailing zeros ('1,000,000', '0.05', '24.5')."""
+    if not math.isfinite(value):
+        return str(value)
+    if value != 0 and abs(value) < 1e-6:
+        return f"{value:g}"
+    text = (f"{value:,.6f}" if grouping else f"{value:.6f}").rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+SHOWN_TOLERANCE = 5e-7
+"""Half the last decimal `plain_number` shows: a range end typed as a message shows it is inside the range."""
+
+
+def within(value: float, low: float, high: float) -> float | None:
+    """The value, clamped into [low, high] when it is outside only by the rounding of the ends as shown (so
+    the ends a message states are accepted), or None when it is outside."""
+    if not low - SHOWN_TOLERANCE <= value <= high + SHOWN_TOLERANCE:
+        return None
+    return min(max(value, low), high)
+
+
+def _duration_bound(value: float) -> str:
+    for seconds, name in ((86400.0, "day"), (3600.0, "h"), (60.0, "min")):
+        if value >= seconds and value % seconds == 0:
+            count = value / seconds
+            return f"{plain_number(count)} {name}{'s' if name == 'day' and count != 1 else ''}"
+    return f"{plain_number(value)} s"
+
+
 def show_bound(value: float, unit: Unit) -> str:
-    """A range end for people, without trailing zeros: '24.5 Pa', '100 %', '366 days'."""
+    """A range end for people, without trailing zeros or exponents: '24.5 Pa', '100 %', '366 days'."""
     if unit is SECOND:
-        for seconds, name in ((86400.0, "day"), (3600.0, "h"), (60.0, "min")):
-            if value >= seconds and value % seconds == 0:
-                count = value / seconds
-                return f"{count:g} {name}{'s' if name == 'day' and count != 1 else ''}"
-        return f"{value:g} s"
-    return f"{value:g} {unit.symbol}"
+        return _duration_bound(value)
+    return f"{plain_number(value)} {unit.symbol}"
+
+
+def show_limit(value: float, kind: Kind) -> str:
+    """A range end of a quantity kind for people: '366 days', '90 %', '1,000,000 Wh'; a plain number (often a
+    count or an address) without separators: '0.65', '65535'."""
+    if kind is DURATION:
+        return _duration_bound(value)
+    if kind is DIMENSIONLESS:
+        return plain_number(value, grouping=False)
+    symbol = next((unit.symbol for unit in UNITS if unit.kind is kind), kind.unit)
+    return f"{plain_number(value)} {symbol}"
 
 
 class UnitError(ValueError):

@@ -11,9 +11,26 @@ if ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; 
   echo "try-sim.sh: cleanroom needs Python 3.11 or later as python3" >&2
   exit 1
 fi
+say() { echo "try-sim.sh: $*" >&2; }
+
+# pip's own lines, shortened to one per library fetched and the final list; its errors pass through on stderr
+show_progress() {
+  sed -un \
+    -e 's/^Collecting \([A-Za-z0-9_.-]*\).*/  getting \1/p' \
+    -e 's/^Processing [^ ]*\/\([A-Za-z0-9_.]*\)-[0-9][^ ]*.*/  getting \1/p' \
+    -e 's/^Building editable for \([^ ]*\).*/  building \1/p' \
+    -e 's/^Installing collected packages: /  installing: /p' \
+    -e 's/^Successfully installed .*/  done/p' >&2
+}
+
 if [ ! -x .venv/bin/cleanroom ]; then
-  echo "try-sim.sh: installing cleanroom into .venv (once)"
-  python3 -m venv .venv
-  .venv/bin/python -m pip install -q --disable-pip-version-check -e .
+  say "first run: making the virtual environment .venv (once; later runs start at once)"
+  if ! python3 -m venv .venv; then
+    say "python3 cannot make a virtual environment; on Debian or Raspberry Pi OS: sudo apt-get install python3-venv"
+    exit 1
+  fi
+  say "installing cleanroom and the libraries it needs (pint, pymodbus, aiomqtt, FastAPI, uvicorn, SQLAlchemy...)"
+  .venv/bin/python -m pip install --disable-pip-version-check --progress-bar off -e . | show_progress
+  say "installed; starting the simulator"
 fi
 exec .venv/bin/cleanroom sim "$@"

@@ -66,4 +66,9 @@ def open_serial(path: str, *, baudrate: int, bytesize: int = 8, parity: str = "N
             path, baudrate=baudrate, bytesize=bytesize, parity=parity, stopbits=stopbits, timeout=0, exclusive=True
         )
     except (serial.SerialException, OSError, ValueError) as exc:
+        if "exclusively lock" in str(exc):
+            raise DeviceUnavailable(
+                f"{path} is in use by another program (the cleanroom service? `sudo systemctl stop cleanroom` "
+                "before probing or calibrating)"
+            ) from exc
         raise DeviceUnavailable(f"cannot open {path}: {exc}; check permissions (group dialout) and the cable") from exc

@@ -11,6 +11,7 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
 command -v psql >/dev/null 2>&1 || missing+=(postgresql)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v dtc >/dev/null 2>&1 || missing+=(device-tree-compiler)  # compiles hardware.md's tachometer overlay
 # The deployment tests (tests/deploy/test_container_service.py, test_arm64_install.py) boot Debian root
 # file systems under systemd-nspawn, the arm64 one under qemu emulation; as root, install what they need.
 if [ "$(id -u)" = 0 ]; then
@@ -25,7 +26,7 @@ if ((${#missing[@]})); then
     echo "tests/run.sh: installing ${missing[*]} from Debian"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-    for tool in mosquitto chromium shellcheck psql promtool; do
+    for tool in mosquitto chromium shellcheck psql promtool dtc; do
       command -v "$tool" >/dev/null 2>&1 || { echo "tests/run.sh: $tool is still missing after the install" >&2; exit 1; }
     done
   else

@@ -50,6 +50,6 @@ def create_app(context: WebContext) -> FastAPI:
             allow_credentials=False,
             max_age=600,
         )
-    app.add_middleware(RequestLimits, check_token=context.tokens.check)
+    app.add_middleware(RequestLimits, check_token=context.tokens.check, token_command=context.token_command)
     app.add_middleware(SecurityHeaders)
     return app

@@ -56,11 +56,19 @@ class WebContext:
     live_clients: int = 0
     live_by_address: dict[str, int] = field(default_factory=dict)
     history_failing: bool = False
+    token_command: str = "cleanroom token"
+    fan_settings: tuple[tuple[str, float], ...] = ()
+    """A discrete fan's (setting, speed command in %), lowest first; empty for a continuous fan."""
 
     @property
     def latest(self) -> Snapshot | None:
         """The newest snapshot, if the loop has published one."""
         return self.hub.latest
+
+    def current_limits(self) -> CommandLimits:
+        """The configuration's command limits with the pressure floor the loop has in force."""
+        latest = self.hub.latest
+        return self.limits if latest is None else self.limits.with_floor(latest.pressure_floor_pa)
 
     def now_utc(self) -> datetime:
         """The newest snapshot's time (simulated time under `cleanroom sim`), else the wall clock."""
@@ -86,7 +94,9 @@ class WebContext:
     async def read_events(
         self, start_utc: datetime, end_utc: datetime, limit: int
     ) -> tuple[Source, list[dict[str, object]]]:
-        """Events from the database when there is one and it answers, else from memory."""
+        """Events from the database when there is one and it answers (with the newest ones it has not
+        written yet, kept in memory), else from memory."""
+        recent = self.memory.events(start_utc, end_utc, limit)
         if self.history is not None:
             try:
                 rows = await asyncio.to_thread(self.history.events, self.controller_id, start_utc, end_utc, limit=limit)
@@ -94,8 +104,8 @@ class WebContext:
                 self._degraded(exc)
             else:
                 self._recovered()
-                return "database", rows
-        return "memory", self.memory.events(start_utc, end_utc, limit)
+                return "database", _merged(rows, recent, limit)
+        return "memory", recent
 
     def _degraded(self, exc: Exception) -> None:
         if not self.history_failing:
@@ -106,3 +116,20 @@ class WebContext:
         if self.history_failing:
             log.info("history database answers again")
             self.history_failing = False
+
+
+def _merged(stored: list[dict[str, object]], recent: list[dict[str, object]], limit: int) -> list[dict[str, object]]:
+    """The database's events with the recent ones it does not have yet (its writes come in batches), newest
+    `limit`, oldest first."""
+
+    def at_ms(event: dict[str, object]) -> int:
+        stamp = datetime.fromisoformat(str(event["timestamp_utc"]).replace("Z", "+00:00"))
+        return round(stamp.timestamp() * 1000)
+
+    def identity(event: dict[str, object]) -> tuple[int, str, str]:
+        return at_ms(event), str(event["kind"]), str(event["message"])
+
+    known = {identity(event) for event in stored}
+    rows = stored + [event for event in recent if identity(event) not in known]
+    rows.sort(key=at_ms)
+    return rows[-limit:] if limit > 0 else []

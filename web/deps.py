@@ -42,7 +42,7 @@ def _authorize(context: WebContext, credentials: HTTPAuthorizationCredentials | 
     if not context.tokens.check(presented):
         raise Problem(
             401,
-            f"{what} need the API token (`cleanroom token` shows it), as 'Authorization: Bearer <token>'",
+            f"{what} need the API token (`{context.token_command}` shows it), as 'Authorization: Bearer <token>'",
             field="Authorization",
             expected="Bearer <token>",
             headers={"WWW-Authenticate": "Bearer"},

@@ -9,7 +9,7 @@ from controller.commands import SETTINGS, CommandLimits, Setting
 from controller.metrics import METRICS, Metric
 from controller.snapshot import Mode
 from web.context import WebContext
-from web.models import AlarmInfo, BandInfo, MetaModel, MetricInfo, SettingInfo
+from web.models import AlarmInfo, BandInfo, FanSettingInfo, MetaModel, MetricInfo, SettingInfo
 
 
 def _configured(level: Level, alerts: AlertsSection) -> float | None:
@@ -87,5 +87,7 @@ def build_meta(context: WebContext, version: str) -> MetaModel:
         modes=list(Mode),
         commands=[s.name for s in SETTINGS],
         alarms=[_alarm(row, context.alerts) for row in ALARMS],
-        settings=[_setting(s, context.limits) for s in SETTINGS],
+        settings=[_setting(s, context.current_limits()) for s in SETTINGS],
+        token_command=context.token_command,
+        fan_settings=[FanSettingInfo(setting=name, command_pct=pct) for name, pct in context.fan_settings],
     )

@@ -49,9 +49,12 @@ class RequestLimits:
     """Plain ASGI middleware that refuses before the body is read: a command without the right token (401),
     and any body over MAX_BODY_BYTES (413, by its Content-Length, or while it streams in when chunked)."""
 
-    def __init__(self, app: ASGIApp, check_token: Callable[[str | None], bool]) -> None:
+    def __init__(
+        self, app: ASGIApp, check_token: Callable[[str | None], bool], token_command: str = "cleanroom token"
+    ) -> None:
         self.app = app
         self.check_token = check_token
+        self.token_command = token_command
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("method") in ("GET", "HEAD", "OPTIONS"):
@@ -63,7 +66,7 @@ class RequestLimits:
             await _refuse(
                 send,
                 401,
-                "commands need the API token (`cleanroom token` shows it), as 'Authorization: Bearer <token>'",
+                f"commands need the API token (`{self.token_command}` shows it), as 'Authorization: Bearer <token>'",
                 "Authorization",
                 "Bearer <token>",
             )

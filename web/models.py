@@ -142,6 +142,13 @@ class SettingInfo(BaseModel):
     state_field: str | None
 
 
+class FanSettingInfo(BaseModel):
+    """One setting of a discrete fan and the speed command that selects it."""
+
+    setting: str
+    command_pct: float
+
+
 class MetaModel(BaseModel):
     """What the dashboard needs to render: who, which numbers, alarms, modes and commands."""
 
@@ -153,6 +160,12 @@ class MetaModel(BaseModel):
     commands: list[CommandName]
     alarms: list[AlarmInfo] = Field(default_factory=list)
     settings: list[SettingInfo] = Field(default_factory=list)
+    fan_settings: list[FanSettingInfo] = Field(
+        default_factory=list, description="a discrete fan's settings, lowest first (empty for a PWM fan)"
+    )
+    token_command: str = Field(
+        "cleanroom token", description="the shell command that prints the API token of this controller"
+    )
 
 
 class HealthModel(BaseModel):

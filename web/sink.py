@@ -22,7 +22,7 @@ from web.config import HttpSection
 from web.context import HistoryReader, WebContext
 from web.memory_history import MemoryHistory
 from web.slow_clients import MAX_HEADER_BYTES, with_request_timeout
-from web.tokens import TokenStore
+from web.tokens import TokenStore, token_command
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +96,7 @@ class WebSink:
         history: HistoryReader | None = None,
         limits: CommandLimits | None = None,
         alerts: AlertsSection | None = None,
+        fan_settings: tuple[tuple[str, float], ...] = (),
     ) -> None:
         self.host = host
         self.port = port
@@ -105,6 +106,7 @@ class WebSink:
         self.history = history
         self.limits = limits or CommandLimits()
         self.alerts = alerts or AlertsSection()
+        self.fan_settings = fan_settings
         self.started = asyncio.Event()
         self.context: WebContext | None = None
 
@@ -132,6 +134,8 @@ class WebSink:
             history=self.history,
             limits=self.limits,
             alerts=self.alerts,
+            token_command=token_command(self.state_dir),
+            fan_settings=self.fan_settings,
         )
         self.context = context
         config = uvicorn.Config(
@@ -170,8 +174,9 @@ def build_web_sink(
     history: object | None,
     limits: CommandLimits | None = None,
     alerts: AlertsSection | None = None,
+    fan_settings: tuple[tuple[str, float], ...] = (),
 ) -> WebSink:
     """The sink the daemon runs in its TaskGroup: `await sink.run(hub, commands)`; commands are checked
     against the ranges `limits` give, and `/api/meta` shows `alerts` levels (the configuration's)."""
     history_reader = cast(HistoryReader | None, history)
-    return WebSink(host, port, controller_id, section, state_dir, history_reader, limits, alerts)
+    return WebSink(host, port, controller_id, section, state_dir, history_reader, limits, alerts, fan_settings)

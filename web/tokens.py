@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import logging
 import os
+import pwd
 import secrets
+import shlex
+import shutil
 import stat
+import sys
 from pathlib import Path
 
 from controller.errors import ConfigError
@@ -18,11 +22,30 @@ log = logging.getLogger(__name__)
 
 TOKEN_FILE = "api-token"
 MIN_TOKEN_CHARS = 20
+SYSTEM_UID_LIMIT = 1000
+"""Debian's first uid for people (adduser's FIRST_UID): below it, system accounts such as the service's."""
 
 
 def token_path(state_dir: str | os.PathLike[str]) -> Path:
     """Where the token lives."""
     return Path(state_dir) / TOKEN_FILE
+
+
+def token_command(state_dir: str | os.PathLike[str]) -> str:
+    """The shell command that prints this process's token, as a person logged in on the same machine types it.
+
+    It names the state directory (the simulator's changes per run) and the program this process runs from
+    when that is not the `cleanroom` on PATH; a daemon running as a system user (the service's `cleanroom`)
+    owns a token only it can read, so the command goes through `sudo -u` that user."""
+    program = Path(sys.argv[0]).absolute()
+    on_path = shutil.which("cleanroom")
+    if program.name != "cleanroom" or (on_path is not None and Path(on_path).absolute() == program):
+        command = "cleanroom"
+    else:
+        command = shlex.quote(str(program))
+    uid = os.geteuid()
+    prefix = f"sudo -u {shlex.quote(pwd.getpwuid(uid).pw_name)} " if 0 < uid < SYSTEM_UID_LIMIT else ""
+    return f"{prefix}{command} token --state-dir {shlex.quote(str(Path(state_dir).absolute()))}"
 
 
 def _write_new(path: Path) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from controller import units
-from controller.cli.calibrate_output import ProgressLine, json_result
+from controller.cli.calibrate_output import ProgressLine, json_result, output_path
 from controller.cli.flags import quantity_flag
 from controller.cli.rig import Rig, real_rig, simulated_rig
 from controller.errors import MISSING_VALUE, ConfigError
@@ -31,10 +31,12 @@ The fan goes OFF briefly to measure the baseline draw (the controller and everyt
 then runs every setting (a discrete fan) or --steps duty cycles (a continuous fan), waiting at each until
 the battery draw and the room's pressure have settled. A sensor fault, a stalled fan, Ctrl-C or SIGTERM
 leave the fan at the safe speed ([fan] safe_speed) with the results so far in OUTPUT's .partial.json;
---resume continues from there. Then add to the configuration:
+--resume continues from there. The file goes to --output, else calibration.json in the state directory
+([controller] state_dir, /var/lib/cleanroom by default; ~/.local/state/cleanroom-sim with --sim and no
+--config). Then add to the configuration the path it prints:
 
   [calibration]
-  file = "calibration.json"      # relative to the configuration file
+  file = "/var/lib/cleanroom/calibration.json"
 
 and `cleanroom run` uses the measured fan curve, room leakage and baseline draw.
 """
@@ -147,22 +149,13 @@ async def _calibrate(session: CalibrationSession, terminated: list[bool]) -> Cal
         loop.remove_signal_handler(signal.SIGTERM)
 
 
-def output_path(args: argparse.Namespace) -> Path:
-    """--output, else calibration.json beside --config, else in the working directory."""
-    if args.output:
-        return Path(args.output)
-    if args.config:
-        return Path(args.config).resolve().parent / "calibration.json"
-    return Path("calibration.json")
-
-
 def run(args: argparse.Namespace) -> int:
     """Calibrate, write the file, print the report."""
     from controller.calibration import store
     from controller.calibration.session import CalibrationSession
 
     config = load_configuration(args)
-    output = output_path(args)
+    output = output_path(args.output, config.controller.state_dir, simulated=args.sim and not args.config)
     partial = partial_path(output)
     target_pa = (
         quantity_flag("--target-pressure", args.target_pressure, units.PRESSURE, 0.0, 1000.0)
@@ -196,7 +189,7 @@ def _run_session(
     import asyncio
 
     from controller.calibration.fit import FitError
-    from controller.calibration.session import CalibrationAborted
+    from controller.calibration.session import CalibrationAborted, CalibrationRefused
 
     terminated: list[bool] = []
     try:
@@ -214,6 +207,14 @@ def _run_session(
         progress.done()
         print(f"cleanroom calibrate: {exc}; partial results: {partial}", file=sys.stderr)
         return 3
+    except CalibrationRefused as exc:
+        progress.done()
+        devices = session.devices
+        said = [(role, device.stats.last_error) for role, device in (("battery monitor", devices.shunt),
+                ("pressure sensor", devices.pressure), ("fan", devices.fan))]  # fmt: skip
+        reasons = "".join(f"; {role}: {error}" for role, error in said if error)
+        print(f"cleanroom calibrate: {exc}{reasons}", file=sys.stderr)
+        return 2
     except FitError as exc:
         progress.done()
         print(
@@ -271,7 +272,7 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """Where from, where to, and when to refuse or leave a step out."""
     parser.add_argument("--config", metavar="FILE", help="configuration file (its [devices], [fan], [battery])")
     parser.add_argument(
-        "--output", metavar="FILE", help="calibration file to write (default: calibration.json beside --config)"
+        "--output", metavar="FILE", help="calibration file to write (default: calibration.json in the state directory)"
     )
     parser.add_argument("--resume", action="store_true", help="continue from the partial results of an earlier run")
     parser.add_argument("--steps", type=int, metavar="N", help="duty cycles to sweep for a continuous fan (default 8)")

@@ -1,7 +1,9 @@
-"""What `cleanroom calibrate` shows: progress lines on standard error and the `--json` result."""
+"""What `cleanroom calibrate` shows and writes: progress lines on standard error, the `--json` result, and
+where the calibration file goes."""
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -10,6 +12,34 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from controller.calibration.model import Calibration
     from controller.calibration.session import Progress
+
+
+CALIBRATION_FILE = "calibration.json"
+
+
+def output_path(output: str | None, state_dir: str, simulated: bool) -> Path:
+    """--output, else calibration.json in the state directory ([controller] state_dir; with --sim and no
+    configuration, the simulator's own), never the working directory by surprise. Checked writable before
+    the sweep starts, so a long run does not end on a file it cannot write."""
+    if output:
+        path = Path(output).expanduser().absolute()
+    elif simulated:
+        base = Path(os.environ.get("XDG_STATE_HOME") or "~/.local/state").expanduser() / "cleanroom-sim"
+        path = base.absolute() / CALIBRATION_FILE
+    else:
+        path = Path(state_dir).expanduser().absolute() / CALIBRATION_FILE
+    from controller.errors import ConfigError
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        writable = os.access(path.parent, os.W_OK)
+    except OSError:
+        writable = False
+    if not writable:
+        raise ConfigError(
+            "command line", "--output", str(path), "a file in a directory this user can write (give --output FILE)"
+        )
+    return path
 
 
 class ProgressLine:

@@ -14,20 +14,19 @@ def quantity_flag(
     flag: str, text: str, kind: units.Kind, low: float, high: float = math.inf, *, low_exclusive: bool = False
 ) -> float:
     """The flag's value in the kind's internal unit."""
-    unit = "%" if kind is units.FRACTION else ("" if kind is units.DIMENSIONLESS else f" {kind.unit}")
     if math.isinf(high):
-        bounds = f"{'above' if low_exclusive else 'at least'} {low:g}{unit}"
+        bounds = f"{'above' if low_exclusive else 'at least'} {units.show_limit(low, kind)}"
     else:
-        bounds = f"from {low:g}{unit} to {high:g}{unit}"
+        bounds = f"from {units.show_limit(low, kind)} to {units.show_limit(high, kind)}"
     expected = f"a {kind.name} such as {kind.examples}, {bounds}"
     try:
         value = units.parse(text, kind)
     except units.UnitError as exc:
         raise ConfigError("command line", flag, text, expected) from exc
-    too_low = value <= low if low_exclusive else value < low
-    if too_low or value > high or math.isnan(value):
+    inside = units.within(value, low, high)
+    if inside is None or (low_exclusive and value <= low) or math.isnan(value):
         raise ConfigError("command line", flag, text, expected)
-    return value
+    return inside
 
 
 def add_service_arguments(parser: argparse.ArgumentParser, *, defaults_note: str) -> None:

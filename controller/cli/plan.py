@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from controller import units
@@ -49,12 +50,16 @@ def build_report(args: argparse.Namespace) -> tuple[dict[str, object], str]:
     path = PRESETS[args.path]
     draw_w = quantity_flag("--controller-draw", args.controller_draw, units.POWER, 0.0)
     path = path.with_controller(draw_w)
-    energy_wh = battery_energy_wh(args.battery) if args.battery else path.store_energy_wh
+    stored_wh = battery_energy_wh(args.battery) if args.battery else path.store_energy_wh
+    reserve_pct = default_reserve_pct() if args.reserve is None else reserve_flag(args.reserve)
+    energy_wh = stored_wh * (100.0 - reserve_pct) / 100.0
     room = _room_flags(args)
     cap_cfm = float("inf") if room is None else room[0] * room[2] ** room[1]
     candidates = candidates_for(curve, allow_off=args.allow_off, max_flow_cfm=cap_cfm)
     report: dict[str, object] = {
-        "source_wh": energy_wh,
+        "source_wh": stored_wh,
+        "reserve_pct": reserve_pct,
+        "usable_wh": round(energy_wh, 3),
         "path": path.name,
         "controller_draw_w": draw_w,
         "allow_off": args.allow_off,
@@ -77,6 +82,18 @@ def build_report(args: argparse.Namespace) -> tuple[dict[str, object], str]:
     return report, table
 
 
+def default_reserve_pct() -> float:
+    """The reserve `run` and `sim` keep when the configuration names none ([battery] reserve's default)."""
+    from controller.config.plant import DEFAULT_RESERVE_PCT
+
+    return DEFAULT_RESERVE_PCT
+
+
+def reserve_flag(text: str) -> float:
+    """--reserve, in percent of the stored energy (the range [battery] reserve accepts)."""
+    return quantity_flag("--reserve", text, units.FRACTION, 0.0, 90.0)
+
+
 def _room_flags(args: argparse.Namespace) -> tuple[float, float, float] | None:
     """(C in CFM at 1 Pa, n, the pressure cap in Pa) when --room-leakage is given, else None."""
     if not args.room_leakage:
@@ -87,11 +104,20 @@ def _room_flags(args: argparse.Namespace) -> tuple[float, float, float] | None:
     return c_cfm, n, cap_pa
 
 
+UNREACHABLE = 1
+"""Exit status when the target cannot be met (2 is a bad flag, as for every command)."""
+
+
 def run(args: argparse.Namespace) -> int:
-    """Print the report."""
+    """Print the report; a target that cannot be met is said first, and ends with UNREACHABLE."""
+    from controller.report import unreachable_message
+
     report, table = build_report(args)
+    problem = unreachable_message(report)
+    if problem is not None and args.json:
+        print(f"cleanroom plan: {problem}", file=sys.stderr, flush=True)
     print(json.dumps(report, indent=2) if args.json else table)
-    return 0
+    return UNREACHABLE if problem is not None else 0
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -121,7 +147,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default="0 W",
         help='the controller\'s own draw on the store, e.g. "0.9 W" for a Pi Zero 2 W (default: %(default)s)',
     )
-    parser.add_argument("--target", metavar="DURATION", help='how long it must last, e.g. "7 days", "36 h"')
+    parser.add_argument(
+        "--reserve",
+        metavar="PERCENT",
+        help="stored energy the plan never spends, as run and sim keep it (default: [battery] reserve's 10 %%)",
+    )
+    parser.add_argument(
+        "--target",
+        metavar="DURATION",
+        help='how long it must last, e.g. "7 days", "36 h"; a target no setting reaches exits with status 1',
+    )
     parser.add_argument(
         "--allow-off",
         action="store_true",

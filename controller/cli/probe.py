@@ -113,11 +113,20 @@ def run(args: argparse.Namespace) -> int:
     from controller.cli.probe_shunt import replay_capture
     from controller.config.devices import parse_devices
     from controller.config.reader import Table
-    from controller.errors import ConfigError
+    from controller.errors import MISSING_VALUE, ConfigError
 
     data = _role_table(args)
     if "driver" not in data:
-        raise ConfigError("command line", "--driver", None, f"the {args.role}'s driver (or --config with [devices])")
+        from controller.config.devices import FAN_DRIVERS, PRESSURE_DRIVERS, SHUNT_DRIVERS
+
+        drivers = {"shunt": SHUNT_DRIVERS, "pressure": PRESSURE_DRIVERS, "fan": FAN_DRIVERS}[args.role]
+        real = [name for name in drivers if name != "simulated"]
+        raise ConfigError(
+            "command line",
+            "--driver",
+            MISSING_VALUE,
+            f"the {args.role}'s driver: {', '.join(f'--driver {name}' for name in real)} (or --config with [devices])",
+        )
     bluetooth = data.get("driver") in ("victron-ble", "solix")
     timeout_s = units.parse(args.timeout, units.DURATION) if args.timeout else (20.0 if bluetooth else 3.0)
     source = str(args.config) if args.config else "command line"

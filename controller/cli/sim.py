@@ -6,7 +6,12 @@ import argparse
 import json
 import logging
 import os
+import shutil
+import sys
+import tempfile
+import time
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +26,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ACCELERATED_TICK_S = 10.0
+RUN_PREFIX = "run-"
+KEPT_RUNS = 10
+IN_USE_S = 6 * 3600.0
+"""A run directory changed this recently may belong to a simulation still running: it is not removed."""
 
 EPILOG = """\
 examples:
@@ -37,8 +46,10 @@ comma-separated, such as "outage=36h, stall=10h+5min, door=50%+1min" or "capacit
 The summary judges the run against its deadline (deadline_met, deadline_miss_h; clean air up to the deadline,
 none after the battery cut out) and against the most air the energy the battery really held allows
 (true_bound_cfm, ratio_to_true_bound), computed from the simulated battery, not from what the run drew.
-Without --accelerated the simulator keeps SQLite history in --state-dir, publishes to the local MQTT
+Without --accelerated the simulator keeps SQLite history in its state directory, publishes to the local MQTT
 broker when one answers and serves the dashboard; with --accelerated only the flags you give start sinks.
+Each run starts with a new state directory under ~/.local/state/cleanroom-sim/runs/ (the newest 10 are
+kept) unless --state-dir names one; it prints that directory and the command that shows its API token.
 """
 
 
@@ -113,9 +124,13 @@ def run(args: argparse.Namespace) -> int:
     if not args.accelerated:
         speed = quantity_flag("--speed", args.speed, units.DIMENSIONLESS, 0.01, 1e6) if args.speed else 60.0
     room = sim_room(config, args.room_c, args.room_n, args.wind, prefix="--")
-    state_dir = state_directory(
-        args, config, Path(os.environ.get("XDG_STATE_HOME", "~/.local/state")) / "cleanroom-sim"
-    )
+    state_dir = state_directory(args, config, None if args.state_dir else fresh_state_dir())
+    if not args.quiet:
+        from web.tokens import token_command
+
+        kept = "kept across runs" if args.state_dir else "new for this run; --state-dir DIR keeps one across runs"
+        print(f"simulator state (history, API token): {state_dir} ({kept})", file=sys.stderr)
+        print(f"the API token that dashboard commands need: {token_command(state_dir)}", file=sys.stderr)
     simulation = Simulation(
         config=config,
         room=room,
@@ -141,6 +156,20 @@ def run(args: argparse.Namespace) -> int:
     report = summary.to_dict()
     print(json.dumps(report, indent=2) if args.json else human_summary(report))
     return 0
+
+
+def fresh_state_dir() -> Path:
+    """A new state directory for this run under $XDG_STATE_HOME/cleanroom-sim/runs (history, events and
+    token of earlier runs stay out of this one's dashboard); only the newest KEPT_RUNS runs are kept."""
+    runs = Path(os.environ.get("XDG_STATE_HOME") or "~/.local/state").expanduser() / "cleanroom-sim" / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    earlier = sorted(p for p in runs.iterdir() if p.is_dir() and p.name.startswith(RUN_PREFIX))
+    quiet_since = time.time() - IN_USE_S
+    for old in earlier[: max(0, len(earlier) - KEPT_RUNS + 1)]:
+        if old.stat().st_mtime < quiet_since:
+            shutil.rmtree(old, ignore_errors=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return Path(tempfile.mkdtemp(prefix=f"{RUN_PREFIX}{stamp}-", dir=runs))
 
 
 def human_summary(report: dict[str, object]) -> str:

@@ -11,6 +11,8 @@ from controller.errors import ConfigError
 from controller.models.fan import FanCurve, load_curve_file, parse_curve_rows
 from controller.models.power_path import PRESETS, PowerPath
 
+DEFAULT_RESERVE_PCT = 10.0
+"""The energy the controller never spends when [battery] reserve is not set (also `cleanroom plan`'s default)."""
 REFERENCE_FAN = Path(__file__).resolve().parent.parent / "data" / "fan-airfanta-3pro-12vdc.csv"
 
 
@@ -39,7 +41,7 @@ def parse_battery(table: Table) -> BatterySection:
     section = BatterySection(
         capacity_ah=table.quantity("capacity", units.CHARGE, "100 Ah", low=1.0, high=10_000.0),
         nominal_v=nominal_v,
-        reserve_pct=table.quantity("reserve", units.FRACTION, "10 %", low=0.0, high=90.0),
+        reserve_pct=table.quantity("reserve", units.FRACTION, f"{DEFAULT_RESERVE_PCT:g} %", low=0.0, high=90.0),
         charged_v=table.quantity("charged_voltage", units.VOLTAGE, f"{14.0 * cells:.4g} V", low=3.0, high=70.0),
         tail_current_pct=table.quantity("tail_current", units.FRACTION, "4 %", low=0.1, high=20.0),
         charged_time_s=table.quantity("charged_time", units.DURATION, "3 min", low=10.0, high=3600.0),

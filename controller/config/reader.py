@@ -17,13 +17,12 @@ _NO_DEFAULT: object = object()
 
 
 def _range_text(kind: units.Kind, low: float | None, high: float | None) -> str:
-    unit = "%" if kind is units.FRACTION else ("" if kind is units.DIMENSIONLESS else f" {kind.unit}")
     if low is not None and high is not None:
-        return f"between {low:g}{unit} and {high:g}{unit}"
+        return f"between {units.show_limit(low, kind)} and {units.show_limit(high, kind)}"
     if low is not None:
-        return f"at least {low:g}{unit}"
+        return f"at least {units.show_limit(low, kind)}"
     if high is not None:
-        return f"at most {high:g}{unit}"
+        return f"at most {units.show_limit(high, kind)}"
     return ""
 
 
@@ -80,10 +79,12 @@ class Table:
             raise self.error(key, raw, f"{exc}" + (f", {bounds}" if bounds else "")) from exc
         if not math.isfinite(value):
             raise self.error(key, raw, expected)
-        too_low = low is not None and (value <= low if low_exclusive else value < low)
-        if too_low or (high is not None and value > high):
-            raise self.error(key, raw, bounds if not low_exclusive else f"more than {low:g} {kind.unit}")
-        return value
+        inside = units.within(value, -math.inf if low is None else low, math.inf if high is None else high)
+        if inside is None or (low_exclusive and low is not None and value <= low):
+            raise self.error(
+                key, raw, bounds if not low_exclusive else f"more than {units.show_limit(low or 0.0, kind)}"
+            )
+        return inside
 
     def optional_quantity(
         self, key: str, kind: units.Kind, *, low: float | None = None, high: float | None = None

@@ -14,6 +14,7 @@ import importlib.metadata
 import logging
 import random
 import socket
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -84,11 +85,13 @@ class MqttSink:
         sleep: Callable[[float], Awaitable[None]] | None = None,
         limits: CommandLimits | None = None,
         pending_path: Path | None = None,
+        pace: Callable[[], float] = time.monotonic,
     ) -> None:
         self.broker = broker
         self.controller_id = controller_id
         self.section = section
         self.clock = clock
+        self._pace = pace
         self.topics = Topics(section.base_topic.replace("{id}", controller_id), section.discovery_prefix)
         self.client_id = section.client_id or f"cleanroom-{controller_id}"
         self.stats = MqttStats()
@@ -107,6 +110,7 @@ class MqttSink:
         self._metrics_sent: dict[str, bytes] = {}
         self._alerts_sent: bytes | None = None
         self._announce_needed = True
+        self._announced: CommandLimits | None = None
         self._online_needed = False
         self._last_command: dict[str, object] | None = None
         self._wake = asyncio.Event()
@@ -130,6 +134,7 @@ class MqttSink:
                     self._take(delivery)
             finally:
                 subscription.close()
+                self._state_forced = True  # the last state is published before `offline`
                 self._stopping.set()
                 self._wake.set()
                 await asyncio.wait([connected], timeout=self.section.flush_timeout_s)
@@ -141,6 +146,8 @@ class MqttSink:
 
     def _take(self, delivery: Delivery) -> None:
         self._latest = delivery.snapshot
+        if self._announced is not None and self._limits_now() != self._announced:
+            self._announce_needed = True  # a range changed (the floor moves the setpoint's minimum): re-announce
         for event in delivery.events:
             topic = self.topics.alert if payloads.is_alert_event(event) else self.topics.event
             self._enqueue(Outgoing(topic, payloads.event_payload(event, self.controller_id)))
@@ -269,9 +276,14 @@ class MqttSink:
             self._state_forced = True
         await self._publish_state(client)
 
+    def _limits_now(self) -> CommandLimits:
+        """The configuration's limits with the floor the loop has in force."""
+        return self.limits if self._latest is None else self.limits.with_floor(self._latest.pressure_floor_pa)
+
     async def _publish_discovery(self, client: aiomqtt.Client) -> None:
         """Discovery configs when enabled; empty retained configs (removal) when disabled."""
-        for topic, body in payloads.discovery_messages(self.topics, self.controller_id, self._version, self.limits):
+        self._announced = limits = self._limits_now()
+        for topic, body in payloads.discovery_messages(self.topics, self.controller_id, self._version, limits):
             await client.publish(topic, body if self.section.discovery else b"", qos=1, retain=True)
             self.stats.published += 1
 
@@ -286,16 +298,17 @@ class MqttSink:
             self.stats.published += 1
         if snapshot is self._state_sent_for and not self._state_forced:
             return
+        now_s = self._pace()
         due = (
             self._state_sent_at_s is None
-            or snapshot.monotonic_s - self._state_sent_at_s >= self.section.publish_interval_s
-            or snapshot.monotonic_s < self._state_sent_at_s
+            or now_s - self._state_sent_at_s >= self.section.publish_interval_s
+            or now_s < self._state_sent_at_s
         )
         if not (due or self._state_forced):
             return
         self._state_forced = False
         self._state_sent_for = snapshot
-        self._state_sent_at_s = snapshot.monotonic_s
+        self._state_sent_at_s = now_s
         await client.publish(
             self.topics.state, payloads.state_payload(snapshot, self._last_command), qos=0, retain=True
         )
@@ -334,7 +347,7 @@ class MqttSink:
         self.stats.commands += 1
         source = f"MQTT {self.topics.command(name)}"
         try:
-            command = payloads.parse_command_message(name, body, source, self.limits)
+            command = payloads.parse_command_message(name, body, source, self._limits_now())
         except ConfigError as exc:
             result = CommandResult(False, str(exc))
         except Exception:  # a parser bug must not drop the command silently: refuse it on the error topic
@@ -358,10 +371,14 @@ def build_mqtt_sink(
     clock: Clock,
     limits: CommandLimits | None = None,
     state_dir: Path | None = None,
+    pace: Callable[[], float] = time.monotonic,
 ) -> MqttSink:
     """The MQTT sink for the daemon (`await sink.run(hub, commands)`); commands are checked against the
     ranges `limits` give (the configuration's); alerts still undelivered when it stops are kept in
-    `state_dir` for the next run. ConfigError on a bad URL or id."""
+    `state_dir` for the next run. ConfigError on a bad URL or id.
+
+    `publish_interval` is counted on `pace`, real seconds, not on the loop's clock: a simulation running
+    600 times real time publishes as often as the real daemon, not 600 times as often."""
     broker = parse_broker_url(url)
     check_topic_level("--id", "controller id", controller_id, "a name such as cleanroom or room-2")
     if "/" in controller_id:
@@ -371,4 +388,4 @@ def build_mqtt_sink(
     if section.tls_ca_file and not Path(section.tls_ca_file).is_file():
         raise ConfigError("[mqtt]", "tls_ca_file", section.tls_ca_file, "a readable PEM file of the broker's CA")
     pending = None if state_dir is None else state_dir / FILE_NAME
-    return MqttSink(broker, controller_id, section, clock, limits=limits, pending_path=pending)
+    return MqttSink(broker, controller_id, section, clock, limits=limits, pending_path=pending, pace=pace)

@@ -56,7 +56,10 @@ def replan(
     planning = replace(planning, plan=result, meets_deadline=result.feasible, holds_floor=holds_floor, tight_room=tight)
     if not changed:
         return planning, ()
-    phases = ", ".join(f"{s.point.setting} {100 * s.share:.0f} %" for s in result.schedule)
+    phases = ", ".join(
+        f"{_spoken(s.point.setting, curve.continuous)} for {100 * s.share:.0f} %{' of the time' if i == 0 else ''}"
+        for i, s in enumerate(result.schedule)
+    )
     lasts = "lasts until the deadline" if result.feasible else "cannot last until the deadline"
     notice = "" if tight is None else f"; {tight.message}"
     event = Event(
@@ -66,6 +69,13 @@ def replan(
         values={"budget_w": round(result.budget_w, 3), "average_cfm": round(result.average_cfm, 1)},
     )
     return planning, (event,)
+
+
+def _spoken(setting: str, continuous: bool) -> str:
+    """A schedule's step as people say it: "setting 2", "40% duty", "fan off"."""
+    if setting == "off":
+        return "fan off"
+    return f"{setting} duty" if continuous else f"setting {setting}"
 
 
 @dataclass(frozen=True, slots=True)

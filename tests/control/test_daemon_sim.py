@@ -193,7 +193,7 @@ async def test_commands_take_effect_and_bad_ones_are_rejected_with_a_reason() ->
     assert speed.accepted
     too_high = await bus.submit(parse_command("pressure_setpoint", "30 Pa"), "test")
     assert not too_high.accepted
-    assert "expected between the floor (5 Pa) and the cap (25 Pa)" in too_high.message
+    assert "expected a pressure from 5 to 25 Pa" in too_high.message
     deadline = await bus.submit(parse_command("deadline", "2 days"), "test")
     assert deadline.accepted
     soc = await bus.submit(parse_command("soc", "80"), "test")

@@ -48,12 +48,12 @@ def test_values_with_units() -> None:
     ("data", "key", "expected"),
     [
         ({"batch_interval": "5 V"}, "history.batch_interval", "duration"),
-        ({"batch_interval": "2 h"}, "history.batch_interval", "3600"),
-        ({"retention_full_rate": "30 min"}, "history.retention_full_rate", "3600"),
+        ({"batch_interval": "2 h"}, "history.batch_interval", "between 0 s and 1 h"),
+        ({"retention_full_rate": "30 min"}, "history.retention_full_rate", "between 1 h and 3,650 days"),
         (
             {"retention_full_rate": "30 days", "retention_aggregates": "7 days"},
             "history.retention_aggregates",
-            "2.592e+06 s",
+            "between 30 days and 36,500 days",
         ),
         ({"buffer_rows": 10}, "history.buffer_rows", "between 100"),
         ({"url": "not a url"}, "history.url", "SQLAlchemy database URL"),

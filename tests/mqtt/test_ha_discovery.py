@@ -5,15 +5,19 @@ range is accepted."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from controller.commands import SETTINGS_BY_NAME, CommandLimits, CommandName
+from controller.battery import BatteryState
+from controller.commands import PRESSURE_LIMIT_PA, SETTINGS_BY_NAME, CommandLimits, CommandName
 from controller.errors import ConfigError
 from controller.mqtt import payloads
 from controller.mqtt.config import parse_broker_url
 from controller.mqtt.payloads import Topics, discovery_messages, parse_command_message
+from controller.setpoints import Setpoints, apply_command
+from controller.snapshot import Mode
 from tests.mqtt.ha_schema import (
     BINARY_SENSOR_DEVICE_CLASSES,
     DEVICE_KEYS,
@@ -23,7 +27,11 @@ from tests.mqtt.ha_schema import (
 )
 
 TOPICS = Topics("cleanroom/room1", "homeassistant")
-LIMITS = (CommandLimits(), CommandLimits(pressure_cap_pa=25.0))
+LIMITS = (
+    CommandLimits(),
+    CommandLimits(pressure_cap_pa=25.0),
+    CommandLimits(pressure_cap_pa=25.0, pressure_floor_pa=7.5),
+)
 
 
 def _entities(limits: CommandLimits) -> list[tuple[str, str, dict[str, Any]]]:
@@ -67,10 +75,15 @@ def test_number_ranges_are_what_the_daemon_accepts_at_both_ends(limits: CommandL
         setting = SETTINGS_BY_NAME[CommandName(object_id)]
         low, high = setting.range(limits) or (None, None)
         assert (config["min"], config["max"]) == (low, high)
+        floor_pa = limits.pressure_floor_pa if limits.pressure_floor_pa is not None else 0.0
+        points = Setpoints(Mode.AUTO, 50.0, floor_pa, floor_pa, None, BatteryState())
         for end in (config["min"], config["max"]):
             for text in (str(float(end)), f"{end:g}"):
                 command = parse_command_message(object_id, text.encode(), "HA", limits)
                 assert command is not None
+                cap_pa = limits.pressure_cap_pa if limits.pressure_cap_pa is not None else PRESSURE_LIMIT_PA
+                result = apply_command(points, command, 0.0, datetime(2026, 11, 30, tzinfo=UTC), cap_pa)[1]
+                assert result.accepted, (object_id, text, result.message)
         with pytest.raises(ConfigError, match=object_id):
             parse_command_message(object_id, f"{config['max'] * 1.5 + 1:g}".encode(), "HA", limits)
 

@@ -7,7 +7,7 @@ import contextlib
 import itertools
 import json
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -27,14 +27,6 @@ from tests.mqtt.mqtt_rig import T0, FakeLoop, Mosquitto, Watcher, get_retained
 
 REPO = Path(__file__).resolve().parents[2]
 FAST = MqttSection(publish_interval_s=0.0, reconnect_min_s=0.05, reconnect_max_s=0.5, timeout_s=3.0, keepalive_s=5.0)
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Mosquitto]:
-    mosquitto = Mosquitto(tmp_path)
-    mosquitto.start()
-    yield mosquitto
-    mosquitto.stop()
 
 
 @dataclass
@@ -57,10 +49,12 @@ class Rig:
 
 @contextlib.asynccontextmanager
 async def running(
-    url: str, controller_id: str = "room1", section: MqttSection = FAST, **loop_args: object
+    url: str, controller_id: str = "room1", section: MqttSection = FAST, *, paced: bool = False, **loop_args: object
 ) -> AsyncIterator[Rig]:
+    """`paced`: the publish interval counts the rig's clock instead of real seconds."""
     hub, commands, clock = SnapshotHub(), CommandBus(), SimulatedClock(T0)
-    sink = build_mqtt_sink(url, controller_id, section, clock)
+    sink = build_mqtt_sink(url, controller_id, section, clock, pace=clock.monotonic) if paced else None
+    sink = sink or build_mqtt_sink(url, controller_id, section, clock)
     loop = FakeLoop(hub, commands, clock, controller_id=controller_id, **loop_args)  # type: ignore[arg-type]
     task = asyncio.create_task(sink.run(hub, commands))
     rig = Rig(hub, commands, clock, loop, sink, task)
@@ -121,7 +115,7 @@ async def test_retained_state_availability_and_per_value_topics(broker: Mosquitt
 
 async def test_state_is_published_once_per_interval(broker: Mosquitto) -> None:
     async with (
-        running(broker.url, section=replace(FAST, publish_interval_s=10.0)) as rig,
+        running(broker.url, section=replace(FAST, publish_interval_s=10.0), paced=True) as rig,
         Watcher(broker.port, ["cleanroom/room1/state"]) as watcher,
     ):
         await rig.connected()

@@ -28,9 +28,11 @@ def at(payload: dict[str, object], key: str = "timestamp_utc") -> datetime:
 async def test_the_fan_switched_off_through_mqtt_raises_pressure_low_and_the_pressure_falls(
     broker: Mosquitto, tmp_path: Path
 ) -> None:
+    config = tmp_path / "cleanroom.toml"  # the state every 5 simulated seconds (publish_interval is real time)
+    config.write_text('[mqtt]\npublish_interval = "0.25 s"\n', encoding="utf-8")
     async with (
         Watcher(broker.port, [f"{BASE}/state", f"{BASE}/alert", f"{BASE}/event"]) as watcher,
-        sim(tmp_path, "--speed", "20", "--duration", "1 day", "--tick", "1 s", "--mode", "eco",
+        sim(tmp_path, "--speed", "20", "--duration", "1 day", "--tick", "1 s", "--mode", "eco", "--config", str(config),
             "--min-pressure", f"{FLOOR_PA:g} Pa", "--mqtt", broker.url, "--id", "room15"),
     ):  # fmt: skip
 

@@ -154,7 +154,7 @@ async def test_commands_are_parsed_like_configuration(rig: Rig, name: str, value
     ("name", "value", "expected_part"),
     [
         ("speed", 150, "percentage from 0 to 100"),
-        ("pressure_floor", "5 V", "pressure from 0 to 100 Pa"),
+        ("pressure_floor", "5 V", "pressure from 0 to 99.5 Pa"),
         ("soc", "lots", "percentage"),
         ("deadline", "next tuesday", "ISO 8601"),
     ],

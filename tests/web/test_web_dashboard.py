@@ -225,6 +225,12 @@ def test_reads_at_a_glance(browser: Browser, served: Served, tmp_path: Path, vie
     expect(page.locator("#chart text").first).to_have_text(
         re.compile(r" %$"), timeout=30_000
     )  # history reloads every 5 s
+    fits_and_shot(page, viewport, output_dir(tmp_path) / f"dashboard-{viewport['width']}.png")
+    context.close()
+
+
+def fits_and_shot(page: Page, viewport: ViewportSize, screenshot: Path) -> None:
+    """Nothing on the page reaches past the screen's edge; then the full page is written to `screenshot`."""
     overflowing = page.evaluate(
         """() => [...document.querySelectorAll('main *')]
             .filter((e) => e.getClientRects().length && e.getBoundingClientRect().right > innerWidth + 0.5)
@@ -232,7 +238,5 @@ def test_reads_at_a_glance(browser: Browser, served: Served, tmp_path: Path, vie
     )
     assert overflowing == []
     assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
-    screenshot = output_dir(tmp_path) / f"dashboard-{viewport['width']}.png"
     page.screenshot(path=str(screenshot), full_page=True)
     assert screenshot.stat().st_size > 10_000
-    context.close()

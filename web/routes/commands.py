@@ -24,7 +24,7 @@ router = APIRouter(
 
 async def _submit(context: WebContext, name: CommandName, raw: object, request: Request) -> CommandResponse:
     try:
-        command = parse_command(name.value, raw, source="http", limits=context.limits)
+        command = parse_command(name.value, raw, source="http", limits=context.current_limits())
     except ConfigError as exc:
         raise Problem(400, str(exc), exc.key, exc.value, exc.expected) from exc
     except Exception as exc:  # a parser bug must not answer 500 to a value: refuse it, log the traceback

@@ -5,7 +5,7 @@
   const $ = (id) => document.getElementById(id);
   const TOKEN_KEY = "cleanroom-token";
   let token = localStorage.getItem(TOKEN_KEY) || "";
-  let meta = null, state = null, pending = null, history = null, historyTimer = 0;
+  let meta = null, state = null, pending = null, history = null, historyTimer = 0, speedEditedAt = 0;
   let chartKey = document.querySelector("#chart-tabs .on").dataset.key;
 
   // Keys, units, thresholds, alarms and command ranges come from /api/meta (the server's rows).
@@ -41,7 +41,8 @@
     pending = retry;
     $("token-form").hidden = false;
     $("token-input").focus();
-    $("command-status").textContent = "Enter the API token (run: cleanroom token)";
+    const how = (meta && meta.token_command) || "cleanroom token";
+    $("command-status").textContent = `Enter the API token (on the controller, run: ${how})`;
   }
   async function getJSON(path) {
     const r = await fetch(path, { headers: headers(false) });
@@ -94,6 +95,24 @@
     const below = s.pressure_floor_pa !== null && s.pressure_pa < s.pressure_floor_pa ? ", below the floor" : "";
     return `${sign} pressure: ${withUnit("pressure_pa", s.pressure_pa)} (${floor}${below})`;
   }
+  // A discrete fan by its setting ("setting 2 of 6"): the one a speed command selects (the highest at or
+  // below it; a command under the lowest is raised to it), and the one the fan runs now.
+  const fanSettings = () => (meta && meta.fan_settings) || [];
+  function settingFor(pct) {
+    const all = fanSettings();
+    const below = all.filter((f) => f.command_pct <= pct + 1e-9);
+    return (below.length ? below[below.length - 1] : all[0]).setting;
+  }
+  const ofAll = (name) => `setting ${name} of ${fanSettings().length}`;
+  function speedWords(pct) {
+    const speed = setting("speed");
+    const shown = `${num("fan_command_pct", pct)} ${speed ? speed.symbol : "%"}`;
+    return fanSettings().length ? `${shown} → ${ofAll(settingFor(pct))}` : shown;
+  }
+  function fanNow(s) {
+    if (s.fan_setting && fanSettings().length) return s.fan_setting === "off" ? "off" : ofAll(s.fan_setting);
+    return withUnit("fan_command_pct", s.fan_command_pct);
+  }
   function render() {
     const s = state;
     if (!s) return;
@@ -129,7 +148,12 @@
     $("room").textContent = [why, curve].filter(Boolean).join(" · ");
     $("flow").textContent = withUnit("flow_cfm", s.flow_cfm);
     $("clean-air").textContent = `${withUnit("clean_air_ft3", s.clean_air_ft3)} clean air so far`;
-    $("fan").textContent = withUnit("fan_command_pct", s.fan_command_pct);
+    $("fan").textContent = fanNow(s);
+    $("speed-now").textContent = `the fan now: ${fanNow(s)} (${withUnit("fan_command_pct", s.fan_command_pct)}, ${s.mode})`;
+    if (Date.now() - speedEditedAt > 15000) {
+      $("speed-input").value = s.fan_command_pct;
+      $("speed-out").textContent = speedWords(s.fan_command_pct);
+    }
     $("fan-detail").textContent = [s.fan_rpm !== null ? withUnit("fan_rpm", s.fan_rpm) : "", s.fan_power_w !== null ? withUnit("fan_power_w", s.fan_power_w) : "", s.fan_status].filter(Boolean).join(" · ");
     renderAlerts(s.alerts);
     $("updated").textContent = "updated " + new Date(s.timestamp_utc).toLocaleTimeString();
@@ -240,7 +264,7 @@
     const speed = setting("speed");
     if (speed) {
       Object.assign($("speed-input"), { min: speed.min, max: speed.max, step: speed.step });
-      $("speed-out").textContent = `${$("speed-input").value} ${speed.symbol}`;
+      $("speed-out").textContent = speedWords(Number($("speed-input").value));
     }
     const floor = setting("pressure_floor");
     if (floor) {
@@ -283,8 +307,8 @@
   });
   $("deadline-clear").addEventListener("click", () => command("api/commands/deadline", { value: "none" }, "deadline"));
   $("speed-input").addEventListener("input", () => {
-    const speed = setting("speed");
-    $("speed-out").textContent = `${$("speed-input").value} ${speed ? speed.symbol : ""}`;
+    speedEditedAt = Date.now();
+    $("speed-out").textContent = speedWords(Number($("speed-input").value));
   });
   $("floor-form").addEventListener("submit", (e) => {
     e.preventDefault();
