@@ -15,7 +15,7 @@ from drivers.pwm import Tachometer
 
 SHUNT_DRIVERS = ("vedirect", "modbus", "simulated")
 PRESSURE_DRIVERS = ("modbus", "sdp", "simulated")
-FAN_DRIVERS = ("pwm", "modbus", "simulated")
+FAN_DRIVERS = ("pwm", "modbus", "buttons", "simulated")
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,9 +104,33 @@ class ModbusFanConfig:
     driver: Literal["modbus"] = "modbus"
 
 
+@dataclass(frozen=True, slots=True)
+class ButtonsFanConfig:
+    """A purifier whose settings are chosen by pressing its buttons through GPIO lines. Settings are named
+    by the fan curve's labels ("off" for off); they become positions when the driver is built."""
+
+    chip: str = "gpiochip0"
+    layout: str = "cycle"
+    lines: tuple[tuple[str, int], ...] = ()
+    cycle: tuple[str, ...] = ()
+    power_up: str = "last"
+    power_on: str = "last"
+    active_low: bool = False
+    press_s: float = 0.15
+    release_s: float = 0.35
+    settle_s: float = 5.0
+    verify: bool = True
+    setting_watts: tuple[float, ...] = ()
+    """Measured watts per setting (calibration); empty: the fan curve's."""
+    tolerance_w: float | None = None
+    """Absolute tolerance on the measured watts; None: 0.4 W + 12 % of each setting's watts."""
+    standby_w: float = 0.0
+    driver: Literal["buttons"] = "buttons"
+
+
 ShuntConfig = VEDirectConfig | ModbusShuntConfig | Simulated
 PressureConfig = ModbusPressureConfig | SdpConfig | Simulated
-FanConfig = PwmFanConfig | ModbusFanConfig | Simulated
+FanConfig = PwmFanConfig | ModbusFanConfig | ButtonsFanConfig | Simulated
 
 
 @dataclass(frozen=True, slots=True)

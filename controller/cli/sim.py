@@ -17,10 +17,12 @@ from controller.cli.rig import sim_room
 
 if TYPE_CHECKING:
     from controller.config.loader import Config
+    from controller.sim.buttons import PressedPurifier
 
 log = logging.getLogger(__name__)
 
 ACCELERATED_TICK_S = 10.0
+DEFAULT_SHARE_PERIOD_S = 600.0
 
 EPILOG = """\
 examples:
@@ -28,9 +30,11 @@ examples:
   cleanroom sim --accelerated --json              a 7-day outage as fast as the CPU allows, then a summary
   cleanroom sim --accelerated --deadline "5 days" --controller-draw "0.9 W" --mode eco --json
   cleanroom sim --speed 600 --scenario grid-returns --mqtt mqtt://127.0.0.1:1883
+  cleanroom sim --accelerated --fan-driver buttons --scenario "outage, missed-press=5%" --json
 
 Scenarios: outage (default), grid-returns, fan-stall, sensor-dropouts, door, or KEY=VALUE items such as
-"outage=36h, stall=10h+5min, door=50%+1min" (times as durations or percentages of the run).
+"outage=36h, stall=10h+5min, door=50%+1min" (times as durations or percentages of the run);
+"missed-press=5%" makes a --fan-driver buttons purifier miss that share of its presses.
 Without --accelerated the simulator keeps SQLite history in --state-dir, publishes to the local MQTT
 broker when one answers and serves the dashboard; with --accelerated only the flags you give start sinks.
 """
@@ -58,6 +62,10 @@ def sim_config(args: argparse.Namespace) -> Config:
         fan = replace(fan, curve=load_curve_file(Path(args.fan)), curve_source=args.fan)
     if args.mode:
         control = replace(control, mode=Mode(args.mode))
+    if args.fan_driver == "buttons" and control.share_period_s == DEFAULT_SHARE_PERIOD_S:
+        from controller.config.buttons import button_share_period
+
+        control = button_share_period(control, explicit=False)
     if args.deadline is not None:
         if args.deadline.strip().lower() == "none":
             control = replace(control, deadline_in_s=None, deadline_utc=None)
@@ -113,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
         speed=speed,
         seed=args.seed,
         state_path=None,
+        fan_driver=args.fan_driver,
     )
     live = not args.accelerated
     choice = choose_sinks(
@@ -128,8 +137,24 @@ def run(args: argparse.Namespace) -> int:
         )
     )
     report = summary.to_dict()
+    if simulation.pressed is not None:
+        report.update(pressed_report(simulation.pressed, summary.hours))
     print(json.dumps(report, indent=2) if args.json else human_summary(report))
     return 0
+
+
+def pressed_report(pressed: PressedPurifier, hours: float) -> dict[str, object]:
+    """What the buttons driver did: presses (per day), corrections, misses, and what it says now."""
+    counters = pressed.fan.stats.counters
+    presses = counters.get("presses", 0)
+    return {
+        "fan_presses": presses,
+        "fan_presses_per_day": round(presses * 24.0 / hours, 1) if hours > 0 else None,
+        "fan_missed_presses": pressed.purifier.missed,
+        "fan_corrections": counters.get("corrections", 0),
+        "fan_state": pressed.fan.stats.state.value,
+        "fan_message": pressed.fan.message,
+    }
 
 
 def human_summary(report: dict[str, object]) -> str:
@@ -180,6 +205,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--wind", metavar="PRESSURE", help='rms wind noise on the pressure (default "1 Pa")')
     parser.add_argument(
         "--tick", metavar="DURATION", help='how often the loop decides (default: "1 s"; "10 s" with --accelerated)'
+    )
+    parser.add_argument(
+        "--fan-driver",
+        choices=("simulated", "buttons"),
+        default="simulated",
+        help="simulated: the plant's own fan; buttons: the real buttons driver pressing a simulated purifier "
+        "(the configuration's [devices.fan] buttons, or one button cycling off and every setting), verified "
+        "by the simulated shunt; its share period defaults to 30 min (default: simulated)",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed of the wind and sensor noise (default: 0)")
     parser.add_argument("--json", action="store_true", help="print the end-of-run summary as one JSON object")

@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from controller import units
+from controller.config.buttons import parse_buttons_fan
 from controller.config.reader import Table
 from drivers.config import (
     DevicesSection,
@@ -37,7 +38,7 @@ from drivers.sdp import MODELS
 
 SHUNT_DRIVERS = ("vedirect", "modbus", "simulated")
 PRESSURE_DRIVERS = ("modbus", "sdp", "simulated")
-FAN_DRIVERS = ("pwm", "modbus", "simulated")
+FAN_DRIVERS = ("pwm", "modbus", "buttons", "simulated")
 
 _KIND_OF_INTERNAL_UNIT: Mapping[str, units.Kind] = {
     "V": units.VOLTAGE,
@@ -215,6 +216,8 @@ def _parse_fan(table: Table) -> FanConfig:
     if driver == "simulated":
         table.finish()
         return Simulated()
+    if driver == "buttons":
+        return parse_buttons_fan(table)
     if driver == "pwm":
         tach = None
         if table.has("tach"):

@@ -9,18 +9,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from controller.clock import Clock
+from controller.clock import Clock, SimulatedClock
 from controller.command_bus import CommandBus
 from controller.config.loader import Config
 from controller.daemon import Daemon
 from controller.daemon_settings import DaemonSettings
 from controller.hub import Sink, SnapshotHub
 from controller.service import serve
+from controller.sim.buttons import PressedPurifier, default_buttons, pressed_purifier
+from controller.sim.devices import SimulatedPlant
 from controller.sim.plant import PlantParams, PlantState
 from controller.sim.rig import SimRoom, simulated_plant, simulated_rig
 from controller.sim.scenario import Scenario
 from controller.sim.summary import SimSummary, summarize
 from controller.units import format_duration
+from drivers.base import Fan
+from drivers.config import ButtonsFanConfig
 
 
 @dataclass(slots=True)
@@ -36,7 +40,10 @@ class Simulation:
     state_path: Path | None = None
     start_utc: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
     keep_events: bool = False
+    fan_driver: str = "simulated"
+    """"simulated" (the plant's own fan), or "buttons": the real buttons driver pressing a simulated purifier."""
     daemon: Daemon | None = field(default=None, init=False)
+    pressed: PressedPurifier | None = field(default=None, init=False)
 
     def plant_params(self) -> PlantParams:
         """The plant that matches the configuration, in the simulated room."""
@@ -60,7 +67,7 @@ class Simulation:
             DaemonSettings.from_config(self.config, self.state_path),
             shunt=devices.shunt,
             pressure=devices.pressure,
-            fan=devices.fan,
+            fan=self._fan(devices.plant, devices.fan, clock),
             clock=clock,
             hub=hub,
             commands=commands,
@@ -102,6 +109,17 @@ class Simulation:
             bms_cut_s=cut_at[0] if cut_at else None,
             delivered_ft3=delivered.ft3,
         )
+
+    def _fan(self, plant: SimulatedPlant, simulated: Fan, clock: SimulatedClock) -> Fan:
+        """The plant's own fan, or with `fan_driver="buttons"` the real driver pressing a simulated purifier."""
+        if self.fan_driver != "buttons":
+            return simulated
+        configured = self.config.devices.fan
+        buttons = configured if isinstance(configured, ButtonsFanConfig) else default_buttons(self.config.fan)
+        self.pressed = pressed_purifier(
+            plant, self.config.fan, buttons, clock, miss_probability=self.scenario.missed_press, seed=self.seed
+        )
+        return self.pressed.fan
 
 
 class _Delivered:

@@ -32,6 +32,8 @@ class Scenario:
     shunt_dropouts: tuple[Interval, ...] = ()
     pressure_dropouts: tuple[Interval, ...] = ()
     door_openings: tuple[Interval, ...] = ()
+    missed_press: float = 0.0
+    """The probability that a pressed purifier misses one press (`cleanroom sim --fan-driver buttons`)."""
 
 
 def _inside(intervals: tuple[Interval, ...], t_s: float) -> bool:
@@ -106,6 +108,7 @@ _KEYS = {
     "shunt-dropout": "shunt_dropouts",
     "pressure-dropout": "pressure_dropouts",
     "door": "door_openings",
+    "missed-press": "missed_press",
 }
 _EXPECTED_TIME = 'a time from the start such as "36 h", "90 min" or "60%" (of the run)'
 _EXPECTED_INTERVAL = 'an interval START+LENGTH such as "10h+5min" or "30%+1min"'
@@ -136,6 +139,18 @@ def _interval(text: str, duration_s: float, source: str, key: str) -> Interval:
     return (begin, begin + span)
 
 
+def _probability(text: str, source: str, key: str) -> float:
+    expected = 'a probability as a percentage such as "5%"'
+    stripped = text.strip()
+    try:
+        value = float(stripped[:-1]) / 100.0 if stripped.endswith("%") else math.nan
+    except ValueError as exc:
+        raise ConfigError(source, key, text, expected) from exc
+    if not 0.0 <= value <= 1.0:
+        raise ConfigError(source, key, text, expected + " between 0% and 100%")
+    return value
+
+
 def _sorted(intervals: Iterable[Interval]) -> tuple[Interval, ...]:
     return tuple(sorted(intervals))
 
@@ -145,7 +160,8 @@ def parse_scenario(text: str, duration_s: float, source: str = "--scenario") -> 
 
     Keys: ``outage=TIME`` (the grid returns at TIME; ``never`` for no return), and the repeatable
     intervals ``stall``, ``shunt-dropout``, ``pressure-dropout``, ``door`` as ``START+LENGTH``. Times are
-    durations with units (``36 h``) or percentages of the run (``60%``).
+    durations with units (``36 h``) or percentages of the run (``60%``). ``missed-press=5%``: a pressed
+    purifier (``--fan-driver buttons``) misses that share of its presses.
     """
     items = [item.strip() for item in re.split(r"[,;]", text) if item.strip()]
     if not items:
@@ -157,18 +173,21 @@ def parse_scenario(text: str, duration_s: float, source: str = "--scenario") -> 
         scenario = preset(items[0], duration_s)
         items = items[1:]
     added: dict[str, list[Interval]] = {name: [] for name in _KEYS.values()}
-    outage = scenario.outage_s
+    outage, missed = scenario.outage_s, scenario.missed_press
     for item in items:
         key, _, value = (part.strip() for part in item.partition("="))
         if key not in _KEYS or not value:
             raise ConfigError(source, key or item, value or item, "KEY=VALUE with KEY one of " + ", ".join(_KEYS))
         if key == "outage":
             outage = None if value.lower() == "never" else _time(value, duration_s, source, key)
+        elif key == "missed-press":
+            missed = _probability(value, source, key)
         else:
             added[_KEYS[key]].append(_interval(value, duration_s, source, key))
     return replace(
         scenario,
         outage_s=outage,
+        missed_press=missed,
         fan_stalls=_sorted([*scenario.fan_stalls, *added["fan_stalls"]]),
         shunt_dropouts=_sorted([*scenario.shunt_dropouts, *added["shunt_dropouts"]]),
         pressure_dropouts=_sorted([*scenario.pressure_dropouts, *added["pressure_dropouts"]]),

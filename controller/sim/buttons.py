@@ -1,0 +1,89 @@
+"""A simulated purifier behind real buttons: the real `buttons` driver presses, through the gpiod fake,
+a purifier state machine whose setting drives the simulated plant's fan."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from controller.clock import SimulatedClock
+from controller.config.buttons import build_button_fan, button_layout
+from controller.config.plant import FanSection
+from controller.sim.devices import SimulatedPlant
+from drivers.buttons.driver import ButtonFan, chip_path
+from drivers.buttons.plan import OFF, State
+from drivers.config import ButtonsFanConfig
+from drivers.fakes.gpiod_lines import FakeGpioChip, SimulatedPurifier
+
+DEFAULT_LINE = 17
+
+
+def default_buttons(fan: FanSection) -> ButtonsFanConfig:
+    """The simulator's purifier when the configuration has none: one button cycling off, then each setting
+    from lowest to highest (every press of the round trip down is counted), switched on while off."""
+    labels = tuple(p.setting for p in fan.curve.points)
+    return ButtonsFanConfig(layout="cycle", lines=(("cycle", DEFAULT_LINE),), cycle=("off", *labels), power_up="off")
+
+
+@dataclass(frozen=True, slots=True)
+class PressedPurifier:
+    """The driver the daemon runs and the purifier it presses (the benchmarks read both)."""
+
+    fan: ButtonFan
+    purifier: SimulatedPurifier
+    chip: FakeGpioChip
+
+
+def pressed_purifier(
+    plant: SimulatedPlant,
+    fan: FanSection,
+    config: ButtonsFanConfig,
+    clock: SimulatedClock,
+    *,
+    miss_probability: float = 0.0,
+    seed: int = 0,
+) -> PressedPurifier:
+    """The purifier on the plant (starting off, or at its fixed power-up setting) and the real driver.
+
+    An accelerated clock advances by every sleep of every task, each after one turn of the event loop, so
+    a press sequence would be spread over several of the loop's ticks; there the driver's sleeps advance
+    the clock without yielding, so that a sequence takes its simulated seconds between two ticks, as it
+    does in real time."""
+    curve = fan.curve
+    layout = button_layout(config, curve)
+    labels = tuple(p.setting for p in curve.points)
+    start = labels.index(config.power_up) + 1 if config.power_up in labels else OFF
+    commands = tuple(p.command_pct for p in curve.points)
+
+    def apply(setting: int) -> None:
+        plant.set_command(0.0 if setting == OFF else commands[setting - 1])
+
+    chip = FakeGpioChip(chip_path(config.chip), clock=clock.monotonic)
+    purifier = SimulatedPurifier(
+        layout,
+        {offset: button for button, offset in config.lines},
+        State(start, max(start, 1)),
+        apply=apply,
+        wired_active_low=config.active_low,
+        min_press_s=min(0.05, config.press_s),
+        miss_probability=miss_probability,
+        rng=random.Random(seed + 7),
+    ).attach(chip)
+    apply(start)
+    driver = build_button_fan(
+        config,
+        curve,
+        safe_speed_pct=fan.safe_speed_pct,
+        clock=clock.monotonic,
+        sleep=clock.sleep if clock.speed is not None else _advancing(clock),
+        request_lines=chip.request_lines,
+    )
+    return PressedPurifier(driver, purifier, chip)
+
+
+def _advancing(clock: SimulatedClock) -> Callable[[float], Awaitable[None]]:
+    async def sleep(seconds: float) -> None:
+        clock.advance(seconds)
+
+    return sleep
