@@ -125,6 +125,8 @@ class ButtonsFanConfig:
     tolerance_w: float | None = None
     """Absolute tolerance on the measured watts; None: 0.4 W + 12 % of each setting's watts."""
     standby_w: float = 0.0
+    learned_tolerances_w: tuple[float, ...] = ()
+    """Per setting, from the calibration's spread of each setting's watts (used when tolerance_w is None)."""
     driver: Literal["buttons"] = "buttons"
 
 

@@ -19,7 +19,7 @@ from controller.errors import ConfigError
 from controller.models.fan import FanCurve
 from drivers.buttons.driver import ButtonFan, RequestLines, Wiring
 from drivers.buttons.plan import LAYOUTS, Layout
-from drivers.buttons.verify import PowerSignature, Rules
+from drivers.buttons.verify import DEFAULT_ABSOLUTE_W, DEFAULT_RELATIVE, PowerSignature, Rules
 from drivers.config import ButtonsFanConfig, DevicesSection
 
 BUTTON_SHARE_PERIOD = "30 min"
@@ -105,6 +105,9 @@ def signature(config: ButtonsFanConfig, curve: FanCurve) -> PowerSignature | Non
     watts = config.setting_watts or tuple(p.power_w for p in curve.points)
     if len(watts) != len(curve.points):
         raise ConfigError(SOURCE, "setting_watts", list(watts), f"one power per setting ({len(curve.points)})")
+    if config.tolerance_w is None and len(config.learned_tolerances_w) == len(watts):
+        standby = DEFAULT_ABSOLUTE_W + DEFAULT_RELATIVE * config.standby_w
+        return PowerSignature.capped((config.standby_w, *watts), (standby, *config.learned_tolerances_w))
     if config.tolerance_w is None:
         return PowerSignature.from_watts(watts, standby_w=config.standby_w)
     return PowerSignature.from_watts(watts, standby_w=config.standby_w, absolute_w=config.tolerance_w, relative=0.0)
@@ -149,6 +152,23 @@ def check_buttons(devices: DevicesSection, fan: FanSection) -> None:
             label = getattr(devices.fan, key)
             if label != "last":
                 _position(devices.fan, labels, key, label)
+
+
+def learned_tolerances(watts: tuple[float, ...], stderr_w: tuple[float, ...]) -> tuple[float, ...]:
+    """Each setting's tolerance from its calibration: five standard errors of its measured mean (at least
+    0.15 W) plus 6 % of its watts for the drift of a motor and a battery voltage over an outage."""
+    return tuple(max(0.15, 5.0 * e) + 0.06 * w for w, e in zip(watts, stderr_w, strict=True))
+
+
+def with_calibration(devices: DevicesSection, fan: FanSection, stderr_w: tuple[float, ...]) -> DevicesSection:
+    """A buttons fan's tolerances learned from the calibration (unless `power_tolerance` is set)."""
+    buttons = devices.fan
+    if not isinstance(buttons, ButtonsFanConfig) or buttons.tolerance_w is not None or not stderr_w:
+        return devices
+    watts = tuple(p.power_w for p in fan.curve.points)
+    if len(watts) != len(stderr_w):
+        return devices
+    return replace(devices, fan=replace(buttons, learned_tolerances_w=learned_tolerances(watts, stderr_w)))
 
 
 def button_share_period(control: ControlSection, explicit: bool) -> ControlSection:

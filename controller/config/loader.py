@@ -15,7 +15,7 @@ from pathlib import Path
 from controller import units
 from controller.alerts import AlertsSection, parse_alerts
 from controller.calibration.config import NO_CALIBRATION, CalibrationSection, apply_calibration, parse_calibration
-from controller.config.buttons import button_share_period, check_buttons
+from controller.config.buttons import button_share_period, check_buttons, with_calibration
 from controller.config.control import ControlSection, parse_control
 from controller.config.devices import parse_devices
 from controller.config.plant import (
@@ -122,6 +122,8 @@ def parse_config(table: Table, base_dir: Path) -> Config:
     config = replace(config, fan=fan, room=room, power_path=power_path, calibration=calibration)
     if isinstance(config.devices.fan, ButtonsFanConfig):
         check_buttons(config.devices, config.fan)
+        devices = with_calibration(config.devices, config.fan, calibration.fan_power_stderr_w)
+        config = replace(config, devices=devices)
         control = button_share_period(config.control, table.table("control").has("share_period"))
         config = replace(config, control=control)
     table.finish()

@@ -72,6 +72,7 @@ class ButtonFan(Service):
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         request_lines: RequestLines = gpiod.request_lines,
         fault_retry_s: float = 300.0,
+        close_timeout_s: float = 10.0,
         backoff: Backoff | None = None,
         name: str = "fan (buttons)",
     ) -> None:
@@ -88,6 +89,7 @@ class ButtonFan(Service):
         self.power_up = power_up
         self.safe_setting = safe_setting
         self.fault_retry_s = fault_retry_s
+        self.close_timeout_s = close_timeout_s
         self._clock = clock
         self._sleep = sleep
         self._request_lines = request_lines
@@ -105,6 +107,8 @@ class ButtonFan(Service):
         self._retry_goal: int | None = None
         self._request: Any = None
         self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._tasks = TaskOwner(name)
 
     @property
@@ -129,7 +133,10 @@ class ButtonFan(Service):
             self._tasks.spawn(self._run)
 
     async def close(self) -> None:
-        """Stop pressing and release the lines (the purifier keeps its setting)."""
+        """Give the newest command up to close_timeout_s of presses, then stop pressing and release the
+        lines (the purifier keeps its setting)."""
+        if self._tasks.running and not await self.settled(self.close_timeout_s):
+            log.error("%s: %s not reached within %g s of closing", self._health.name, self.target, self.close_timeout_s)
         await self._tasks.close()
         request, self._request = self._request, None
         if request is not None:
@@ -144,7 +151,15 @@ class ButtonFan(Service):
         target = self.setting_for(min(100.0, max(0.0, command_pct)))
         if target != self.target:
             self.target = target
+            self._idle.clear()
             self._wake.set()
+
+    async def settled(self, timeout_s: float) -> bool:
+        """Wait up to timeout_s until the task has nothing left to press; whether it has."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout_s):
+                await self._idle.wait()
+        return self._idle.is_set()
 
     def latest(self) -> FanReading | None:
         """The command of the setting the driver believes the purifier runs on."""
@@ -317,6 +332,7 @@ class ButtonFan(Service):
             try:
                 while await self._step():
                     pass
+                self._idle.set()
             except Exception as exc:  # a driver bug must not kill the daemon
                 self._health.unexpected(exc)
                 self._request = None

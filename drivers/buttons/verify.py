@@ -45,11 +45,16 @@ class PowerSignature:
         """A signature from each setting's watts: tolerance absolute_w + relative x watts, never more than
         45 % of the gap to a neighbour (so that no reading names two settings)."""
         watts = (standby_w, *running_w)
-        tolerances = []
-        for index, w in enumerate(watts):
+        return cls.capped(watts, tuple(absolute_w + relative * w for w in watts))
+
+    @classmethod
+    def capped(cls, watts: tuple[float, ...], tolerances_w: tuple[float, ...]) -> PowerSignature:
+        """A signature with these tolerances, each cut to 45 % of the gap to its neighbours."""
+        capped = []
+        for index, (w, tolerance) in enumerate(zip(watts, tolerances_w, strict=True)):
             gaps = [abs(w - watts[j]) for j in (index - 1, index + 1) if 0 <= j < len(watts)]
-            tolerances.append(min(absolute_w + relative * w, 0.45 * min(gaps)))
-        return cls(watts, tuple(tolerances))
+            capped.append(min(tolerance, 0.45 * min(gaps)))
+        return cls(watts, tuple(capped))
 
     def identify(self, measured_w: float) -> int | None:
         """The position whose watts the reading matches within its tolerance, or None."""

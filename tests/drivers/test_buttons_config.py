@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from controller.config.buttons import with_calibration
 from controller.config.loader import parse_config
 from controller.config.reader import Table
 from controller.devices import build_fan
@@ -101,3 +102,17 @@ def test_the_worked_example_in_config_example_parses() -> None:
     guide = (REPO / "hardware.md").read_text()
     for key in ("layout", "cycle", "power_up", "press", "settle", "setting_watts", "active_low"):
         assert f"`{key}" in guide, f"hardware.md does not explain {key}"
+
+
+def test_tolerances_learned_in_calibration_replace_the_default_ones() -> None:
+    loaded = config(CYCLE_FAN)
+    stderr = (0.01, 0.02, 0.02, 0.05, 0.05, 0.04)
+    devices = with_calibration(loaded.devices, loaded.fan, stderr)
+    fan = build_fan(devices, fan=loaded.fan)
+    assert isinstance(fan, ButtonFan)
+    assert fan.signature is not None
+    watts = [p.power_w for p in loaded.fan.curve.points]
+    assert fan.signature.tolerance_w[1] == pytest.approx(0.15 + 0.06 * watts[0])
+    assert fan.signature.tolerance_w[4] == pytest.approx(0.25 + 0.06 * watts[3])
+    explicit = config({**CYCLE_FAN, "power_tolerance": "0.5 W"})
+    assert with_calibration(explicit.devices, explicit.fan, stderr) == explicit.devices, "the file's word wins"
