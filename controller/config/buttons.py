@@ -17,8 +17,9 @@ from controller.config.plant import FanSection
 from controller.config.reader import Table
 from controller.errors import ConfigError
 from controller.models.fan import FanCurve
-from drivers.buttons.driver import ButtonFan, RequestLines, Wiring
+from drivers.buttons.driver import ButtonFan
 from drivers.buttons.plan import LAYOUTS, Layout
+from drivers.buttons.pressers import GpioPresser, RequestLines, Wiring
 from drivers.buttons.verify import DEFAULT_ABSOLUTE_W, DEFAULT_RELATIVE, PowerSignature, Rules
 from drivers.config import ButtonsFanConfig, DevicesSection
 
@@ -128,8 +129,10 @@ def build_button_fan(
     power_up = None if config.power_up == "last" else _position(config, labels, "power_up", config.power_up)
     commands = tuple(p.command_pct for p in curve.points)
     safe = max(1, sum(1 for c in commands if c <= safe_speed_pct + 1e-9))
+    wiring = Wiring(config.chip, dict(config.lines), config.active_low, config.press_s, config.release_s)
+    presser = GpioPresser(wiring, sleep or asyncio.sleep, request_lines or gpiod.request_lines)
     return ButtonFan(
-        Wiring(config.chip, dict(config.lines), config.active_low, config.press_s, config.release_s),
+        presser,
         layout,
         commands_pct=commands,
         signature=signature(config, curve),
@@ -138,7 +141,6 @@ def build_button_fan(
         safe_setting=safe,
         clock=clock,
         sleep=sleep or asyncio.sleep,
-        request_lines=request_lines or gpiod.request_lines,
     )
 
 

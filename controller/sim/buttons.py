@@ -11,8 +11,9 @@ from controller.clock import SimulatedClock
 from controller.config.buttons import build_button_fan, button_layout
 from controller.config.plant import FanSection
 from controller.sim.devices import SimulatedPlant
-from drivers.buttons.driver import ButtonFan, chip_path
+from drivers.buttons.driver import ButtonFan
 from drivers.buttons.plan import OFF, State
+from drivers.buttons.pressers import chip_path
 from drivers.config import ButtonsFanConfig
 from drivers.fakes.gpiod_lines import FakeGpioChip, SimulatedPurifier
 

@@ -1,5 +1,6 @@
 """A purifier driven by pressing its buttons: GPIO lines (libgpiod v2, `/dev/gpiochipN`) drive an
-optocoupler or a small relay across each button's contacts.
+optocoupler or a small relay across each button's contacts, or the kernel's IR transmitter sends its
+remote's codes (drivers.buttons.pressers).
 
 set_command only picks the target setting and wakes the driver's own task, which plans the shortest
 press sequence from what it believes the purifier is on and presses one button at a time (press, hold
@@ -17,15 +18,11 @@ import bisect
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
-
-import gpiod
-from gpiod.line import Direction, Value
+from collections.abc import Awaitable, Callable
 
 from drivers.base import DriverStats, FanReading
 from drivers.buttons.plan import OFF, Belief, Layout, after, at_setting, nearest_reachable, plan, setting_of
+from drivers.buttons.pressers import Presser, PressFailed
 from drivers.buttons.verify import PowerSignature, Rules, Verdict, Watch, assume, judge
 from drivers.health import Health
 from drivers.runtime import Backoff, Service, TaskOwner
@@ -34,24 +31,6 @@ log = logging.getLogger(__name__)
 
 OPEN_LOOP_AFTER = 3
 """Readings in a row without the fan's power after which the driver says it presses open-loop."""
-RequestLines = Callable[..., Any]
-"""gpiod.request_lines, or a fake with its signature (the seam)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Wiring:
-    """Where each button's optocoupler or relay hangs and how long a press lasts."""
-
-    chip: str
-    lines: Mapping[str, int]
-    active_low: bool = False
-    press_s: float = 0.15
-    release_s: float = 0.35
-
-
-def chip_path(chip: str) -> str:
-    """`gpiochip0` or `/dev/gpiochip0` as a path."""
-    return chip if chip.startswith("/") else f"/dev/{chip}"
 
 
 class ButtonFan(Service):
@@ -60,7 +39,7 @@ class ButtonFan(Service):
 
     def __init__(
         self,
-        wiring: Wiring,
+        presser: Presser,
         layout: Layout,
         *,
         commands_pct: tuple[float, ...],
@@ -70,18 +49,18 @@ class ButtonFan(Service):
         safe_setting: int = 1,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        request_lines: RequestLines = gpiod.request_lines,
         fault_retry_s: float = 300.0,
         close_timeout_s: float = 10.0,
         backoff: Backoff | None = None,
         name: str = "fan (buttons)",
     ) -> None:
-        missing = [b for b in layout.buttons if b not in wiring.lines]
+        missing = [b for b in layout.buttons if b not in presser.buttons()]
         if missing:
-            raise ValueError(f"no GPIO line for button(s) {', '.join(missing)} (buttons: {', '.join(layout.buttons)})")
+            names = ", ".join(layout.buttons)
+            raise ValueError(f"no line or code for button(s) {', '.join(missing)} (buttons: {names})")
         if len(commands_pct) != layout.settings:
             raise ValueError(f"{len(commands_pct)} commands for {layout.settings} settings")
-        self.wiring = wiring
+        self.presser = presser
         self.layout = layout
         self.commands_pct = commands_pct
         self.signature = signature
@@ -92,7 +71,6 @@ class ButtonFan(Service):
         self.close_timeout_s = close_timeout_s
         self._clock = clock
         self._sleep = sleep
-        self._request_lines = request_lines
         self._backoff = backoff or Backoff()
         self._health = Health(name, log, clock, stale_after_s=3600.0)
         self.stats: DriverStats = self._health.stats
@@ -105,7 +83,6 @@ class ButtonFan(Service):
         self._last_press_s: float | None = None
         self._fault_since_s: float | None = None
         self._retry_goal: int | None = None
-        self._request: Any = None
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -138,10 +115,7 @@ class ButtonFan(Service):
         if self._tasks.running and not await self.settled(self.close_timeout_s):
             log.error("%s: %s not reached within %g s of closing", self._health.name, self.target, self.close_timeout_s)
         await self._tasks.close()
-        request, self._request = self._request, None
-        if request is not None:
-            with contextlib.suppress(Exception):
-                request.release()
+        self.presser.close()
 
     async def set_command(self, command_pct: float) -> None:
         """Aim for the setting of this command and wake the task; returns at once."""
@@ -233,36 +207,22 @@ class ButtonFan(Service):
         self._wake.set()
 
     def _open(self) -> bool:
-        if self._request is not None:
-            return True
-        settings = gpiod.LineSettings(
-            direction=Direction.OUTPUT, active_low=self.wiring.active_low, output_value=Value.INACTIVE
-        )
-        offsets = tuple(sorted(set(self.wiring.lines.values())))
         try:
-            self._request = self._request_lines(
-                chip_path(self.wiring.chip), config={offsets: settings}, consumer="cleanroom-buttons"
-            )
-        except (OSError, ValueError) as exc:
-            self._health.unavailable(f"cannot request lines {offsets} of {chip_path(self.wiring.chip)}: {exc}")
+            self.presser.open()
+        except PressFailed as exc:
+            self._health.unavailable(str(exc))
             return False
-        self._health.reconnected()
         return True
 
     async def _press(self, button: str) -> bool:
-        line = self.wiring.lines[button]
         try:
-            self._request.set_value(line, Value.ACTIVE)
-            await self._sleep(self.wiring.press_s)
-            self._request.set_value(line, Value.INACTIVE)
-        except (OSError, gpiod.RequestReleasedError) as exc:
-            self._request = None
-            self._health.unavailable(f"pressing {button} (line {line}) failed: {exc}")
+            await self.presser.press(button)
+        except PressFailed as exc:
+            self._health.unavailable(str(exc))
             return False
         finally:
             self._last_press_s = self._clock()
         self._health.count("presses")
-        await self._sleep(self.wiring.release_s)
         return True
 
     def _goal(self) -> int | None:
@@ -335,5 +295,5 @@ class ButtonFan(Service):
                 self._idle.set()
             except Exception as exc:  # a driver bug must not kill the daemon
                 self._health.unexpected(exc)
-                self._request = None
+                self.presser.close()
                 await self._sleep(self._backoff.next_delay())

@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 import pytest
 
 from drivers.base import DeviceState
-from drivers.buttons.driver import ButtonFan, Wiring
+from drivers.buttons.driver import ButtonFan
 from drivers.buttons.plan import OFF, Layout, State
+from drivers.buttons.pressers import GpioPresser, Wiring
 from drivers.buttons.verify import PowerSignature, Rules
 from drivers.fakes.gpiod_lines import FakeGpioChip, SimulatedPurifier
 from tests.drivers.helpers import fast_backoff
@@ -67,7 +68,7 @@ def bench(
     purifier = SimulatedPurifier(layout, {v: k for k, v in lines.items()}, start, wired_active_low=active_low)
     purifier.attach(chip)
     fan = ButtonFan(
-        Wiring("gpiochip0", lines, active_low=active_low),
+        GpioPresser(Wiring("gpiochip0", lines, active_low=active_low), clock.sleep, chip.request_lines),
         layout,
         commands_pct=COMMANDS,
         signature=PowerSignature.from_watts(WATTS) if signature else None,
@@ -76,7 +77,6 @@ def bench(
         safe_setting=2,
         clock=clock.monotonic,
         sleep=clock.sleep,
-        request_lines=chip.request_lines,
         fault_retry_s=120.0,
         backoff=fast_backoff(),
     )
@@ -216,7 +216,7 @@ async def test_a_missing_chip_is_unavailable_and_retried() -> None:
 async def test_missing_wiring_is_refused_by_name() -> None:
     with pytest.raises(ValueError, match="power"):
         ButtonFan(
-            Wiring("gpiochip0", {"cycle": 17}),
+            GpioPresser(Wiring("gpiochip0", {"cycle": 17})),
             Layout("cycle", 6, order=(1, 2, 3, 4, 5, 6), has_power=True),
             commands_pct=COMMANDS,
         )

@@ -16,6 +16,7 @@ from controller.devices import build_fan
 from controller.errors import ConfigError
 from drivers.buttons.driver import ButtonFan
 from drivers.buttons.plan import OFF
+from drivers.buttons.pressers import GpioPresser
 
 REPO = Path(__file__).resolve().parents[2]
 CYCLE_FAN: dict[str, Any] = {
@@ -98,7 +99,8 @@ def test_the_worked_example_in_config_example_parses() -> None:
     loaded = parse_config(Table(document, "config.example.toml"), REPO)
     built = build_fan(loaded.devices, fan=loaded.fan)
     assert isinstance(built, ButtonFan)
-    assert dict(built.wiring.lines) == {"cycle": 17}
+    assert isinstance(built.presser, GpioPresser)
+    assert dict(built.presser.wiring.lines) == {"cycle": 17}
     guide = (REPO / "hardware.md").read_text()
     for key in ("layout", "cycle", "power_up", "press", "settle", "setting_watts", "active_low"):
         assert f"`{key}" in guide, f"hardware.md does not explain {key}"

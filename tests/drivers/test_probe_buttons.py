@@ -15,6 +15,7 @@ from controller.daemon_settings import DaemonSettings
 from controller.devices import build_fan
 from drivers.buttons.driver import ButtonFan
 from drivers.buttons.plan import OFF, State
+from drivers.buttons.pressers import GpioPresser
 from drivers.fakes.gpiod_lines import FakeGpioChip, SimulatedPurifier
 from drivers.fakes.vedirect import VEDirectFake
 from drivers.vedirect.codec import battery_monitor_blocks
@@ -41,7 +42,8 @@ async def test_the_probe_presses_and_the_power_confirms_the_setting() -> None:
     assert isinstance(built, ButtonFan)
     chip = FakeGpioChip("/dev/gpiochip0", clock=time.monotonic)
     purifier = SimulatedPurifier(built.layout, {17: "cycle"}, State(OFF, 1)).attach(chip)
-    built._request_lines = chip.request_lines
+    assert isinstance(built.presser, GpioPresser)
+    built.presser._request_lines = chip.request_lines
     purifier.miss_next = 1
 
     def blocks() -> list[bytes]:
