@@ -95,7 +95,7 @@ class _WrongSetting:
         if pressed is None or daemon is None:
             return
         if not self.changes:
-            plant = pressed.chip.clock
+            plant = pressed.clock.monotonic
             apply = pressed.purifier.apply
             origin = plant() - state.t_s
 

@@ -15,7 +15,7 @@ from drivers.pwm import Tachometer
 
 SHUNT_DRIVERS = ("vedirect", "modbus", "simulated")
 PRESSURE_DRIVERS = ("modbus", "sdp", "simulated")
-FAN_DRIVERS = ("pwm", "modbus", "buttons", "simulated")
+FAN_DRIVERS = ("pwm", "modbus", "buttons", "ir", "simulated")
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +127,18 @@ class ButtonsFanConfig:
     standby_w: float = 0.0
     learned_tolerances_w: tuple[float, ...] = ()
     """Per setting, from the calibration's spread of each setting's watts (used when tolerance_w is None)."""
-    driver: Literal["buttons"] = "buttons"
+    device: str = "/dev/lirc0"
+    """ir: the lirc transmitter."""
+    codes: tuple[tuple[str, str], ...] = ()
+    """ir: each button's code, a scancode "nec:0x40bf" or a raw file from `cleanroom learn-ir`."""
+    gap_s: float = 0.3
+    ir_ctl: str = "ir-ctl"
+    driver: Literal["buttons", "ir"] = "buttons"
+
+    @property
+    def button_names(self) -> tuple[str, ...]:
+        """The buttons that have a GPIO line (buttons) or a code (ir)."""
+        return tuple(name for name, _ in (self.codes if self.driver == "ir" else self.lines))
 
 
 ShuntConfig = VEDirectConfig | ModbusShuntConfig | Simulated

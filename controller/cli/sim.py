@@ -62,7 +62,7 @@ def sim_config(args: argparse.Namespace) -> Config:
         fan = replace(fan, curve=load_curve_file(Path(args.fan)), curve_source=args.fan)
     if args.mode:
         control = replace(control, mode=Mode(args.mode))
-    if args.fan_driver == "buttons" and control.share_period_s == DEFAULT_SHARE_PERIOD_S:
+    if args.fan_driver in ("buttons", "ir") and control.share_period_s == DEFAULT_SHARE_PERIOD_S:
         from controller.config.buttons import button_share_period
 
         control = button_share_period(control, explicit=False)
@@ -208,11 +208,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument(
         "--fan-driver",
-        choices=("simulated", "buttons"),
+        choices=("simulated", "buttons", "ir"),
         default="simulated",
         help="simulated: the plant's own fan; buttons: the real buttons driver pressing a simulated purifier "
-        "(the configuration's [devices.fan] buttons, or one button cycling off and every setting), verified "
-        "by the simulated shunt; its share period defaults to 30 min (default: simulated)",
+        "(the configuration's [devices.fan] buttons, or one button cycling off and every setting); ir: the real "
+        "ir driver sending a remote's codes (one per setting and off) through a fake ir-ctl; both verified by "
+        "the simulated shunt, share period 30 min unless the configuration sets one (default: simulated)",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed of the wind and sensor noise (default: 0)")
     parser.add_argument("--json", action="store_true", help="print the end-of-run summary as one JSON object")

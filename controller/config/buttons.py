@@ -19,7 +19,7 @@ from controller.errors import ConfigError
 from controller.models.fan import FanCurve
 from drivers.buttons.driver import ButtonFan
 from drivers.buttons.plan import LAYOUTS, Layout
-from drivers.buttons.pressers import GpioPresser, RequestLines, Wiring
+from drivers.buttons.pressers import GpioPresser, IrPresser, Presser, RequestLines, RunTool, Wiring, run_tool
 from drivers.buttons.verify import DEFAULT_ABSOLUTE_W, DEFAULT_RELATIVE, PowerSignature, Rules
 from drivers.config import ButtonsFanConfig, DevicesSection
 
@@ -28,15 +28,41 @@ BUTTON_SHARE_PERIOD = "30 min"
 SOURCE = "[devices.fan]"
 
 
-def parse_buttons_fan(table: Table) -> ButtonsFanConfig:
-    """The rest of a `driver = "buttons"` fan table (the driver key is read)."""
+BUTTON_NAMES = ("cycle", "up", "down", "power", "off", *(str(k) for k in range(1, 33)))
+
+
+def _wiring(table: Table, driver: str) -> dict[str, object]:
+    """The GPIO lines (buttons) or the IR transmitter and codes (ir) of each button."""
+    if driver == "buttons":
+        lines_table = table.table("lines", required=True)
+        lines = [(n, lines_table.integer(n, low=0, high=511)) for n in BUTTON_NAMES if lines_table.has(n)]
+        lines_table.finish()
+        return {
+            "chip": table.string("chip", "gpiochip0"),
+            "lines": tuple(lines),
+            "active_low": table.boolean("active_low", False),
+            "press_s": table.quantity("press", units.DURATION, "150 ms", low=0.02, high=5.0),
+            "release_s": table.quantity("release", units.DURATION, "350 ms", low=0.02, high=5.0),
+        }
+    codes_table = table.table("codes", required=True)
+    codes = [(n, codes_table.string(n)) for n in BUTTON_NAMES if codes_table.has(n)]
+    codes_table.finish()
+    for name, code in codes:
+        if not code.strip() or len(code) > 4096:
+            raise codes_table.error(name, code, 'a scancode such as "nec:0x40bf" or a file from `cleanroom learn-ir`')
+    return {
+        "device": table.string("device", "/dev/lirc0"),
+        "codes": tuple(codes),
+        "gap_s": table.quantity("gap", units.DURATION, "300 ms", low=0.05, high=10.0),
+        "ir_ctl": table.string("ir_ctl", "ir-ctl"),
+        "driver": "ir",
+    }
+
+
+def parse_buttons_fan(table: Table, driver: str = "buttons") -> ButtonsFanConfig:
+    """The rest of a `driver = "buttons"` or `"ir"` fan table (the driver key is read)."""
     layout = table.string("layout", "cycle", choices=LAYOUTS)
-    lines_table = table.table("lines", required=True)
-    lines = []
-    for name in ("cycle", "up", "down", "power", "off", *(str(k) for k in range(1, 33))):
-        if lines_table.has(name):
-            lines.append((name, lines_table.integer(name, low=0, high=511)))
-    lines_table.finish()
+    wiring = _wiring(table, driver)
     cycle = table.array("cycle", []) if layout == "cycle" else []
     if layout == "cycle" and (len(cycle) < 2 or not all(isinstance(c, str) for c in cycle)):
         raise table.error("cycle", cycle, 'the settings one press steps through, in order, e.g. ["off", "1", "2"]')
@@ -45,20 +71,16 @@ def parse_buttons_fan(table: Table) -> ButtonsFanConfig:
         sub = Table({"value": item}, table.source, f"{table.key_name('setting_watts')}[{index}].")
         watts.append(sub.quantity("value", units.POWER, low=0.0, high=10_000.0))
     config = ButtonsFanConfig(
-        chip=table.string("chip", "gpiochip0"),
         layout=layout,
-        lines=tuple(lines),
         cycle=tuple(str(c) for c in cycle),
         power_up=table.string("power_up", "last"),
         power_on=table.string("power_on", "last"),
-        active_low=table.boolean("active_low", False),
-        press_s=table.quantity("press", units.DURATION, "150 ms", low=0.02, high=5.0),
-        release_s=table.quantity("release", units.DURATION, "350 ms", low=0.02, high=5.0),
         settle_s=table.quantity("settle", units.DURATION, "5 s", low=0.5, high=120.0),
         verify=table.boolean("verify", True),
         setting_watts=tuple(watts),
         tolerance_w=table.optional_quantity("power_tolerance", units.POWER, low=0.01, high=100.0),
         standby_w=table.quantity("standby_power", units.POWER, "0 W", low=0.0, high=50.0),
+        **wiring,  # type: ignore[arg-type]
     )
     table.finish()
     return config
@@ -78,7 +100,7 @@ def button_layout(config: ButtonsFanConfig, curve: FanCurve) -> Layout:
     if curve.continuous:
         raise ConfigError(SOURCE, "driver", "buttons", "a [fan] curve of discrete settings (labels, not duty %)")
     labels = tuple(p.setting for p in curve.points)
-    lines = dict(config.lines)
+    lines = config.button_names
     power_on = None if config.power_on == "last" else _position(config, labels, "power_on", config.power_on)
     per_setting = tuple(_position(config, labels, f"lines.{n}", n) for n in lines if n.isdigit())
     try:
@@ -95,7 +117,8 @@ def button_layout(config: ButtonsFanConfig, curve: FanCurve) -> Layout:
         raise ConfigError(SOURCE, "layout", config.layout, str(exc)) from exc
     missing = [b for b in layout.buttons if b not in lines]
     if missing:
-        raise ConfigError(SOURCE, "lines", sorted(lines), f"a GPIO line for each button: {', '.join(layout.buttons)}")
+        key, what = ("codes", "an IR code") if config.driver == "ir" else ("lines", "a GPIO line")
+        raise ConfigError(SOURCE, key, sorted(lines), f"{what} for each button: {', '.join(layout.buttons)}")
     return layout
 
 
@@ -122,15 +145,24 @@ def build_button_fan(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], Awaitable[None]] | None = None,
     request_lines: RequestLines | None = None,
+    run_ir: RunTool | None = None,
 ) -> ButtonFan:
-    """The `buttons` fan driver for this configuration and curve (not started)."""
+    """The `buttons` or `ir` fan driver for this configuration and curve (not started); `request_lines`
+    and `run_ir` replace gpiod's and ir-ctl's (the seams the simulator's fakes sit at)."""
     layout = button_layout(config, curve)
     labels = tuple(p.setting for p in curve.points)
     power_up = None if config.power_up == "last" else _position(config, labels, "power_up", config.power_up)
     commands = tuple(p.command_pct for p in curve.points)
     safe = max(1, sum(1 for c in commands if c <= safe_speed_pct + 1e-9))
-    wiring = Wiring(config.chip, dict(config.lines), config.active_low, config.press_s, config.release_s)
-    presser = GpioPresser(wiring, sleep or asyncio.sleep, request_lines or gpiod.request_lines)
+    presser: Presser
+    if config.driver == "ir":
+        presser = IrPresser(
+            config.device, dict(config.codes), ir_ctl=config.ir_ctl, gap_s=config.gap_s,
+            sleep=sleep or asyncio.sleep, run=run_ir or run_tool,
+        )  # fmt: skip
+    else:
+        wiring = Wiring(config.chip, dict(config.lines), config.active_low, config.press_s, config.release_s)
+        presser = GpioPresser(wiring, sleep or asyncio.sleep, request_lines or gpiod.request_lines)
     return ButtonFan(
         presser,
         layout,

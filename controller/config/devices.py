@@ -38,7 +38,7 @@ from drivers.sdp import MODELS
 
 SHUNT_DRIVERS = ("vedirect", "modbus", "simulated")
 PRESSURE_DRIVERS = ("modbus", "sdp", "simulated")
-FAN_DRIVERS = ("pwm", "modbus", "buttons", "simulated")
+FAN_DRIVERS = ("pwm", "modbus", "buttons", "ir", "simulated")
 
 _KIND_OF_INTERNAL_UNIT: Mapping[str, units.Kind] = {
     "V": units.VOLTAGE,
@@ -216,8 +216,8 @@ def _parse_fan(table: Table) -> FanConfig:
     if driver == "simulated":
         table.finish()
         return Simulated()
-    if driver == "buttons":
-        return parse_buttons_fan(table)
+    if driver in ("buttons", "ir"):
+        return parse_buttons_fan(table, driver)
     if driver == "pwm":
         tach = None
         if table.has("tach"):

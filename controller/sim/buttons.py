@@ -16,14 +16,21 @@ from drivers.buttons.plan import OFF, State
 from drivers.buttons.pressers import chip_path
 from drivers.config import ButtonsFanConfig
 from drivers.fakes.gpiod_lines import FakeGpioChip, SimulatedPurifier
+from drivers.fakes.ir_ctl import FakeIrCtl
 
 DEFAULT_LINE = 17
 
 
-def default_buttons(fan: FanSection) -> ButtonsFanConfig:
-    """The simulator's purifier when the configuration has none: one button cycling off, then each setting
-    from lowest to highest (every press of the round trip down is counted), switched on while off."""
+def default_buttons(fan: FanSection, driver: str = "buttons") -> ButtonsFanConfig:
+    """The simulator's purifier when the configuration has none. Buttons: one button cycling off, then each
+    setting from lowest to highest (every press of the round trip down is counted), switched on while off.
+    IR: a remote with one code per setting and one for off (made-up NEC scancodes)."""
     labels = tuple(p.setting for p in fan.curve.points)
+    if driver == "ir":
+        codes = tuple((label, f"nec:0x{index + 1:04x}") for index, label in enumerate(labels))
+        return ButtonsFanConfig(
+            layout="per-setting", codes=(*codes, ("off", "nec:0x00ff")), power_up="off", driver="ir"
+        )
     return ButtonsFanConfig(layout="cycle", lines=(("cycle", DEFAULT_LINE),), cycle=("off", *labels), power_up="off")
 
 
@@ -33,7 +40,7 @@ class PressedPurifier:
 
     fan: ButtonFan
     purifier: SimulatedPurifier
-    chip: FakeGpioChip
+    clock: SimulatedClock
 
 
 def pressed_purifier(
@@ -60,7 +67,6 @@ def pressed_purifier(
     def apply(setting: int) -> None:
         plant.set_command(0.0 if setting == OFF else commands[setting - 1])
 
-    chip = FakeGpioChip(chip_path(config.chip), clock=clock.monotonic)
     purifier = SimulatedPurifier(
         layout,
         {offset: button for button, offset in config.lines},
@@ -70,17 +76,21 @@ def pressed_purifier(
         min_press_s=min(0.05, config.press_s),
         miss_probability=miss_probability,
         rng=random.Random(seed + 7),
-    ).attach(chip)
-    apply(start)
-    driver = build_button_fan(
-        config,
-        curve,
-        safe_speed_pct=fan.safe_speed_pct,
-        clock=clock.monotonic,
-        sleep=clock.sleep if clock.speed is not None else _advancing(clock),
-        request_lines=chip.request_lines,
     )
-    return PressedPurifier(driver, purifier, chip)
+    apply(start)
+    sleep = clock.sleep if clock.speed is not None else _advancing(clock)
+    if config.driver == "ir":
+        ir_ctl = FakeIrCtl((config.device,))
+        buttons = {code: button for button, code in config.codes}
+        ir_ctl.listeners.append(lambda code: purifier.press(buttons[code]) if code in buttons else None)
+        driver = build_button_fan(config, curve, safe_speed_pct=fan.safe_speed_pct, clock=clock.monotonic,
+                                  sleep=sleep, run_ir=ir_ctl)  # fmt: skip
+    else:
+        chip = FakeGpioChip(chip_path(config.chip), clock=clock.monotonic)
+        purifier.attach(chip)
+        driver = build_button_fan(config, curve, safe_speed_pct=fan.safe_speed_pct, clock=clock.monotonic,
+                                  sleep=sleep, request_lines=chip.request_lines)  # fmt: skip
+    return PressedPurifier(driver, purifier, clock)
 
 
 def _advancing(clock: SimulatedClock) -> Callable[[float], Awaitable[None]]:

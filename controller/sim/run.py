@@ -41,7 +41,8 @@ class Simulation:
     start_utc: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
     keep_events: bool = False
     fan_driver: str = "simulated"
-    """"simulated" (the plant's own fan), or "buttons": the real buttons driver pressing a simulated purifier."""
+    """"simulated" (the plant's own fan), or "buttons"/"ir": the real driver pressing a simulated purifier's
+    buttons through the gpiod fake, or sending its remote's codes through the ir-ctl fake."""
     daemon: Daemon | None = field(default=None, init=False)
     pressed: PressedPurifier | None = field(default=None, init=False)
 
@@ -112,10 +113,13 @@ class Simulation:
 
     def _fan(self, plant: SimulatedPlant, simulated: Fan, clock: SimulatedClock) -> Fan:
         """The plant's own fan, or with `fan_driver="buttons"` the real driver pressing a simulated purifier."""
-        if self.fan_driver != "buttons":
+        if self.fan_driver not in ("buttons", "ir"):
             return simulated
         configured = self.config.devices.fan
-        buttons = configured if isinstance(configured, ButtonsFanConfig) else default_buttons(self.config.fan)
+        if isinstance(configured, ButtonsFanConfig) and configured.driver == self.fan_driver:
+            buttons = configured
+        else:
+            buttons = default_buttons(self.config.fan, self.fan_driver)
         self.pressed = pressed_purifier(
             plant, self.config.fan, buttons, clock, miss_probability=self.scenario.missed_press, seed=self.seed
         )

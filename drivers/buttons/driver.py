@@ -86,6 +86,7 @@ class ButtonFan(Service):
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
+        self._blocked = False
         self._tasks = TaskOwner(name)
 
     @property
@@ -103,8 +104,8 @@ class ButtonFan(Service):
         return bisect.bisect_right(self.commands_pct, command_pct + 1e-9)
 
     async def start(self) -> None:
-        """Request the lines (retried by the task if that fails now) and start the task."""
-        self._open()
+        """Claim the presser (retried by the task if that fails now) and start the task."""
+        await self._open()
         if not self._tasks.running:
             await self._tasks.start()
             self._tasks.spawn(self._run)
@@ -143,7 +144,10 @@ class ButtonFan(Service):
         return FanReading(self._clock(), 0.0 if setting == OFF else self.commands_pct[setting - 1])
 
     def observe_power(self, fan_power_w: float | None, monotonic_s: float) -> None:
-        """The fan's measured draw now (None: no reading); called by the daemon every tick."""
+        """The fan's measured draw now (None: no reading); called by the daemon every tick (which also
+        retries presses a failed device held up)."""
+        if not self._idle.is_set():
+            self._wake.set()
         since = self._fault_since_s
         if since is not None and self._retry_goal is None and self._clock() - since >= self.fault_retry_s:
             self._wake.set()
@@ -206,9 +210,9 @@ class ButtonFan(Service):
             )
         self._wake.set()
 
-    def _open(self) -> bool:
+    async def _open(self) -> bool:
         try:
-            self.presser.open()
+            await self.presser.open()
         except PressFailed as exc:
             self._health.unavailable(str(exc))
             return False
@@ -266,9 +270,11 @@ class ButtonFan(Service):
 
     async def _step(self) -> bool:
         """Press the next button toward the goal; whether there is more to do at once."""
-        if not self._open():
+        if not await self._open():
+            self._blocked = True
             await self._sleep(self._backoff.next_delay())
-            return True
+            return False
+        self._blocked = False
         goal = self._goal()
         if goal is None:
             return False
@@ -292,7 +298,8 @@ class ButtonFan(Service):
             try:
                 while await self._step():
                     pass
-                self._idle.set()
+                if not self._blocked:
+                    self._idle.set()
             except Exception as exc:  # a driver bug must not kill the daemon
                 self._health.unexpected(exc)
                 self.presser.close()

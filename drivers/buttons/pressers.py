@@ -34,7 +34,7 @@ class Presser(Protocol):
         """The buttons it can press."""
         ...
 
-    def open(self) -> None:
+    async def open(self) -> None:
         """Claim the hardware (idempotent); PressFailed when it is not there."""
         ...
 
@@ -76,7 +76,7 @@ class GpioPresser:
         """The buttons that have a line."""
         return frozenset(self.wiring.lines)
 
-    def open(self) -> None:
+    async def open(self) -> None:
         """Request every line as an output, inactive."""
         if self._request is not None:
             return
@@ -144,7 +144,6 @@ class IrPresser:
         gap_s: float = 0.3,
         sleep: Sleep = asyncio.sleep,
         run: RunTool = run_tool,
-        exists: Callable[[str], bool] = os.path.exists,
     ) -> None:
         self.device = device
         self.codes = dict(codes)
@@ -152,24 +151,31 @@ class IrPresser:
         self.gap_s = gap_s
         self._sleep = sleep
         self._run = run
-        self._exists = exists
+        self._checked = False
 
     def buttons(self) -> frozenset[str]:
         """The buttons that have a code."""
         return frozenset(self.codes)
 
-    def open(self) -> None:
-        """Check that the transmitter's device is there (ir-ctl opens it for every send)."""
-        if not self._exists(self.device):
-            raise PressFailed(f"no IR transmitter at {self.device}: add dtoverlay=gpio-ir-tx to config.txt")
+    async def open(self) -> None:
+        """Ask ir-ctl for the transmitter's features: a missing device or tool fails here, not mid-press."""
+        if self._checked:
+            return
+        status, err = await self._run([self.ir_ctl, f"--device={self.device}", "--features"])
+        if status != 0:
+            hint = "install v4l-utils" if status == 127 else "add dtoverlay=gpio-ir-tx to config.txt"
+            raise PressFailed(f"no IR transmitter at {self.device} ({err or status}): {hint}")
+        self._checked = True
 
     async def press(self, button: str) -> None:
         """Send the button's code, then wait gap_s."""
         status, err = await self._run(send_argv(self.ir_ctl, self.device, self.codes[button]))
         if status != 0:
+            self._checked = False
             hint = " (install v4l-utils)" if status == 127 else ""
             raise PressFailed(f"{self.ir_ctl} could not send {button!r} on {self.device}: {err or status}{hint}")
         await self._sleep(self.gap_s)
 
     def close(self) -> None:
-        """Nothing is held between sends."""
+        """Nothing is held between sends; the next open checks the device again."""
+        self._checked = False

@@ -177,9 +177,10 @@ class SimulatedPurifier:
         since = self._down_since.pop(offset, None)
         if since is None or t_s - since < self.min_press_s:
             return
-        self._register(self.buttons[offset])
+        self.press(self.buttons[offset])
 
-    def _register(self, button: str) -> None:
+    def press(self, button: str) -> None:
+        """One press reaching the purifier (from a contact, or its IR receiver)."""
         if self.ignoring:
             return
         missing = self.miss_next > 0 or (self.miss_probability > 0.0 and self.rng.random() < self.miss_probability)

@@ -56,18 +56,13 @@ async def test_a_purifier_whose_settings_do_not_rise_is_refused() -> None:
     r, pressed = pressed_rig()
     pressed.fan.signature = None
     pressed.purifier.miss_next = 0
-    original = pressed.purifier.on_level
-    presses = 0
+    original = pressed.fan.set_command
 
-    def ignore_the_fourth(offset: int, high: bool, t_s: float) -> None:
-        nonlocal presses
-        if not high:
-            presses += 1
-            if presses == 4:
-                pressed.purifier._down_since.pop(offset, None)
-                return
-        original(offset, high, t_s)
+    async def set_command(command_pct: float) -> None:
+        if pressed.fan.setting_for(command_pct) == 4 and pressed.purifier.missed == 0:
+            pressed.purifier.miss_next = 1
+        await original(command_pct)
 
-    pressed.chip.listeners[:] = [ignore_the_fourth]
+    pressed.fan.set_command = set_command  # type: ignore[method-assign]
     with pytest.raises(CalibrationAborted, match="missed a press"):
         await r.session().run()

@@ -16,7 +16,7 @@ from controller.devices import build_fan
 from controller.errors import ConfigError
 from drivers.buttons.driver import ButtonFan
 from drivers.buttons.plan import OFF
-from drivers.buttons.pressers import GpioPresser
+from drivers.buttons.pressers import GpioPresser, IrPresser
 
 REPO = Path(__file__).resolve().parents[2]
 CYCLE_FAN: dict[str, Any] = {
@@ -118,3 +118,32 @@ def test_tolerances_learned_in_calibration_replace_the_default_ones() -> None:
     assert fan.signature.tolerance_w[4] == pytest.approx(0.25 + 0.06 * watts[3])
     explicit = config({**CYCLE_FAN, "power_tolerance": "0.5 W"})
     assert with_calibration(explicit.devices, explicit.fan, stderr) == explicit.devices, "the file's word wins"
+
+
+IR_FAN: dict[str, Any] = {
+    "driver": "ir",
+    "device": "/dev/lirc0",
+    "layout": "per-setting",
+    "power_up": "off",
+    "codes": {"1": "nec:0x0001", "2": "nec:0x0002", "3": "/var/lib/cleanroom/ir/3.ir", "off": "nec:0x00ff"},
+}
+
+
+def test_an_ir_purifier_builds_the_driver_with_its_codes() -> None:
+    loaded = config(IR_FAN)
+    assert loaded.control.share_period_s == 1800.0
+    fan = build_fan(loaded.devices, fan=loaded.fan)
+    assert isinstance(fan, ButtonFan)
+    assert isinstance(fan.presser, IrPresser)
+    assert fan.presser.codes["3"] == "/var/lib/cleanroom/ir/3.ir"
+    assert fan.layout.per_setting == (1, 2, 3)
+    assert fan.layout.has_off_button
+
+
+def test_ir_mistakes_name_the_key() -> None:
+    with pytest.raises(ConfigError, match="codes"):
+        config({**IR_FAN, "layout": "up-down"})
+    with pytest.raises(ConfigError, match=r"codes\.2"):
+        config({**IR_FAN, "codes": {"1": "nec:0x1", "2": "  "}})
+    with pytest.raises(ConfigError, match=r"devices\.fan\.codes"):
+        config({key: value for key, value in IR_FAN.items() if key != "codes"})

@@ -61,3 +61,15 @@ def test_sim_help_teaches_the_fan_driver() -> None:
     done = subprocess.run([str(CLEANROOM), "sim", "--help"], capture_output=True, text=True, timeout=60, check=True)
     assert "--fan-driver" in done.stdout
     assert "missed-press=5%" in done.stdout
+
+
+def test_sim_with_an_ir_remote(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [str(CLEANROOM), "sim", "--accelerated", "--fan-driver", "ir", "--scenario", "outage, missed-press=5%",
+         "--duration", "6 h", "--json", "--quiet", "--state-dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=300, check=True,
+    )  # fmt: skip
+    summary = json.loads(done.stdout)
+    assert summary["fan_presses"] > 0
+    assert summary["fan_state"] == "ok"
+    assert summary["ratio_to_bound"] > 0.97
