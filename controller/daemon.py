@@ -16,7 +16,7 @@ from controller.clock import Clock
 from controller.command_bus import CommandBus, PendingCommand
 from controller.daemon_settings import DaemonSettings
 from controller.hub import SnapshotHub
-from controller.snapshot import Event, EventKind, Mode, Severity, Snapshot
+from controller.snapshot import AlertKind, Event, EventKind, Mode, Severity, Snapshot
 from controller.state_store import load_battery, save_battery
 from controller.step import (
     ControlState,
@@ -229,6 +229,7 @@ class Daemon:
             shunt = fresh_shunt(self.settings, inputs.shunt, inputs.now_s)
             when = inputs.now_s if shunt is None else shunt.monotonic_s
             self.fan.observe_power(measured_fan_w(self.settings, shunt), when)
+            self.hub.report(AlertKind.FAN_UNVERIFIED, self.fan.open_loop, self.fan.message)
 
     def _answer(self, pending: list[PendingCommand], result: StepResult) -> None:
         for waiting, answer in zip(pending, result.command_results, strict=True):

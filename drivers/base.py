@@ -153,6 +153,11 @@ class PowerWatchedFan(Protocol):
     """A fan that checks what it set against the fan's measured draw (a pressed purifier): the loop hands
     it the fan's watts every tick."""
 
+    open_loop: bool
+    """Whether it presses without a power reading to check them against."""
+    message: str
+    """What it last found (or assumed), for the user."""
+
     def observe_power(self, fan_power_w: float | None, monotonic_s: float) -> None:
         """The fan's measured draw at monotonic_s (None: no reading, e.g. no fresh shunt or charging)."""
         ...

@@ -10,8 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from controller.config.loader import parse_config
+from controller.config.reader import Table
 from controller.errors import ConfigError
+from controller.sim.plant import PlantState
+from controller.sim.rig import SimRoom
+from controller.sim.run import Simulation
 from controller.sim.scenario import parse_scenario
+from controller.snapshot import AlertKind
 
 CLEANROOM = Path(sys.executable).with_name("cleanroom")
 
@@ -73,3 +79,33 @@ def test_sim_with_an_ir_remote(tmp_path: Path) -> None:
     assert summary["fan_presses"] > 0
     assert summary["fan_state"] == "ok"
     assert summary["ratio_to_bound"] > 0.97
+
+
+async def test_a_shunt_dropout_makes_the_pressed_fan_unverified_and_says_so() -> None:
+    config = parse_config(Table({"controller": {"tick": "10 s"}, "control": {"deadline": "7 days"}}, "t"), Path.cwd())
+    simulation = Simulation(
+        config=config,
+        room=SimRoom(39.0, 0.65, 1.0),
+        scenario=parse_scenario("outage, shunt-dropout=1h+20min", 3 * 3600.0),
+        duration_s=3 * 3600.0,
+        speed=None,
+        fan_driver="buttons",
+    )
+    seen: list[tuple[float, bool]] = []
+
+    def observe(state: PlantState) -> None:
+        daemon = simulation.daemon
+        if daemon is not None and daemon.hub.latest is not None:
+            kinds = {alert.kind for alert in daemon.hub.latest.alerts}
+            seen.append((state.t_s, AlertKind.FAN_UNVERIFIED in kinds))
+
+    await simulation.run(observe=observe)
+    during = [active for t, active in seen if 3600.0 + 120.0 <= t < 3600.0 + 1200.0]
+    before = [active for t, active in seen if 600.0 <= t < 3600.0]
+    after = [active for t, active in seen if t >= 3600.0 + 1200.0 + 300.0]
+    assert during
+    assert all(during), "no fresh shunt: the fan's presses are unverified"
+    assert before
+    assert not any(before)
+    assert after
+    assert not any(after), "the alert clears once the shunt answers again"
