@@ -7,6 +7,10 @@ planner's concave-hull bound (for the energy the run drew) and to the best fixed
 time each simulated week took. Target: auto and runtime within 1 % of the bound, deadline met, never
 below the floor where the floor is reachable.
 
+Then the same week on a purifier driven by its buttons (bench.outage_buttons): the real `buttons` driver
+pressing a simulated purifier, with 0 % and 5 % of its presses missed: clean air against the bound,
+deadline met, presses per day and the time it ran on a wrong setting.
+
 Run: .venv/bin/python -m bench.outage [--quick]   (--quick: 2 days instead of 7)
 """
 
@@ -19,6 +23,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from bench import outage_buttons
 from controller.config.loader import parse_config
 from controller.config.reader import Table
 from controller.sim.rig import SimRoom
@@ -81,7 +86,9 @@ def main() -> None:
         jobs += [(Mode.MANUAL.value, pct, draw, days) for pct in settings]
     started = time.monotonic()
     with ProcessPoolExecutor(max_workers=2) as pool:
+        pending_buttons = pool.map(outage_buttons.button_run, outage_buttons.jobs(days))
         rows = list(pool.map(one_run, jobs))
+        button_rows = list(pending_buttons)
     wall = time.monotonic() - started
     header = (
         f"{'draw':>5} {'run':>10} {'avg CFM':>8} {'clean air ft3':>14} {'hours':>7} {'met':>5} "
@@ -96,6 +103,7 @@ def main() -> None:
             f"{num('hours', '7.1f')} {row['deadline_met']!s:>5} {num('below_floor_pct', '8.2f')} "
             f"{num('ratio_to_bound', '7.4f')} {num('ratio_to_best_fixed', '11.3f')} {num('cpu_s', '6.1f')}"
         )
+    outage_buttons.print_rows(button_rows, days)
     week_cpu = [cpu_s for r in rows if isinstance(cpu_s := r["cpu_s"], float)]
     print(f"CPU per simulated run: min {min(week_cpu):.1f} s, max {max(week_cpu):.1f} s; wall {wall:.0f} s, 2 workers")
 

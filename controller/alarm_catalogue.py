@@ -277,6 +277,18 @@ ALARMS: tuple[AlarmRow, ...] = (
         "Recovered: {message}",
         diagnostic=True,
     ),
+    AlarmRow(
+        AlertKind.FAN_UNVERIFIED,
+        "Fan unverified",
+        "problem",
+        "conditions",
+        Trips.CONDITION,
+        (Band(Severity.INFO),),
+        "fan_delay",
+        "fan_return_delay",
+        "Fan unverified: {message}",
+        "Recovered: {message}",
+    ),
 )
 ALARMS_BY_KIND: dict[AlertKind, AlarmRow] = {row.kind: row for row in ALARMS}
 REARM_MESSAGE = "Recovered: the battery is charging (SoC {value}); {kind} {severity} alarm cleared and re-armed"

@@ -16,7 +16,7 @@ from controller.clock import Clock
 from controller.command_bus import CommandBus, PendingCommand
 from controller.daemon_settings import DaemonSettings
 from controller.hub import SnapshotHub
-from controller.snapshot import Event, EventKind, Mode, Severity, Snapshot
+from controller.snapshot import AlertKind, Event, EventKind, Mode, Severity, Snapshot
 from controller.state_store import load_battery, save_battery
 from controller.step import (
     ControlState,
@@ -32,7 +32,8 @@ from controller.step import (
     initial_state,
     step,
 )
-from drivers.base import Fan, PressureSensor, Shunt
+from controller.step.views import fresh_shunt, measured_fan_w
+from drivers.base import Fan, PowerWatchedFan, PressureSensor, Shunt
 
 log = logging.getLogger(__name__)
 
@@ -183,10 +184,12 @@ class Daemon:
     async def tick(self) -> Snapshot:
         """Read, step, actuate, carry out the effects, publish."""
         pending = self.commands.take_pending()
-        result = step(self.settings, self.state, self._inputs(pending))
+        inputs = self._inputs(pending)
+        result = step(self.settings, self.state, inputs)
         self.state = result.state
         self._answer(pending, result)
         await self.fan.set_command(result.command_pct)
+        self._watch_fan_power(inputs)
         for effect in result.effects:
             self._carry_out(effect)
         self._record(result)
@@ -219,6 +222,14 @@ class Daemon:
             commands=tuple(SourcedCommand(p.source, p.command) for p in pending),
             shell_events=shell_events,
         )
+
+    def _watch_fan_power(self, inputs: StepInputs) -> None:
+        """Hand a fan that verifies itself by its power (a pressed purifier) the fan's measured watts."""
+        if isinstance(self.fan, PowerWatchedFan):
+            shunt = fresh_shunt(self.settings, inputs.shunt, inputs.now_s)
+            when = inputs.now_s if shunt is None else shunt.monotonic_s
+            self.fan.observe_power(measured_fan_w(self.settings, shunt), when)
+            self.hub.report(AlertKind.FAN_UNVERIFIED, self.fan.open_loop, self.fan.message)
 
     def _answer(self, pending: list[PendingCommand], result: StepResult) -> None:
         for waiting, answer in zip(pending, result.command_results, strict=True):

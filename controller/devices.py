@@ -7,9 +7,11 @@ import random
 import time
 from collections.abc import Callable
 
+from controller.config.buttons import build_button_fan
+from controller.config.plant import FanSection
 from controller.errors import ConfigError
 from drivers.base import Fan, PressureSensor, Shunt
-from drivers.config import DevicesSection, Simulated
+from drivers.config import ButtonsFanConfig, DevicesSection, Simulated
 from drivers.factory import fan_driver, pressure_driver, shunt_driver
 
 SOURCE = "[devices]"
@@ -43,9 +45,17 @@ def build_pressure_sensor(
 
 
 def build_fan(
-    section: DevicesSection, clock: Callable[[], float] = time.monotonic, rng: random.Random | None = None
+    section: DevicesSection,
+    clock: Callable[[], float] = time.monotonic,
+    rng: random.Random | None = None,
+    fan: FanSection | None = None,
 ) -> Fan:
-    """The fan driver of the configuration (not started)."""
+    """The fan driver of the configuration (not started); a `buttons` fan needs the [fan] section, whose
+    curve names its settings and whose safe speed is its fallback setting."""
     if isinstance(section.fan, Simulated):
         raise _simulated("fan", section.fan.driver)
+    if isinstance(section.fan, ButtonsFanConfig):
+        if fan is None:
+            raise ConfigError(SOURCE, "devices.fan.driver", "buttons", "a configuration with a [fan] curve")
+        return build_button_fan(section.fan, fan.curve, safe_speed_pct=fan.safe_speed_pct, clock=clock)
     return fan_driver(section.fan, clock, rng)

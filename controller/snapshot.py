@@ -45,6 +45,7 @@ class AlertKind(enum.StrEnum):
     CHARGING = "charging"
     HISTORY_BACKLOG = "history_backlog"
     TIGHT_ROOM = "tight_room"
+    FAN_UNVERIFIED = "fan_unverified"
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class DeviceError(Exception):
@@ -188,4 +188,19 @@ class Fan(Protocol):
 
     def latest(self) -> FanReading | None:
         """What was last applied (and measured), or None before the first command."""
+        ...
+
+
+@runtime_checkable
+class PowerWatchedFan(Protocol):
+    """A fan that checks what it set against the fan's measured draw (a pressed purifier): the loop hands
+    it the fan's watts every tick."""
+
+    open_loop: bool
+    """Whether it presses without a power reading to check them against."""
+    message: str
+    """What it last found (or assumed), for the user."""
+
+    def observe_power(self, fan_power_w: float | None, monotonic_s: float) -> None:
+        """The fan's measured draw at monotonic_s (None: no reading, e.g. no fresh shunt or charging)."""
         ...

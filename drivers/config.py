@@ -15,7 +15,7 @@ from drivers.pwm import Tachometer
 
 SHUNT_DRIVERS = ("vedirect", "modbus", "victron-ble", "solix", "simulated")
 PRESSURE_DRIVERS = ("modbus", "sdp", "simulated")
-FAN_DRIVERS = ("pwm", "modbus", "simulated")
+FAN_DRIVERS = ("pwm", "modbus", "buttons", "ir", "simulated")
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,9 +127,46 @@ class ModbusFanConfig:
     driver: Literal["modbus"] = "modbus"
 
 
+@dataclass(frozen=True, slots=True)
+class ButtonsFanConfig:
+    """A purifier whose settings are chosen by pressing its buttons through GPIO lines. Settings are named
+    by the fan curve's labels ("off" for off); they become positions when the driver is built."""
+
+    chip: str = "gpiochip0"
+    layout: str = "cycle"
+    lines: tuple[tuple[str, int], ...] = ()
+    cycle: tuple[str, ...] = ()
+    power_up: str = "last"
+    power_on: str = "last"
+    active_low: bool = False
+    press_s: float = 0.15
+    release_s: float = 0.35
+    settle_s: float = 5.0
+    verify: bool = True
+    setting_watts: tuple[float, ...] = ()
+    """Measured watts per setting (calibration); empty: the fan curve's."""
+    tolerance_w: float | None = None
+    """Absolute tolerance on the measured watts; None: 0.4 W + 12 % of each setting's watts."""
+    standby_w: float = 0.0
+    learned_tolerances_w: tuple[float, ...] = ()
+    """Per setting, from the calibration's spread of each setting's watts (used when tolerance_w is None)."""
+    device: str = "/dev/lirc0"
+    """ir: the lirc transmitter."""
+    codes: tuple[tuple[str, str], ...] = ()
+    """ir: each button's code, a scancode "nec:0x40bf" or a raw file from `cleanroom learn-ir`."""
+    gap_s: float = 0.3
+    ir_ctl: str = "ir-ctl"
+    driver: Literal["buttons", "ir"] = "buttons"
+
+    @property
+    def button_names(self) -> tuple[str, ...]:
+        """The buttons that have a GPIO line (buttons) or a code (ir)."""
+        return tuple(name for name, _ in (self.codes if self.driver == "ir" else self.lines))
+
+
 ShuntConfig = VEDirectConfig | ModbusShuntConfig | VictronBleConfig | SolixConfig | Simulated
 PressureConfig = ModbusPressureConfig | SdpConfig | Simulated
-FanConfig = PwmFanConfig | ModbusFanConfig | Simulated
+FanConfig = PwmFanConfig | ModbusFanConfig | ButtonsFanConfig | Simulated
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,8 @@ class CalibrationSection:
     room_c_cfm: float | None = None
     room_n: float | None = None
     baseline_w: float | None = None
+    fan_power_stderr_w: tuple[float, ...] = ()
+    """The standard error of each step's measured watts, in the sweep's order."""
 
 
 NO_CALIBRATION = CalibrationSection()
@@ -60,6 +62,7 @@ def section_from(calibration: Calibration, source: str) -> CalibrationSection:
         room_c_cfm=calibration.room.c_cfm,
         room_n=calibration.room.n,
         baseline_w=calibration.baseline.power_w,
+        fan_power_stderr_w=tuple(s.power_stderr_w for s in sorted(calibration.steps, key=lambda s: s.index)),
     )
 
 

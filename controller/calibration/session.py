@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from controller.calibration.model import Baseline, Calibration, StepResult
+from controller.calibration.pressed import feed_fan_power, missed_press
 from controller.calibration.settling import (
     MeasureCriteria,
     Sample,
@@ -136,6 +137,8 @@ class CalibrationSession:
             await self._preflight()
             try:
                 await self._sweep()
+                if (doubt := missed_press(devices.fan, self.calibration)) is not None:
+                    raise SensorFault(doubt)
             except SensorFault as fault:
                 await self._make_safe()
                 self.save()
@@ -351,6 +354,7 @@ class CalibrationSession:
             power = shunt.voltage_v * shunt.current_a
         if power is None or not math.isfinite(power):
             raise SensorFault(f"the battery monitor reports no usable power ({power!r})")
+        feed_fan_power(devices.fan, -power, self.calibration, shunt.monotonic_s)
         pressure = devices.pressure.latest()
         _check_fresh(
             "pressure sensor",
@@ -372,14 +376,10 @@ class CalibrationSession:
             fresh = fan.monotonic_s > self._command_at_s
             rpm = fan.rpm if fresh and fan.rpm is not None and math.isfinite(fan.rpm) else None
         self._after_command = min(shunt.monotonic_s, pressure.monotonic_s) > self._command_at_s
-        log.debug(
-            "sample at %.2f s after the command: %.4f W, %.3f Pa, %s rpm (fan reading %.2f s after the command)",
-            now - self._command_at_s,
-            -power,
-            pressure.pressure_pa,
-            rpm,
-            -math.inf if fan is None else fan.monotonic_s - self._command_at_s,
-        )
+        since = now - self._command_at_s
+        fan_s = -math.inf if fan is None else fan.monotonic_s - self._command_at_s
+        log.debug("sample %.2f s after the command: %.4f W, %.3f Pa, %s rpm (fan reading at %.2f s)", since, -power,
+                  pressure.pressure_pa, rpm, fan_s)  # fmt: skip
         return Sample(now, -power, pressure.pressure_pa, rpm)
 
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from controller.errors import CleanroomError
 
-SUBCOMMANDS: tuple[str, ...] = ("plan", "check_config", "sim", "run", "calibrate", "probe", "token")
+SUBCOMMANDS: tuple[str, ...] = ("plan", "check_config", "sim", "run", "calibrate", "probe", "learn_ir", "token")
 
 DESCRIPTION = """\
 Keep a battery-backed clean room at positive pressure with the most clean air the battery allows.

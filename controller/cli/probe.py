@@ -26,7 +26,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("role", choices=ROLES, help="which device to probe")
     parser.add_argument("--config", type=Path, help="configuration file with a [devices] table")
     parser.add_argument(
-        "--driver", help="vedirect | modbus | victron-ble | solix (shunt); modbus | sdp (pressure); pwm | modbus (fan)"
+        "--driver",
+        help="vedirect | modbus | victron-ble | solix (shunt); modbus | sdp (pressure); pwm | modbus | buttons (fan; "
+        "buttons presses toward --set and reports what the fan's power says: it needs --config with [devices.fan], "
+        "[fan] and [devices.shunt])",
     )
     parser.add_argument("--port", help="serial port (/dev/serial/by-id/...), pseudo-terminal, or VE.Direct capture")
     parser.add_argument(
@@ -51,7 +54,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--key", help="victron-ble advertisement key (32 hex digits, from VictronConnect)")
     parser.add_argument("--replay", help="victron-ble or solix: a recorded Bluetooth device file to play")
     parser.add_argument("--bus", type=int, help="I2C bus number (default 1)")
-    parser.add_argument("--chip", help="PWM chip: device name like 1f00098000.pwm, or pwmchipN")
+    parser.add_argument("--chip", help="PWM chip: device name like 1f00098000.pwm, or pwmchipN; buttons: gpiochipN")
     parser.add_argument("--channel", type=int, help="PWM channel")
     parser.add_argument("--sysfs-root", help="PWM sysfs folder (default /sys/class/pwm)")
     parser.add_argument("--tach", help="tachometer file (hwmon fan*_input)")
@@ -130,6 +133,10 @@ def run(args: argparse.Namespace) -> int:
     bluetooth = data.get("driver") in ("victron-ble", "solix")
     timeout_s = units.parse(args.timeout, units.DURATION) if args.timeout else (20.0 if bluetooth else 3.0)
     source = str(args.config) if args.config else "command line"
+    if args.role == "fan" and data.get("driver") == "buttons":
+        from controller.cli.probe_buttons import run_buttons_probe
+
+        return _report(args, *asyncio.run(run_buttons_probe(args, timeout_s)))
     section = parse_devices(Table({args.role: data}, source, "devices."))
     from drivers.config import VEDirectConfig
 
@@ -138,6 +145,10 @@ def run(args: argparse.Namespace) -> int:
         result, problem = replay_capture(Path(shunt.port))
     else:
         result, problem = asyncio.run(_probe(args, section, timeout_s))
+    return _report(args, result, problem)
+
+
+def _report(args: argparse.Namespace, result: dict[str, Any], problem: str | None) -> int:
     if args.json:
         print(json.dumps({**result, "ok": problem is None, "problem": problem}))
     else:

@@ -83,7 +83,7 @@ def real_rig(config: Config) -> Rig:
         Devices(
             shunt=build_shunt(section, clock=clock.monotonic),
             pressure=build_pressure_sensor(section, clock=clock.monotonic),
-            fan=build_fan(section, clock=clock.monotonic),
+            fan=build_fan(section, clock=clock.monotonic, fan=config.fan),
         ),
         clock,
     )

@@ -44,7 +44,7 @@ async def _serve(args: argparse.Namespace) -> int:
         DaemonSettings.from_config(config, state_dir / "battery.json"),
         shunt=build_shunt(config.devices, clock.monotonic),
         pressure=build_pressure_sensor(config.devices, clock.monotonic),
-        fan=build_fan(config.devices, clock.monotonic),
+        fan=build_fan(config.devices, clock.monotonic, fan=config.fan),
         clock=clock,
         hub=SnapshotHub(),
         commands=CommandBus(),

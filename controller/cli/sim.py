@@ -22,6 +22,7 @@ from controller.cli.rig import sim_room
 
 if TYPE_CHECKING:
     from controller.config.loader import Config
+    from controller.sim.buttons import PressedPurifier
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,7 @@ RUN_PREFIX = "run-"
 KEPT_RUNS = 10
 IN_USE_S = 6 * 3600.0
 """A run directory changed this recently may belong to a simulation still running: it is not removed."""
+DEFAULT_SHARE_PERIOD_S = 600.0
 
 EPILOG = """\
 examples:
@@ -37,6 +39,7 @@ examples:
   cleanroom sim --accelerated --json              a 7-day outage as fast as the CPU allows, then a summary
   cleanroom sim --accelerated --deadline "5 days" --controller-draw "0.9 W" --mode eco --json
   cleanroom sim --speed 600 --scenario grid-returns --mqtt mqtt://127.0.0.1:1883
+  cleanroom sim --accelerated --fan-driver buttons --scenario "outage, missed-press=5%" --json
 
 Scenarios: a preset, outage (default), grid-returns, fan-stall, sensor-dropouts or door, and/or items,
 comma-separated, such as "outage=36h, stall=10h+5min, door=50%+1min" or "capacity=80%, at=84h:deadline=1 day"
@@ -75,6 +78,10 @@ def sim_config(args: argparse.Namespace) -> Config:
         fan = replace(fan, curve=load_curve_file(Path(args.fan)), curve_source=args.fan)
     if args.mode:
         control = replace(control, mode=Mode(args.mode))
+    if args.fan_driver in ("buttons", "ir") and control.share_period_s == DEFAULT_SHARE_PERIOD_S:
+        from controller.config.buttons import button_share_period
+
+        control = button_share_period(control, explicit=False)
     if args.deadline is not None:
         if args.deadline.strip().lower() == "none":
             control = replace(control, deadline_in_s=None, deadline_utc=None)
@@ -139,6 +146,7 @@ def run(args: argparse.Namespace) -> int:
         speed=speed,
         seed=args.seed,
         state_path=None,
+        fan_driver=args.fan_driver,
     )
     live = not args.accelerated
     choice = choose_sinks(
@@ -154,6 +162,8 @@ def run(args: argparse.Namespace) -> int:
         )
     )
     report = summary.to_dict()
+    if simulation.pressed is not None:
+        report.update(pressed_report(simulation.pressed, summary.hours))
     print(json.dumps(report, indent=2) if args.json else human_summary(report))
     return 0
 
@@ -170,6 +180,20 @@ def fresh_state_dir() -> Path:
             shutil.rmtree(old, ignore_errors=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     return Path(tempfile.mkdtemp(prefix=f"{RUN_PREFIX}{stamp}-", dir=runs))
+
+
+def pressed_report(pressed: PressedPurifier, hours: float) -> dict[str, object]:
+    """What the buttons driver did: presses (per day), corrections, misses, and what it says now."""
+    counters = pressed.fan.stats.counters
+    presses = counters.get("presses", 0)
+    return {
+        "fan_presses": presses,
+        "fan_presses_per_day": round(presses * 24.0 / hours, 1) if hours > 0 else None,
+        "fan_missed_presses": pressed.purifier.missed,
+        "fan_corrections": counters.get("corrections", 0),
+        "fan_state": pressed.fan.stats.state.value,
+        "fan_message": pressed.fan.message,
+    }
 
 
 def human_summary(report: dict[str, object]) -> str:
@@ -231,6 +255,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--wind", metavar="PRESSURE", help='rms wind noise on the pressure (default "1 Pa")')
     parser.add_argument(
         "--tick", metavar="DURATION", help='how often the loop decides (default: "1 s"; "10 s" with --accelerated)'
+    )
+    parser.add_argument(
+        "--fan-driver",
+        choices=("simulated", "buttons", "ir"),
+        default="simulated",
+        help="simulated: the plant's own fan; buttons: the real buttons driver pressing a simulated purifier "
+        "(the configuration's [devices.fan] buttons, or one button cycling off and every setting); ir: the real "
+        "ir driver sending a remote's codes (one per setting and off) through a fake ir-ctl; both verified by "
+        "the simulated shunt, share period 30 min unless the configuration sets one (default: simulated)",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed of the wind and sensor noise (default: 0)")
     parser.add_argument("--json", action="store_true", help="print the end-of-run summary as one JSON object")

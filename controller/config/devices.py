@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import cast
 
 from controller import units
+from controller.config.buttons import parse_buttons_fan
 from controller.config.reader import Table
 from drivers.config import (
     DevicesSection,
@@ -54,7 +55,7 @@ from drivers.sdp import ADDRESSES, MODELS
 
 SHUNT_DRIVERS = ("vedirect", "modbus", "victron-ble", "solix", "simulated")
 PRESSURE_DRIVERS = ("modbus", "sdp", "simulated")
-FAN_DRIVERS = ("pwm", "modbus", "simulated")
+FAN_DRIVERS = ("pwm", "modbus", "buttons", "ir", "simulated")
 
 _KIND_OF_INTERNAL_UNIT: Mapping[str, units.Kind] = {
     "V": units.VOLTAGE,
@@ -290,6 +291,8 @@ def _parse_fan(table: Table) -> FanConfig:
     if driver == "simulated":
         table.finish()
         return Simulated()
+    if driver in ("buttons", "ir"):
+        return parse_buttons_fan(table, driver)
     if driver == "pwm":
         tach = None
         if table.has("tach"):

@@ -15,6 +15,7 @@ from pathlib import Path
 from controller import units
 from controller.alerts import AlertsSection, parse_alerts
 from controller.calibration.config import NO_CALIBRATION, CalibrationSection, apply_calibration, parse_calibration
+from controller.config.buttons import button_share_period, check_buttons, with_calibration
 from controller.config.control import ControlSection, parse_control
 from controller.config.devices import parse_devices
 from controller.config.plant import (
@@ -32,7 +33,7 @@ from controller.errors import ConfigError
 from controller.history.config import HistorySection, parse_history
 from controller.models.power_path import PowerPath
 from controller.mqtt.config import MqttSection, parse_mqtt
-from drivers.config import DevicesSection
+from drivers.config import ButtonsFanConfig, DevicesSection
 from web.config import HttpSection, parse_http
 
 DEFAULT_STATE_DIR = "/var/lib/cleanroom"
@@ -120,6 +121,12 @@ def parse_config(table: Table, base_dir: Path) -> Config:
     calibration = parse_calibration(table.table("calibration"), base_dir)
     fan, room, power_path = apply_calibration(calibration, config.fan, config.room, config.power_path)
     config = replace(config, fan=fan, room=room, power_path=power_path, calibration=calibration)
+    if isinstance(config.devices.fan, ButtonsFanConfig):
+        check_buttons(config.devices, config.fan)
+        devices = with_calibration(config.devices, config.fan, calibration.fan_power_stderr_w)
+        config = replace(config, devices=devices)
+        control = button_share_period(config.control, table.table("control").has("share_period"))
+        config = replace(config, control=control)
     table.finish()
     check_rules(config)
     return config

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from controller.clock import Clock
+from controller.clock import Clock, SimulatedClock
 from controller.command_bus import CommandBus
 from controller.commands import CommandResult
 from controller.config.loader import Config
@@ -20,11 +20,15 @@ from controller.daemon import Daemon, RunTotals
 from controller.daemon_settings import DaemonSettings
 from controller.hub import Sink, SnapshotHub
 from controller.service import serve
+from controller.sim.buttons import PressedPurifier, default_buttons, pressed_purifier
+from controller.sim.devices import SimulatedPlant
 from controller.sim.plant import BatteryParams, PlantParams, PlantState
 from controller.sim.rig import SimRoom, simulated_plant, simulated_rig
 from controller.sim.scenario import Scenario, TimedCommand, grid_spans
 from controller.sim.summary import SimSummary, Truth, summarize
 from controller.units import format_duration
+from drivers.base import Fan
+from drivers.config import ButtonsFanConfig
 
 
 @dataclass(slots=True)
@@ -40,7 +44,11 @@ class Simulation:
     state_path: Path | None = None
     start_utc: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
     keep_events: bool = False
+    fan_driver: str = "simulated"
+    """"simulated" (the plant's own fan), or "buttons"/"ir": the real driver pressing a simulated purifier's
+    buttons through the gpiod fake, or sending its remote's codes through the ir-ctl fake."""
     daemon: Daemon | None = field(default=None, init=False)
+    pressed: PressedPurifier | None = field(default=None, init=False)
 
     def plant_params(self) -> PlantParams:
         """The plant that matches the configuration, in the simulated room."""
@@ -65,7 +73,7 @@ class Simulation:
             DaemonSettings.from_config(self.config, self.state_path),
             shunt=devices.shunt,
             pressure=devices.pressure,
-            fan=devices.fan,
+            fan=self._fan(devices.plant, devices.fan, clock),
             clock=clock,
             hub=hub,
             commands=commands,
@@ -124,6 +132,20 @@ class Simulation:
             delivered_ft3=watch.air.total_ft3,
             truth=truth,
         )
+
+    def _fan(self, plant: SimulatedPlant, simulated: Fan, clock: SimulatedClock) -> Fan:
+        """The plant's own fan, or with `fan_driver="buttons"` the real driver pressing a simulated purifier."""
+        if self.fan_driver not in ("buttons", "ir"):
+            return simulated
+        configured = self.config.devices.fan
+        if isinstance(configured, ButtonsFanConfig) and configured.driver == self.fan_driver:
+            buttons = configured
+        else:
+            buttons = default_buttons(self.config.fan, self.fan_driver)
+        self.pressed = pressed_purifier(
+            plant, self.config.fan, buttons, clock, miss_probability=self.scenario.missed_press, seed=self.seed
+        )
+        return self.pressed.fan
 
 
 class AirLog:

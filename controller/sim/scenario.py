@@ -48,6 +48,8 @@ class Scenario:
     """None: the plant's own (3 %/month unless configured otherwise)."""
     commands: tuple[TimedCommand, ...] = ()
     """Commands a simulated user sends during the run, in time order."""
+    missed_press: float = 0.0
+    """The probability that a pressed purifier misses one press (`cleanroom sim --fan-driver buttons`)."""
 
 
 def _inside(intervals: tuple[Interval, ...], t_s: float) -> bool:

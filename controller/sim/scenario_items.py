@@ -132,6 +132,13 @@ def _current_offset(scenario: Scenario, value: str, reading: Reading) -> Scenari
     return replace(scenario, current_offset_a=amperes)
 
 
+def _missed_press(scenario: Scenario, value: str, reading: Reading) -> Scenario:
+    if not value.strip().endswith("%"):
+        raise ConfigError(reading.source, "missed-press", value, ITEMS_BY_KEY["missed-press"].expected)
+    percent = _quantity(value, units.FRACTION, 0.0, 100.0, reading, ITEMS_BY_KEY["missed-press"])
+    return replace(scenario, missed_press=percent / 100.0)
+
+
 def _period_s(text: str) -> float:
     """A period such as "month", "30 days" or "2 months"; a month is the plant's 30 days."""
     words = text.split()
@@ -236,6 +243,13 @@ ITEMS: tuple[Item, ...] = (
         _self_discharge,
     ),
     Item("grid", "grid=START+LENGTH", "the grid is back for this interval (repeatable)", EXPECTED_INTERVAL, _grid),
+    Item(
+        "missed-press",
+        "missed-press=5%",
+        "a purifier driven by --fan-driver buttons or ir misses this share of its presses",
+        'a probability as a percentage between 0% and 100%, such as "5%"',
+        _missed_press,
+    ),
     Item(
         "at",
         "at=TIME:COMMAND=VALUE",
