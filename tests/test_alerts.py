@@ -15,12 +15,9 @@ from controller.alerts import (
     AlertsSection,
     AlertState,
     AlertUpdate,
-    parse_alerts,
     update_alerts,
 )
 from controller.condition import Condition
-from controller.config.reader import Table
-from controller.errors import ConfigError
 from controller.snapshot import AlertKind, Event, EventKind, Severity
 
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -239,42 +236,6 @@ def test_an_active_condition_alert_follows_the_newest_report_without_raising_aga
     assert alert.message == later.message
     assert alert.values["pending_rows"] == 900.0
     assert alert.raised_utc == T0
-
-
-def test_parse_alerts_defaults_and_units() -> None:
-    assert parse_alerts(Table({}, "test.toml")) == AlertsSection()
-    section = parse_alerts(
-        Table(
-            {
-                "soc_warning": "40 %",
-                "soc_warning_clear": "45 %",
-                "runtime_warning": "2 days",
-                "runtime_warning_clear": "50 h",
-                "pressure_low_delay": "2 min",
-            },
-            "test.toml",
-            "alerts.",
-        )
-    )
-    assert section.soc_warning_pct == 40.0
-    assert section.runtime_warning_s == 172800.0
-    assert section.pressure_low_delay_s == 120.0
-
-
-@pytest.mark.parametrize(
-    ("data", "key"),
-    [
-        ({"soc_warning_clear": "25 %"}, "alerts.soc_warning_clear"),
-        ({"soc_critical": "31 %", "soc_critical_clear": "40 %"}, "alerts.soc_critical"),
-        ({"pressure_low_delay": "5 Pa"}, "alerts.pressure_low_delay"),
-        ({"soc_warnng": "30 %"}, "alerts.soc_warnng"),
-    ],
-)
-def test_parse_alerts_rejects_bad_values(data: dict[str, object], key: str) -> None:
-    with pytest.raises(ConfigError) as info:
-        parse_alerts(Table(data, "test.toml", "alerts."))
-    assert info.value.key == key
-    assert "test.toml" in str(info.value)
 
 
 def _pairs_alternate(events: list[Event]) -> dict[tuple[AlertKind | None, Severity], int]:

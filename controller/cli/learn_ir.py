@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import re
 from pathlib import Path
 
@@ -30,6 +29,8 @@ def _edges(text: str) -> int:
 
 async def _receive(ir_ctl: str, device: str, target: Path, timeout_s: float) -> str | None:
     """Record one message into target; None, or why it failed."""
+    import asyncio
+
     from drivers.buttons.pressers import run_tool
 
     try:
@@ -58,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
     for name in args.buttons:
         if not NAMES.match(name):
             raise ConfigError("command line", "BUTTON", name, 'a setting such as "2", or off, power, cycle, up, down')
+    import asyncio
+
     timeout_s = units.parse(args.timeout, units.DURATION)
     folder = Path(args.dir)
     folder.mkdir(parents=True, exist_ok=True)

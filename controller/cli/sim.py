@@ -248,6 +248,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="SCENARIO",
         help="what happens during the run: a preset and/or items (below; default: outage)",
     )
+    _add_plant_arguments(parser)
+    parser.add_argument("--seed", type=int, default=0, help="random seed of the wind and sensor noise (default: 0)")
+    parser.add_argument("--json", action="store_true", help="print the end-of-run summary as one JSON object")
+    parser.add_argument("--quiet", action="store_true", help="no progress line while an accelerated run works")
+    add_service_arguments(parser, defaults_note="default with --accelerated: off; else on")
+    parser.set_defaults(handler=run)
+
+
+def _add_plant_arguments(parser: argparse.ArgumentParser) -> None:
+    """The simulated room, tick and fan driver."""
     parser.add_argument(
         "--room-c", metavar="FLOW", help='the simulated room\'s leakage C (flow at 1 Pa, default "20 CFM")'
     )
@@ -265,8 +275,3 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "ir driver sending a remote's codes (one per setting and off) through a fake ir-ctl; both verified by "
         "the simulated shunt, share period 30 min unless the configuration sets one (default: simulated)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="random seed of the wind and sensor noise (default: 0)")
-    parser.add_argument("--json", action="store_true", help="print the end-of-run summary as one JSON object")
-    parser.add_argument("--quiet", action="store_true", help="no progress line while an accelerated run works")
-    add_service_arguments(parser, defaults_note="default with --accelerated: off; else on")
-    parser.set_defaults(handler=run)
