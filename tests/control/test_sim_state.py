@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import re
 import shlex
 import subprocess
@@ -14,6 +15,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.web.web_rig import serve_in_thread
 from web.tokens import token_path
@@ -84,3 +86,16 @@ def test_the_dashboard_is_told_the_command_for_this_process(tmp_path: Path) -> N
     assert refused.status_code == 401
     assert command in refused.json()["message"]
     assert _run_token_command(command, tmp_path) == served.token
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="running a process as a system account needs root")
+def test_a_daemon_of_a_system_account_names_it_through_sudo(tmp_path: Path) -> None:
+    """The service runs as its own system account (uid under 1000) and owns the token: the command a person
+    types goes through `sudo -u` that account."""
+    account = pwd.getpwuid(1).pw_name
+    done = subprocess.run(
+        ["setpriv", "--reuid=1", "--regid=1", "--clear-groups", sys.executable, "-c",
+         f"from web.tokens import token_command; print(token_command({str(tmp_path)!r}))"],
+        capture_output=True, text=True, timeout=60, check=True, cwd=Path(__file__).resolve().parents[2],
+    )  # fmt: skip
+    assert done.stdout.strip() == f"sudo -u {account} cleanroom token --state-dir {tmp_path}"
