@@ -9,10 +9,13 @@ from datetime import datetime
 from controller.condition import Condition
 from controller.daemon_settings import DaemonSettings
 from controller.estimators import ewma_alpha, flow_for_pressure, runtime_s
-from controller.planner import candidates_for, plan, tight_room
+from controller.planner import Plan, candidates_for, plan, tight_room
 from controller.setpoints import Setpoints
 from controller.snapshot import AlertKind, Event, EventKind, Mode
 from controller.step.state import PlanState
+
+CHARGER_ENERGY_WH = 1e9
+"""Energy 'available' from a charger: enough that the plan is the top point under the cap."""
 
 
 def replan_due(planning: PlanState, now_s: float, interval_s: float) -> bool:
@@ -43,7 +46,8 @@ def replan(
     horizon_s = max(remaining_s, settings.tick_s)
     energy_wh = usable_wh / power_ratio
     floor_cfm = flow_for_pressure(room_c_cfm, n, setpoints.floor_pa) if mode is Mode.AUTO else 0.0
-    candidates = candidates_for(curve, min_flow_cfm=floor_cfm, max_flow_cfm=cap_cfm)
+    allow_off = mode is Mode.RUNTIME and setpoints.floor_pa <= 0.0
+    candidates = candidates_for(curve, allow_off=allow_off, min_flow_cfm=floor_cfm, max_flow_cfm=cap_cfm)
     result = plan(energy_wh, horizon_s, candidates, settings.path)
     holds_floor = True
     if not result.feasible and mode is Mode.AUTO and control.priority == "runtime":
@@ -116,12 +120,20 @@ def outlook(
         if runtime_plan is not None:
             shortfall = remaining_s - runtime_plan
             met = shortfall <= 0
-        if planning.plan is not None and setpoints.mode is Mode.AUTO:
+        if planning.plan is not None and setpoints.mode in (Mode.AUTO, Mode.RUNTIME):
             met = planning.meets_deadline
-            shortfall = None if planning.meets_deadline else remaining_s - planning.plan.lasts_s
+            horizon_s = planning.plan.duration_s
+            shortfall = max(-horizon_s, horizon_s - planning.plan.lasts_s)
     if charging:
         met = True if remaining_s is not None else None
     return Outlook(plan_power_w, runtime_now, runtime_plan, met, shortfall)
+
+
+def charger_plan(settings: DaemonSettings, room_c_cfm: float) -> Plan:
+    """While a charger carries the load the battery is not spent: the most air the pressure cap allows."""
+    cap_cfm = flow_for_pressure(room_c_cfm, settings.room.leakage_n, settings.control.pressure_cap_pa)
+    candidates = candidates_for(settings.fan.curve, max_flow_cfm=cap_cfm)
+    return plan(CHARGER_ENERGY_WH, settings.control.replan_interval_s, candidates, settings.path)
 
 
 def tight_room_condition(planning: PlanState) -> Condition:
