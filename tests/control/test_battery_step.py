@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
+from controller.battery import BatteryState, from_record, to_record
 from controller.commands import SetDeadline
 from controller.snapshot import AlertKind, EventKind, Mode
+from controller.state_store import load_battery, save_battery
 from controller.step import ShuntInput, SourcedCommand, initial_state, step
 from controller.step.battery_alerts import capacity_condition, sync_condition
 from controller.step.views import plannable_wh
@@ -153,3 +156,23 @@ def test_the_deadline_alarm_sets_beyond_its_margin_and_clears_when_the_plan_last
             assert result.snapshot.deadline_met is False
     assert [e.kind for e in events] == [EventKind.ALERT_RAISED, EventKind.ALERT_CLEARED]
     assert result.snapshot.deadline_met is True
+
+
+def test_a_learned_capacity_survives_a_restart_with_its_age(tmp_path: Path) -> None:
+    """Saved with the battery belief, restored unsynchronised, and the estimator starts from it."""
+    learned_at = T0 - timedelta(days=40)
+    belief = replace(BatteryState(), soc_pct=60.0, capacity_learned_ah=81.5, capacity_learned_utc=learned_at)
+    path = tmp_path / "battery.json"
+    assert save_battery(path, belief, T0)
+    restored = load_battery(path)
+    assert restored is not None
+    assert (restored.capacity_learned_ah, restored.capacity_learned_utc) == (81.5, learned_at)
+    s = settings_for({})
+    state = initial_state(s, 0.0, T0, restored)
+    result = step(s, state, inputs(0.0, shunt=shunt(0.0, 12.9, -0.5, None)))
+    assert result.snapshot.capacity_ah == 81.5
+    assert result.snapshot.capacity_source == "learned"
+    assert result.snapshot.capacity_learned_utc == learned_at
+    assert result.snapshot.soc_estimate_pct == pytest.approx(60.0)
+    broken = {**to_record(belief, T0), "capacity_learned_ah": "lots"}
+    assert from_record(broken).capacity_learned_ah is None
