@@ -87,7 +87,9 @@ class TruthState:
     last_reading_s: float | None = None
     last_update_s: float | None = None
     discharged_since_full_ah: float | None = None
-    """Charge that left the battery since the last full synchronisation (None: no full anchor)."""
+    """Charge that left the battery since the last full synchronisation, as the shunt counts it plus
+    self-discharge (None: no full anchor). The offset estimate stays out of it: on a slow discharge a
+    capacity error and a current offset look alike, and the capacity learned is the one the count meets."""
     last_sync: SyncKind | None = None
     last_sync_utc: datetime | None = None
     started_utc: datetime | None = None
@@ -201,7 +203,7 @@ def _predict(state: TruthState, settings: TruthSettings, current_a: float, dt_s:
     p_qq = min(max(p_qq, settings.charge_resolution_ah**2), (state.capacity_ah / 2.0) ** 2)
     discharged = state.discharged_since_full_ah
     if discharged is not None:
-        discharged = max(0.0, discharged - flow_ah)
+        discharged = max(0.0, discharged - current_a * hours + self_discharge_ah)
     return replace(state, charge_ah=charge, p_qq=p_qq, p_qb=p_qb, p_bb=p_bb, discharged_since_full_ah=discharged)
 
 
@@ -282,18 +284,21 @@ def _correct(
     if sigma_pct > settings.max_voltage_sigma_pct:
         return state
     capacity = state.capacity_ah
-    r_meas = (sigma_pct / 100.0 * capacity) ** 2
-    innovation = soc_v / 100.0 * capacity - state.charge_ah
+    reading_ah = soc_v / 100.0 * capacity
+    capacity_part_ah = capacity_sigma_pct(state, settings) / 100.0 * (capacity - reading_ah)
+    r_meas = (sigma_pct / 100.0 * capacity) ** 2 + capacity_part_ah**2
+    innovation = reading_ah - state.charge_ah
     disagreement, disagrees = state.disagreement_pct, innovation**2 > 9.0 * (state.p_qq + r_meas)
     if disagrees:
         disagreement = 100.0 * innovation / capacity
         state = replace(state, p_qq=max(state.p_qq, innovation**2))
     s = state.p_qq + r_meas
     k_q, k_b = state.p_qq / s, state.p_qb / s
+    max_offset = 3.0 * settings.offset_sigma_a
     state = replace(
         state,
         charge_ah=min(capacity, max(0.0, state.charge_ah + k_q * innovation)),
-        offset_a=state.offset_a + k_b * innovation,
+        offset_a=min(max_offset, max(-max_offset, state.offset_a + k_b * innovation)),
         p_qq=max((1.0 - k_q) * state.p_qq, settings.charge_resolution_ah**2),
         p_qb=(1.0 - k_q) * state.p_qb,
         p_bb=max(state.p_bb - k_b * state.p_qb, 1e-12),

@@ -153,3 +153,23 @@ def test_energy_is_never_negative_and_uncertainty_never_below_the_resolution(
         assert e.sigma_wh >= SETTINGS.charge_resolution_ah * SETTINGS.curve.voltage_v[0] - 1e-9
         assert 0.0 <= state.charge_ah <= state.capacity_ah
         assert 0.0 <= state.resistance_ohm <= 1.0
+
+
+def test_a_slow_week_long_discharge_learns_the_capacity_not_a_current_offset() -> None:
+    """On a slow discharge a smaller battery looks like a current offset near the top of the curve; the
+    capacity is learned from the count the shunt made, within 3 %, and the offset stays within its prior."""
+    slow = TruthSettings(
+        capacity_ah=100.0, curve=lifepo4_curve(12.8), charged_v=14.0, tail_current_a=4.0, charged_time_s=180.0
+    )
+    fan = settings_steps(600.0, (5.4, 5.4, 9.0))
+    state = None
+    for sample in discharge(TrueBattery(capacity_ah=80.0, resistance_ohm=0.01), fan, until_soc_pct=5.0):
+        r = sample.reading
+        state = state or start(slow, soc_pct=100.0, voltage_v=r.voltage_v, current_a=r.current_a, now_utc=r.now_utc)
+        assert state is not None
+        state = update(state, slow, r)
+    assert state is not None
+    assert r.now_s > 5 * 86400.0
+    assert state.capacity_source == "learned"
+    assert state.capacity_ah == pytest.approx(80.0, rel=0.03)
+    assert abs(state.offset_a) <= 3.0 * slow.offset_sigma_a + 1e-12
