@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from controller.truth.ocv import OcvCurve
 
@@ -175,16 +175,18 @@ def _voltage_sigma_pct(settings: TruthSettings, soc_pct: float, current_a: float
 
 
 def update(state: TruthState, settings: TruthSettings, reading: TruthReading) -> TruthState:
-    """Advance the belief by one fresh reading."""
+    """Advance the belief by one fresh reading (one copy of the state on most ticks: this runs every tick)."""
     current, voltage = reading.current_a, reading.voltage_v
     if current is None or not math.isfinite(current):
         return state
     if voltage is not None and not math.isfinite(voltage):
         voltage = None
-    state = _predict(state, settings, current, max(0.0, reading.dt_s))
+    changes = _predict(state, settings, current, max(0.0, reading.dt_s))
+    if voltage is not None:
+        changes.update(_learn_resistance(state, settings, reading, voltage, current))
+    state = replace(state, **changes)
     if voltage is None:
         return state
-    state = _learn_resistance(state, settings, reading, voltage, current)
     state = _detect_full(state, settings, reading, voltage, current)
     due = state.last_update_s is None or reading.now_s - state.last_update_s >= settings.voltage_interval_s
     if current <= 0.0 and due:
@@ -192,7 +194,8 @@ def update(state: TruthState, settings: TruthSettings, reading: TruthReading) ->
     return state
 
 
-def _predict(state: TruthState, settings: TruthSettings, current_a: float, dt_s: float) -> TruthState:
+def _predict(state: TruthState, settings: TruthSettings, current_a: float, dt_s: float) -> dict[str, Any]:
+    """The count over one tick: the charge, its covariance with the offset, and the charge since full."""
     hours = dt_s / SECONDS_PER_HOUR
     self_discharge_ah = state.capacity_ah * settings.self_discharge_pct_per_month / 100.0 * dt_s / SECONDS_PER_MONTH
     flow_ah = (current_a - state.offset_a) * hours - self_discharge_ah
@@ -204,23 +207,24 @@ def _predict(state: TruthState, settings: TruthSettings, current_a: float, dt_s:
     discharged = state.discharged_since_full_ah
     if discharged is not None:
         discharged = max(0.0, discharged - current_a * hours + self_discharge_ah)
-    return replace(state, charge_ah=charge, p_qq=p_qq, p_qb=p_qb, p_bb=p_bb, discharged_since_full_ah=discharged)
+    return {"charge_ah": charge, "p_qq": p_qq, "p_qb": p_qb, "p_bb": p_bb, "discharged_since_full_ah": discharged}
 
 
 def _learn_resistance(
     state: TruthState, settings: TruthSettings, reading: TruthReading, voltage_v: float, current_a: float
-) -> TruthState:
+) -> dict[str, Any]:
     """Least squares of the voltage step on the current step between consecutive readings (R = dV/dI,
     discharge current negative), with a slow forgetting so an ageing pack is followed."""
     last_v, last_i, last_s = state.last_voltage_v, state.last_current_a, state.last_reading_s
-    state = replace(state, last_voltage_v=voltage_v, last_current_a=current_a, last_reading_s=reading.now_s)
+    changes: dict[str, Any] = {"last_voltage_v": voltage_v, "last_current_a": current_a}
+    changes["last_reading_s"] = reading.now_s
     if last_v is None or last_i is None or last_s is None or reading.now_s - last_s > settings.max_step_dt_s:
-        return state
+        return changes
     d_i, d_v = current_a - last_i, voltage_v - last_v
     if abs(d_i) < settings.min_step_a or current_a > 0.0 or last_i > 0.0:
-        return state
+        return changes
     sxy, sxx = 0.98 * state.step_sxy + d_v * d_i, 0.98 * state.step_sxx + d_i * d_i
-    return replace(state, step_sxy=sxy, step_sxx=sxx, resistance_ohm=min(1.0, max(0.0, sxy / sxx)))
+    return {**changes, "step_sxy": sxy, "step_sxx": sxx, "resistance_ohm": min(1.0, max(0.0, sxy / sxx))}
 
 
 def resistance_sigma_ohm(state: TruthState, settings: TruthSettings) -> float:
