@@ -9,6 +9,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from controller.battery import BatteryState, from_record, to_record
 from controller.commands import SetDeadline
@@ -176,3 +178,33 @@ def test_a_learned_capacity_survives_a_restart_with_its_age(tmp_path: Path) -> N
     assert result.snapshot.soc_estimate_pct == pytest.approx(60.0)
     broken = {**to_record(belief, T0), "capacity_learned_ah": "lots"}
     assert from_record(broken).capacity_learned_ah is None
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.none(), st.floats(0.0, 20.0)),
+            st.one_of(st.none(), st.floats(-30.0, 30.0)),
+            st.one_of(st.none(), st.floats(-10.0, 110.0)),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_whatever_the_shunt_says_the_step_plans_with_energy_never_negative(
+    readings: list[tuple[float | None, float | None, float | None]],
+) -> None:
+    s = settings_for({"control": {"mode": "runtime", "deadline": "2 days"}})
+    state = initial_state(s, 0.0, T0)
+    for index, (volts, amps, soc) in enumerate(readings):
+        now = 10.0 * index
+        result = step(s, state, inputs(now, shunt=ShuntInput(now, volts, amps, None, soc, None, None)))
+        state, snap = result.state, result.snapshot
+        assert snap.energy_usable_wh is None or snap.energy_usable_wh >= 0.0
+        assert snap.energy_estimate_wh is None or snap.energy_estimate_wh >= 0.0
+        if snap.energy_uncertainty_wh is not None:
+            assert snap.energy_uncertainty_wh >= s.truth().charge_resolution_ah * s.battery.curve.voltage_v[0]
+        if state.truth is not None and amps is not None:
+            assert state.planning.plan is not None
+        assert snap.fan_command_pct > 0.0
