@@ -139,7 +139,7 @@ def step(settings: DaemonSettings, state: ControlState, inputs: StepInputs) -> S
     setpoints = replace(setpoints, battery=battery.belief)
     events += seen.events
     planning = _follow_charger(planning, battery.charging)
-    if replan_due(planning, now_s, settings.control.replan_interval_s):
+    if replan_due(planning, now_s, settings.control.replan_interval_s, energy_news=_can_plan(setpoints, battery)):
         planning, plan_events = replan(
             settings, planning, setpoints, room_c_cfm=room.room.c_cfm, power_ratio=battery.energy.power_ratio,
             usable_wh=battery.usable_wh, now_s=now_s, now_utc=now_utc,
@@ -185,6 +185,11 @@ def step(settings: DaemonSettings, state: ControlState, inputs: StepInputs) -> S
         settings, inputs, new_state, battery, room, ahead, alerts, decision, stalled, tuple(events)
     )
     return StepResult(new_state, command, snapshot, results, effects)
+
+
+def _can_plan(setpoints: Setpoints, battery: BatteryView) -> bool:
+    """The mode plans and the energy is known."""
+    return battery.usable_wh is not None and setpoints.mode in (Mode.RUNTIME, Mode.AUTO)
 
 
 def _started(settings: DaemonSettings, state: ControlState, mode: Mode, now_utc: datetime) -> list[Event]:

@@ -18,9 +18,11 @@ CHARGER_ENERGY_WH = 1e9
 """Energy 'available' from a charger: enough that the plan is the top point under the cap."""
 
 
-def replan_due(planning: PlanState, now_s: float, interval_s: float) -> bool:
-    """A command asked for it, there is no plan yet, or the re-plan interval has passed."""
-    return planning.replan_now or planning.planned_at_s is None or now_s - planning.planned_at_s >= interval_s
+def replan_due(planning: PlanState, now_s: float, interval_s: float, energy_news: bool = False) -> bool:
+    """A command asked for it, there is no plan yet, the re-plan interval has passed, or the energy just
+    became known to a mode that plans without a plan (a shunt that said nothing at first)."""
+    interval_over = planning.planned_at_s is None or now_s - planning.planned_at_s >= interval_s
+    return planning.replan_now or interval_over or (energy_news and planning.plan is None)
 
 
 def replan(
