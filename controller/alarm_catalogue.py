@@ -30,7 +30,8 @@ class Trips(enum.Enum):
     FLAG = "flag"
     """A boolean input; cleared when it is false."""
     CONDITION = "condition"
-    """A condition a sink reports (the message is the sink's)."""
+    """A condition a sink or the step reports (the message is theirs; a band's set level names the
+    `[alerts]` key the reporter judges by)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,12 +142,11 @@ ALARMS: tuple[AlarmRow, ...] = (
         "problem",
         "deadline_shortfall_s",
         Trips.HIGH,
-        (Band(Severity.WARNING, ZERO, Level(margin_key="deadline_clear_margin", margin_sign=-1.0)),),
+        (Band(Severity.WARNING, Level(margin_key="deadline_margin"), ZERO),),
         "deadline_delay",
         "deadline_return_delay",
-        "Deadline at risk: even at the pressure floor the battery runs out {value} before the deadline "
-        "(shortfall {value} > 0 s)",
-        "Recovered: the deadline is reachable again (shortfall {value}, clears at {clear} or no deadline)",
+        "Deadline at risk: the plan runs out {value} before the deadline (alarm above {set})",
+        "Recovered: the plan lasts until the deadline again (shortfall {value}, clears at {clear} or no deadline)",
         unit=units.SECOND,
         none_is_normal=True,
     ),
@@ -262,6 +262,30 @@ ALARMS: tuple[AlarmRow, ...] = (
         "deadline_delay",
         "deadline_return_delay",
         "Tight room: {message}",
+        "Recovered: {message}",
+    ),
+    AlarmRow(
+        AlertKind.SOC_UNSYNCHRONISED,
+        "Battery charge unsynchronised",
+        "problem",
+        "conditions",
+        Trips.CONDITION,
+        (Band(Severity.WARNING, Level("sync_max_age")),),
+        "sync_delay",
+        "sync_return_delay",
+        "Battery charge unsynchronised: {message}",
+        "Recovered: {message}",
+    ),
+    AlarmRow(
+        AlertKind.CAPACITY_LOW,
+        "Battery capacity low",
+        "battery",
+        "conditions",
+        Trips.CONDITION,
+        (Band(Severity.WARNING, Level("capacity_low")),),
+        "capacity_delay",
+        "capacity_return_delay",
+        "Battery capacity low: {message}",
         "Recovered: {message}",
     ),
     AlarmRow(

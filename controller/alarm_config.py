@@ -48,7 +48,7 @@ ALERT_KEYS: tuple[AlertKey, ...] = (
     AlertKey("runtime_critical_clear", units.SECOND, 7 * 3600.0),
     *_delays("battery", 30.0, 60.0),
     *_delays("deadline", 120.0, 300.0),
-    AlertKey("deadline_clear_margin", units.SECOND, 1800.0),
+    AlertKey("deadline_margin", units.SECOND, 1800.0),
     *_delays("pressure_low", 60.0, 30.0, return_key="pressure_return_delay"),
     *_delays("pressure_high", 60.0, 30.0),
     AlertKey("pressure_clear_margin", units.PASCAL, 0.5, 100.0),
@@ -56,6 +56,10 @@ ALERT_KEYS: tuple[AlertKey, ...] = (
     *_delays("fan", 15.0, 15.0),
     *_delays("charging", 30.0, 60.0),
     *_delays("history_backlog", 0.0, 0.0),
+    AlertKey("sync_max_age", units.SECOND, 30 * 86400.0),
+    *_delays("sync", 0.0, 0.0),
+    AlertKey("capacity_low", units.PERCENT, 85.0, 100.0),
+    *_delays("capacity", 0.0, 0.0),
 )
 ALERT_KEYS_BY_KEY: dict[str, AlertKey] = {k.key: k for k in ALERT_KEYS}
 LATCH_KEY = "latch_battery"

@@ -44,6 +44,9 @@ class BatteryState:
     synced: bool = False
     synced_at_utc: datetime | None = None
     full_since_s: float | None = None
+    capacity_learned_ah: float | None = None
+    """The capacity the estimator learned between a full and an empty synchronisation (persisted)."""
+    capacity_learned_utc: datetime | None = None
 
     def sync_age_s(self, now_utc: datetime) -> float | None:
         """Seconds since the last synchronisation (None when never)."""
@@ -70,7 +73,14 @@ def update_battery(
         return state
     if shunt_soc_pct is not None:
         synced_at = now_utc if shunt_synced_age_s is None else _ago(now_utc, shunt_synced_age_s)
-        return BatteryState(shunt_soc_pct, SocSource.SHUNT, True, synced_at, None)
+        return replace(
+            state,
+            soc_pct=shunt_soc_pct,
+            source=SocSource.SHUNT,
+            synced=True,
+            synced_at_utc=synced_at,
+            full_since_s=None,
+        )
     if current_a is None:
         return state
     soc = state.soc_pct
@@ -79,7 +89,9 @@ def update_battery(
     looks_full = voltage_v is not None and voltage_v >= full.charged_v and 0.0 <= current_a <= full.tail_current_a
     full_since = (state.full_since_s if state.full_since_s is not None else now_s) if looks_full else None
     if full_since is not None and now_s - full_since >= full.charged_time_s:
-        return BatteryState(100.0, SocSource.COUNTER, True, now_utc, full_since)
+        return replace(
+            state, soc_pct=100.0, source=SocSource.COUNTER, synced=True, synced_at_utc=now_utc, full_since_s=full_since
+        )
     source = (
         state.source if state.source in (SocSource.MANUAL, SocSource.RESTORED) or soc is None else SocSource.COUNTER
     )
@@ -92,7 +104,9 @@ def _ago(now_utc: datetime, seconds: float) -> datetime:
 
 def set_soc(state: BatteryState, soc_pct: float, now_utc: datetime) -> BatteryState:
     """The user's manual 'set SoC': trusted as a synchronisation now."""
-    return BatteryState(soc_pct, SocSource.MANUAL, True, now_utc, None)
+    return replace(
+        state, soc_pct=soc_pct, source=SocSource.MANUAL, synced=True, synced_at_utc=now_utc, full_since_s=None
+    )
 
 
 def to_record(state: BatteryState, now_utc: datetime) -> dict[str, object]:
@@ -103,6 +117,8 @@ def to_record(state: BatteryState, now_utc: datetime) -> dict[str, object]:
         "source": state.source.value,
         "synced_at_utc": state.synced_at_utc.isoformat() if state.synced_at_utc else None,
         "saved_at_utc": now_utc.isoformat(),
+        "capacity_learned_ah": state.capacity_learned_ah,
+        "capacity_learned_utc": state.capacity_learned_utc.isoformat() if state.capacity_learned_utc else None,
     }
 
 
@@ -118,10 +134,15 @@ def from_record(record: dict[str, object]) -> BatteryState:
         raise ValueError(f"soc_pct {soc!r} is not a percentage")
     synced_raw = record.get("synced_at_utc")
     synced_at = datetime.fromisoformat(synced_raw) if isinstance(synced_raw, str) else None
+    learned = record.get("capacity_learned_ah")
+    learned_raw = record.get("capacity_learned_utc")
+    learned_ok = isinstance(learned, int | float) and 0.0 < float(learned) < 1e6 and isinstance(learned_raw, str)
     return BatteryState(
         None if soc is None else float(soc),
         SocSource.RESTORED if soc is not None else SocSource.UNKNOWN,
         False,
         synced_at,
         None,
+        float(learned) if learned_ok and isinstance(learned, int | float) else None,
+        datetime.fromisoformat(learned_raw) if learned_ok and isinstance(learned_raw, str) else None,
     )

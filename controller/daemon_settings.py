@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,6 +12,7 @@ from controller.config.control import ControlSection
 from controller.config.plant import BatterySection, FanSection, RoomSection
 from controller.models.power_path import PowerPath
 from controller.policy import PolicySettings
+from controller.truth import TruthSettings
 
 if TYPE_CHECKING:
     from controller.config.loader import Config
@@ -45,6 +47,10 @@ class DaemonSettings:
             state_path=state_path,
         )
 
+    def truth(self) -> TruthSettings:
+        """The battery estimator's settings."""
+        return _truth_settings(self.battery)
+
     def policy(self) -> PolicySettings:
         """The policy's fixed settings."""
         return PolicySettings(
@@ -61,3 +67,15 @@ class DaemonSettings:
             pi_ki=self.control.pi_ki,
             share_period_s=self.control.share_period_s,
         )
+
+
+@functools.lru_cache(maxsize=8)
+def _truth_settings(battery: BatterySection) -> TruthSettings:
+    return TruthSettings(
+        capacity_ah=battery.capacity_ah,
+        curve=battery.curve,
+        charged_v=battery.charged_v,
+        tail_current_a=battery.tail_current_pct / 100.0 * battery.capacity_ah,
+        charged_time_s=battery.charged_time_s,
+        self_discharge_pct_per_month=battery.self_discharge_pct_per_month,
+    )

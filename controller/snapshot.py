@@ -46,6 +46,8 @@ class AlertKind(enum.StrEnum):
     HISTORY_BACKLOG = "history_backlog"
     TIGHT_ROOM = "tight_room"
     FAN_UNVERIFIED = "fan_unverified"
+    SOC_UNSYNCHRONISED = "soc_unsynchronised"
+    CAPACITY_LOW = "capacity_low"
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +159,21 @@ class Snapshot:
     """The learned leakage coefficient: CFM through the room's leaks at 1 Pa."""
     room_c_uncertainty_pct: float | None = None
     """One standard deviation of room_c_cfm in percent (None until enough steady readings)."""
+    soc_estimate_pct: float | None = None
+    """The battery estimator's state of charge (count and voltage fused) of the capacity in use."""
+    energy_estimate_wh: float | None = None
+    """The energy the battery holds above empty, by the estimator."""
+    energy_uncertainty_wh: float | None = None
+    """One standard deviation of energy_estimate_wh (never below the shunt's resolution)."""
+    capacity_ah: float | None = None
+    """The capacity in use: learned between a full and an empty synchronisation, or configured."""
+    capacity_source: str | None = None
+    """`learned` or `configured`."""
+    capacity_learned_utc: datetime | None = None
+    last_sync: str | None = None
+    """The estimator's last synchronisation: `full` or `empty` (None: not since it started)."""
+    last_sync_utc: datetime | None = None
+    last_sync_age_s: float | None = None
 
     def at(self, seconds: float | None) -> str | None:
         """The wall-clock time (ISO 8601 UTC) this many seconds after the snapshot."""

@@ -72,6 +72,9 @@ def sim_config(args: argparse.Namespace) -> Config:
         path = replace(path, store_energy_wh=energy_wh)
     if args.reserve is not None:
         battery = replace(battery, reserve_pct=quantity_flag("--reserve", args.reserve, units.FRACTION, 0.0, 90.0))
+    if args.confidence is not None:
+        confidence = quantity_flag("--confidence", args.confidence, units.FRACTION, 50.0, 99.9)
+        battery = replace(battery, confidence_pct=confidence)
     if args.controller_draw is not None:
         path = path.with_controller(quantity_flag("--controller-draw", args.controller_draw, units.POWER, 0.0, 100.0))
     if args.fan:
@@ -227,6 +230,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--battery", metavar="ENERGY", help='energy stored when full, where the run starts ("1280 Wh", "100 Ah")'
     )
     parser.add_argument("--reserve", metavar="PERCENT", help="energy the plan never spends (default: 10 %%)")
+    parser.add_argument(
+        "--confidence",
+        metavar="PERCENT",
+        help="the plan spends the battery estimate's lower bound at this confidence, 50-99.9 %% (default: 90 %%; "
+        "the reserve stays a floor)",
+    )
     parser.add_argument(
         "--controller-draw", metavar="POWER", help='the controller\'s own draw, e.g. "0.9 W" (default: 0 W)'
     )

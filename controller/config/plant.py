@@ -10,6 +10,7 @@ from controller.config.reader import Table
 from controller.errors import ConfigError
 from controller.models.fan import FanCurve, load_curve_file, parse_curve_rows
 from controller.models.power_path import PRESETS, PowerPath
+from controller.truth.ocv import OcvCurve, lifepo4_curve
 
 DEFAULT_RESERVE_PCT = 10.0
 """The energy the controller never spends when [battery] reserve is not set (also `cleanroom plan`'s default)."""
@@ -27,6 +28,16 @@ class BatterySection:
     tail_current_pct: float
     charged_time_s: float
     cutoff_v: float
+    self_discharge_pct_per_month: float = 3.0
+    confidence_pct: float = 90.0
+    """The plan spends the energy estimate's lower bound at this one-sided confidence."""
+    ocv: OcvCurve | None = None
+    """The open-circuit-voltage curve (None: the LiFePO4 default for the nominal voltage)."""
+
+    @property
+    def curve(self) -> OcvCurve:
+        """The OCV curve in use."""
+        return self.ocv if self.ocv is not None else lifepo4_curve(self.nominal_v)
 
     @property
     def energy_wh(self) -> float:
@@ -46,9 +57,28 @@ def parse_battery(table: Table) -> BatterySection:
         tail_current_pct=table.quantity("tail_current", units.FRACTION, "4 %", low=0.1, high=20.0),
         charged_time_s=table.quantity("charged_time", units.DURATION, "3 min", low=10.0, high=3600.0),
         cutoff_v=table.quantity("cutoff_voltage", units.VOLTAGE, f"{10.0 * cells:.4g} V", low=2.0, high=60.0),
+        self_discharge_pct_per_month=table.quantity("self_discharge", units.FRACTION, "3 %", low=0.0, high=50.0),
+        confidence_pct=table.quantity("confidence", units.FRACTION, "90 %", low=50.0, high=99.9),
+        ocv=_ocv_curve(table) if table.has("ocv_curve") else None,
     )
     table.finish()
     return section
+
+
+def _ocv_curve(table: Table) -> OcvCurve:
+    """`ocv_curve = [{ soc = "0 %", voltage = "10 V" }, ...]`: resting voltage from 0 % to 100 %."""
+    socs, volts = [], []
+    for index, item in enumerate(table.array("ocv_curve")):
+        if not isinstance(item, dict):
+            raise table.error(f"ocv_curve[{index}]", item, '{ soc = "50 %", voltage = "13.2 V" }')
+        row = Table(item, table.source, f"{table.key_name('ocv_curve')}[{index}].")
+        socs.append(row.quantity("soc", units.FRACTION, low=0.0, high=100.0))
+        volts.append(row.quantity("voltage", units.VOLTAGE, low=1.0, high=100.0))
+        row.finish()
+    try:
+        return OcvCurve(tuple(socs), tuple(volts))
+    except ValueError as exc:
+        raise table.error("ocv_curve", f"{len(socs)} points", str(exc)) from exc
 
 
 def parse_power_path(table: Table, battery: BatterySection | None) -> PowerPath:

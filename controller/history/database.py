@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_FILE = "history.sqlite3"
 MIGRATIONS = "controller.history:migrations"
-SCHEMA_REVISION = "r0002"
+SCHEMA_REVISION = "r0003"
 """The migration the code's tables match (alembic's head; a test keeps them equal). A database already at it
 is opened without importing alembic, which costs a Pi Zero seconds and megabytes at every start."""
 _PG_MIGRATION_LOCK = 0x636C65616E  # one key for every controller sharing a PostgreSQL database

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from controller.alerts import AlertInputs, AlertState, update_alerts
 from controller.battery import BatteryState, SocSource
-from controller.commands import Command, CommandResult, SetSpeed
+from controller.commands import Command, CommandResult, SetSoc, SetSpeed
 from controller.daemon_settings import DaemonSettings
 from controller.estimators import EnergyState
 from controller.models.fan import FanCurve
@@ -16,8 +16,10 @@ from controller.policy import Decision, PolicyInputs, PolicyState, decide
 from controller.room_pressure import RoomEstimate, RoomPressureState
 from controller.setpoints import Setpoints, apply_command
 from controller.snapshot import Event, EventKind, Mode, Severity
+from controller.step.battery_alerts import capacity_condition, sync_condition
 from controller.step.planning import (
     Outlook,
+    charger_plan,
     outlook,
     replan,
     replan_due,
@@ -129,16 +131,15 @@ def step(settings: DaemonSettings, state: ControlState, inputs: StepInputs) -> S
     dt = 0.0 if state.last_tick_s is None else max(0.0, now_s - state.last_tick_s)
     cap_pa, curve = settings.control.pressure_cap_pa, settings.fan.curve
     setpoints, results, events = apply_commands(state.setpoints, inputs.commands, now_s, now_utc, cap_pa, curve)
-    planning = replace(state.planning, replan_now=True) if any(r.accepted for r in results) else state.planning
-    if state.totals.ticks == 0:
-        message = f"controller {settings.controller_id} started in {setpoints.mode.value} mode"
-        events.append(Event(EventKind.STARTED, message, now_utc))
+    state, planning = _after_commands(state, inputs.commands, results)
+    events += _started(settings, state, setpoints.mode, now_utc)
 
     seen = _observe(settings, state, setpoints, inputs, dt)
     battery, room, stalled = seen.battery, seen.room, seen.stalled
     setpoints = replace(setpoints, battery=battery.belief)
     events += seen.events
-    if replan_due(planning, now_s, settings.control.replan_interval_s):
+    planning = _follow_charger(planning, battery.charging)
+    if replan_due(planning, now_s, settings.control.replan_interval_s, energy_news=_can_plan(setpoints, battery)):
         planning, plan_events = replan(
             settings, planning, setpoints, room_c_cfm=room.room.c_cfm, power_ratio=battery.energy.power_ratio,
             usable_wh=battery.usable_wh, now_s=now_s, now_utc=now_utc,
@@ -178,11 +179,42 @@ def step(settings: DaemonSettings, state: ControlState, inputs: StepInputs) -> S
         last_save_s=last_save_s,
         shutdown_done=shutdown_done,
         totals=totals,
+        truth=battery.truth,
     )
     snapshot = build_snapshot(
         settings, inputs, new_state, battery, room, ahead, alerts, decision, stalled, tuple(events)
     )
     return StepResult(new_state, command, snapshot, results, effects)
+
+
+def _can_plan(setpoints: Setpoints, battery: BatteryView) -> bool:
+    """The mode plans and the energy is known."""
+    return battery.usable_wh is not None and setpoints.mode in (Mode.RUNTIME, Mode.AUTO)
+
+
+def _started(settings: DaemonSettings, state: ControlState, mode: Mode, now_utc: datetime) -> list[Event]:
+    """The run's first event."""
+    if state.totals.ticks != 0:
+        return []
+    return [Event(EventKind.STARTED, f"controller {settings.controller_id} started in {mode.value} mode", now_utc)]
+
+
+def _follow_charger(planning: PlanState, charging: bool) -> PlanState:
+    """A charger took over the load or let go of it: plan afresh."""
+    if charging == planning.on_charger:
+        return planning
+    return replace(planning, on_charger=charging, replan_now=True)
+
+
+def _after_commands(
+    state: ControlState, commands: tuple[SourcedCommand, ...], results: tuple[CommandResult, ...]
+) -> tuple[ControlState, PlanState]:
+    """An accepted command re-plans at once; a state of charge set by hand restarts the estimator from it."""
+    accepted = [c.command for c, r in zip(commands, results, strict=True) if r.accepted]
+    planning = replace(state.planning, replan_now=True) if accepted else state.planning
+    if any(isinstance(command, SetSoc) for command in accepted):
+        state = replace(state, truth=None)
+    return state, planning
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,8 +240,8 @@ def _observe(
     applied = settings.fan.curve.point_at(state.command_pct)
     applied_flow = 0.0 if stalled else applied.flow_cfm
     battery = read_battery(
-        settings, setpoints.battery, state.energy, inputs.shunt, now_s=now_s, now_utc=inputs.now_utc, dt_s=dt,
-        modelled_w=settings.path.source_power_w(0.0 if stalled else applied.power_w),
+        settings, setpoints.battery, state.energy, state.truth, inputs.shunt, now_s=now_s, now_utc=inputs.now_utc,
+        dt_s=dt, modelled_w=settings.path.source_power_w(0.0 if stalled else applied.power_w),
         correct_power=not room.verdict.fan_doubted and applied.power_w > 0.0,
     )  # fmt: skip
     events: tuple[Event, ...] = ()
@@ -232,6 +264,9 @@ def _decide(
     now_s: float,
     stalled: bool,
 ) -> Decision:
+    """The policy's command; while a charger carries the load, the runtime and auto modes run for air
+    within the pressure cap instead of the battery plan."""
+    on_charger = planning.on_charger and setpoints.mode in (Mode.RUNTIME, Mode.AUTO)
     inputs = PolicyInputs(
         now_s=now_s,
         dt_s=dt,
@@ -242,8 +277,8 @@ def _decide(
         pressure_pa=room.pressure_pa,
         door_open=room.door_open,
         room_c_cfm=room.room.c_cfm,
-        plan=planning.plan,
-        plan_meets_deadline=planning.meets_deadline,
+        plan=charger_plan(settings, room.room.c_cfm) if on_charger else planning.plan,
+        plan_meets_deadline=on_charger or planning.meets_deadline,
         battery_critical=state.alerts.battery_level == "critical",
         fan_stalled=stalled,
         hold_floor=planning.holds_floor or planning.plan is None,
@@ -278,7 +313,12 @@ def _alert_inputs(
         fan_stalled=stalled,
         fan_stall_evidence=room.verdict.evidence,
         fan_fault=inputs.fan_status == "unavailable",
-        conditions=(*inputs.conditions, tight_room_condition(planning)),
+        conditions=(
+            *inputs.conditions,
+            tight_room_condition(planning),
+            sync_condition(battery.truth, settings.alerts, inputs.now_utc),
+            capacity_condition(battery.truth, settings.alerts, settings.battery.capacity_ah),
+        ),
     )
 
 

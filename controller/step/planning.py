@@ -9,15 +9,20 @@ from datetime import datetime
 from controller.condition import Condition
 from controller.daemon_settings import DaemonSettings
 from controller.estimators import ewma_alpha, flow_for_pressure, runtime_s
-from controller.planner import candidates_for, plan, tight_room
+from controller.planner import Plan, candidates_for, plan, tight_room
 from controller.setpoints import Setpoints
 from controller.snapshot import AlertKind, Event, EventKind, Mode
 from controller.step.state import PlanState
 
+CHARGER_ENERGY_WH = 1e9
+"""Energy 'available' from a charger: enough that the plan is the top point under the cap."""
 
-def replan_due(planning: PlanState, now_s: float, interval_s: float) -> bool:
-    """A command asked for it, there is no plan yet, or the re-plan interval has passed."""
-    return planning.replan_now or planning.planned_at_s is None or now_s - planning.planned_at_s >= interval_s
+
+def replan_due(planning: PlanState, now_s: float, interval_s: float, energy_news: bool = False) -> bool:
+    """A command asked for it, there is no plan yet, the re-plan interval has passed, or the energy just
+    became known to a mode that plans without a plan (a shunt that said nothing at first)."""
+    interval_over = planning.planned_at_s is None or now_s - planning.planned_at_s >= interval_s
+    return planning.replan_now or interval_over or (energy_news and planning.plan is None)
 
 
 def replan(
@@ -43,7 +48,8 @@ def replan(
     horizon_s = max(remaining_s, settings.tick_s)
     energy_wh = usable_wh / power_ratio
     floor_cfm = flow_for_pressure(room_c_cfm, n, setpoints.floor_pa) if mode is Mode.AUTO else 0.0
-    candidates = candidates_for(curve, min_flow_cfm=floor_cfm, max_flow_cfm=cap_cfm)
+    allow_off = mode is Mode.RUNTIME and setpoints.floor_pa <= 0.0
+    candidates = candidates_for(curve, allow_off=allow_off, min_flow_cfm=floor_cfm, max_flow_cfm=cap_cfm)
     result = plan(energy_wh, horizon_s, candidates, settings.path)
     holds_floor = True
     if not result.feasible and mode is Mode.AUTO and control.priority == "runtime":
@@ -126,12 +132,20 @@ def outlook(
         if runtime_plan is not None:
             shortfall = remaining_s - runtime_plan
             met = shortfall <= 0
-        if planning.plan is not None and setpoints.mode is Mode.AUTO:
+        if planning.plan is not None and setpoints.mode in (Mode.AUTO, Mode.RUNTIME):
             met = planning.meets_deadline
-            shortfall = None if planning.meets_deadline else remaining_s - planning.plan.lasts_s
+            horizon_s = planning.plan.duration_s
+            shortfall = max(-horizon_s, horizon_s - planning.plan.lasts_s)
     if charging:
         met = True if remaining_s is not None else None
     return Outlook(plan_power_w, runtime_now, runtime_plan, met, shortfall)
+
+
+def charger_plan(settings: DaemonSettings, room_c_cfm: float) -> Plan:
+    """While a charger carries the load the battery is not spent: the most air the pressure cap allows."""
+    cap_cfm = flow_for_pressure(room_c_cfm, settings.room.leakage_n, settings.control.pressure_cap_pa)
+    candidates = candidates_for(settings.fan.curve, max_flow_cfm=cap_cfm)
+    return plan(CHARGER_ENERGY_WH, settings.control.replan_interval_s, candidates, settings.path)
 
 
 def tight_room_condition(planning: PlanState) -> Condition:

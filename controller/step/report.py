@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from controller.alerts import AlertUpdate
 from controller.daemon_settings import DaemonSettings
 from controller.estimators import time_to_soc_s
@@ -68,7 +71,27 @@ def build_snapshot(
         room_condition_reason=room.verdict.reason,
         room_c_cfm=state.room.c_cfm,
         room_c_uncertainty_pct=state.room.uncertainty_pct,
+        **_truth_fields(battery, now_utc),
     )
+
+
+def _truth_fields(battery: BatteryView, now_utc: datetime) -> dict[str, Any]:
+    """The estimator's belief as snapshot fields (all None until it has started)."""
+    truth, estimate = battery.truth, battery.estimate
+    if truth is None or estimate is None:
+        return {}
+    synced = truth.last_sync_utc
+    return {
+        "soc_estimate_pct": truth.soc_pct,
+        "energy_estimate_wh": estimate.mean_wh,
+        "energy_uncertainty_wh": estimate.sigma_wh,
+        "capacity_ah": truth.capacity_ah,
+        "capacity_source": truth.capacity_source,
+        "capacity_learned_utc": truth.capacity_learned_utc,
+        "last_sync": truth.last_sync,
+        "last_sync_utc": synced,
+        "last_sync_age_s": None if synced is None else max(0.0, (now_utc - synced).total_seconds()),
+    }
 
 
 def _time_to_soc(

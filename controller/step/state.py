@@ -16,6 +16,7 @@ from controller.policy import PolicyState
 from controller.room_pressure import RoomEstimate, RoomPressureState
 from controller.setpoints import Setpoints
 from controller.snapshot import Event, Snapshot
+from controller.truth import TruthState
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +86,8 @@ class PlanState:
     replan_now: bool = True
     tight_room: TightRoom | None = None
     """Set when the pressure cap keeps the plan from spending its energy by the deadline."""
+    on_charger: bool = False
+    """A charger carried the load at the last tick (the battery plan is set aside until it stops)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +121,8 @@ class ControlState:
     last_save_s: float | None = None
     shutdown_done: bool = False
     totals: Totals = Totals()
+    truth: TruthState | None = None
+    """The battery estimator's belief (None until a reading says anything about the charge)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from statistics import NormalDist
 
 from controller.battery import BatteryState, FullDetection, update_battery
 from controller.daemon_settings import DaemonSettings
@@ -20,6 +21,7 @@ from controller.room_pressure import (
     update_room,
 )
 from controller.step.state import ShuntInput, StepInputs
+from controller.truth import Energy, LearnedCapacity, TruthReading, TruthState, energy, start, update
 
 CHARGING_CURRENT_A = 0.05
 
@@ -37,6 +39,9 @@ class BatteryView:
     belief: BatteryState
     energy: EnergyState
     usable_wh: float | None
+    """What the plan may spend: the estimate's lower bound, never more than the energy above the reserve."""
+    truth: TruthState | None = None
+    estimate: Energy | None = None
 
 
 def full_detection(settings: DaemonSettings) -> FullDetection:
@@ -70,7 +75,8 @@ def fresh_shunt(settings: DaemonSettings, shunt: ShuntInput | None, now_s: float
 def read_battery(
     settings: DaemonSettings,
     belief: BatteryState,
-    energy: EnergyState,
+    energy_state: EnergyState,
+    truth: TruthState | None,
     shunt: ShuntInput | None,
     *,
     now_s: float,
@@ -79,30 +85,21 @@ def read_battery(
     modelled_w: float,
     correct_power: bool = True,
 ) -> BatteryView:
-    """Trust a reading only while it is fresh; advance the belief and the usable energy. `correct_power`
-    is False while the fan is stopped or off: its modelled power is then left out, and the measured/modelled
-    correction must not learn from it."""
+    """Trust a reading only while it is fresh; advance the belief, the estimator and the usable energy.
+    `correct_power` is False while the fan is stopped or off: its modelled power is then left out, and the
+    measured/modelled correction must not learn from it."""
     fresh = fresh_shunt(settings, shunt, now_s)
     voltage = fresh.voltage_v if fresh else None
     current = fresh.current_a if fresh else None
     draw_w = measured_draw_w(fresh) if fresh else None
-    belief = update_battery(
-        belief,
-        now_s=now_s,
-        now_utc=now_utc,
-        dt_s=dt_s,
-        fresh=fresh is not None,
-        shunt_soc_pct=fresh.soc_pct if fresh else None,
-        shunt_synced_age_s=fresh.since_full_charge_s if fresh else None,
-        voltage_v=voltage,
-        current_a=current,
-        full=full_detection(settings),
-    )
-    energy, usable_wh = update_energy(
-        energy,
+    belief = _advance_belief(settings, belief, fresh, now_s=now_s, now_utc=now_utc, dt_s=dt_s)
+    if fresh is not None:
+        truth = _advance_truth(settings, truth, belief, fresh, now_s=now_s, now_utc=now_utc, dt_s=dt_s)
+    energy_state, usable_wh = update_energy(
+        energy_state,
         now_s=now_s,
         dt_s=dt_s,
-        soc_pct=belief.soc_pct,
+        soc_pct=None,
         shunt_fresh=fresh is not None,
         measured_power_w=draw_w,
         modelled_power_w=modelled_w,
@@ -113,6 +110,12 @@ def read_battery(
         correction_tau_s=settings.control.power_correction_tau_s,
         correct_power=correct_power,
     )
+    estimate = None if truth is None else energy(truth, settings.truth())
+    if fresh is not None and truth is not None and estimate is not None:
+        usable_wh = plannable_wh(settings, truth, estimate)
+        energy_state = replace(energy_state, last_usable_wh=usable_wh, last_usable_s=now_s)
+    if truth is not None and truth.capacity_learned_utc != belief.capacity_learned_utc:
+        belief = replace(belief, capacity_learned_ah=truth.capacity_ah, capacity_learned_utc=truth.capacity_learned_utc)
     return BatteryView(
         fresh=fresh is not None,
         voltage_v=voltage,
@@ -121,9 +124,66 @@ def read_battery(
         charging=current is not None and current > CHARGING_CURRENT_A,
         consumed_ah=fresh.consumed_ah if fresh else None,
         belief=belief,
-        energy=energy,
+        energy=energy_state,
         usable_wh=usable_wh,
+        truth=truth,
+        estimate=estimate,
     )
+
+
+def _advance_belief(
+    settings: DaemonSettings, belief: BatteryState, fresh: ShuntInput | None, *, now_s: float, now_utc: datetime,
+    dt_s: float,
+) -> BatteryState:  # fmt: skip
+    return update_battery(
+        belief,
+        now_s=now_s,
+        now_utc=now_utc,
+        dt_s=dt_s,
+        fresh=fresh is not None,
+        shunt_soc_pct=fresh.soc_pct if fresh else None,
+        shunt_synced_age_s=fresh.since_full_charge_s if fresh else None,
+        voltage_v=fresh.voltage_v if fresh else None,
+        current_a=fresh.current_a if fresh else None,
+        full=full_detection(settings),
+    )
+
+
+def plannable_wh(settings: DaemonSettings, truth: TruthState, estimate: Energy) -> float:
+    """The energy the plan may spend: the estimate's lower bound at the configured confidence, and never
+    more than what lies above the fixed reserve (the floor for users who want one)."""
+    battery = settings.battery
+    above_reserve = estimate.mean_wh - battery.curve.energy_wh(battery.reserve_pct, truth.capacity_ah)
+    z = NormalDist().inv_cdf(battery.confidence_pct / 100.0)
+    return max(0.0, min(above_reserve, estimate.lower_wh(z)))
+
+
+def _advance_truth(
+    settings: DaemonSettings,
+    truth: TruthState | None,
+    belief: BatteryState,
+    shunt: ShuntInput,
+    *,
+    now_s: float,
+    now_utc: datetime,
+    dt_s: float,
+) -> TruthState | None:
+    """Start the estimator on the first reading that says anything (the shunt's or the belief's state of
+    charge, else the voltage), then advance it."""
+    truth_settings = settings.truth()
+    if truth is None:
+        learned = None
+        if belief.capacity_learned_ah is not None and belief.capacity_learned_utc is not None:
+            learned = LearnedCapacity(belief.capacity_learned_ah, belief.capacity_learned_utc)
+        soc = shunt.soc_pct if shunt.soc_pct is not None else belief.soc_pct
+        truth = start(
+            truth_settings, soc_pct=soc, voltage_v=shunt.voltage_v, current_a=shunt.current_a, now_utc=now_utc,
+            learned=learned,
+        )  # fmt: skip
+        if truth is None:
+            return None
+    reading = TruthReading(now_s, now_utc, dt_s, shunt.voltage_v, shunt.current_a)
+    return update(truth, truth_settings, reading)
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,8 @@ def test_accelerated_json_summary_and_progress(tmp_path: Path) -> None:
             "200 Wh",
             "--reserve",
             "10 %",
+            "--confidence",
+            "95 %",
             "--controller-draw",
             "0.9 W",
             "--min-pressure",
@@ -70,6 +72,7 @@ def test_accelerated_json_summary_and_progress(tmp_path: Path) -> None:
     [
         (["--battery", "lots"], "command line: --battery = 'lots': expected an energy"),
         (["--reserve", "95 %"], "command line: --reserve = '95 %': expected a fraction"),
+        (["--confidence", "30 %"], "command line: --confidence = '30 %': expected a fraction"),
         (["--deadline", "soon"], "command line: --deadline = 'soon': expected a duration"),
         (["--min-pressure", "40 Pa"], "command line: --min-pressure = '40 Pa': expected a pressure"),
         (["--speed", "fast"], "command line: --speed = 'fast': expected a number"),
@@ -94,6 +97,7 @@ def test_help_lists_the_flags(capsys: pytest.CaptureFixture[str]) -> None:
         "--fan",
         "--battery",
         "--reserve",
+        "--confidence",
         "--controller-draw",
         "--mode",
         "--deadline",
@@ -127,3 +131,13 @@ def test_a_deadline_moved_later_lengthens_the_run_and_is_judged(capsys: pytest.C
     assert summary["true_energy_wh"] == pytest.approx(100.0, rel=2e-3)
     assert summary["true_budget_wh"] == pytest.approx(summary["true_energy_wh"])
     assert summary["commands"][0].startswith("at 1 h 0 min: deadline=3 h: accepted")
+
+
+def test_confidence_reaches_the_battery_settings() -> None:
+    from controller.cli import build_parser
+    from controller.cli.sim import sim_config
+
+    args = build_parser().parse_args(["sim", "--accelerated", "--confidence", "97.5 %", "--reserve", "0 %"])
+    battery = sim_config(args).battery
+    assert (battery.confidence_pct, battery.reserve_pct) == (97.5, 0.0)
+    assert sim_config(build_parser().parse_args(["sim"])).battery.confidence_pct == 90.0

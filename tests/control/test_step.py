@@ -35,7 +35,7 @@ def settings_for(sections: dict[str, dict[str, object]] | None = None) -> Daemon
     return DaemonSettings.from_config(config(sections), None)
 
 
-def shunt(now_s: float, *, volts: float | None = 13.2, amps: float | None = -0.5, watts: float | None = None,
+def shunt(now_s: float, *, volts: float | None = 13.02, amps: float | None = -0.5, watts: float | None = None,
           soc: float | None = 80.0) -> ShuntInput:  # fmt: skip
     return ShuntInput(now_s, volts, amps, watts, soc, None, None)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from controller import units
-from controller.alarm_catalogue import ALARMS, AlarmRow, Trips
+from controller.alarm_catalogue import ALARMS, AlarmRow, Level, Trips
 from controller.alarm_config import ALERT_KEYS, ALERT_KEYS_BY_KEY, AlertsSection, parse_alerts
 from controller.alerts import AlertInputs
 from controller.battery import BatteryState
@@ -82,10 +82,13 @@ def test_pressure_high_has_its_own_delays() -> None:
     assert section.pressure_low_delay_s == AlertsSection().pressure_low_delay_s
 
 
-def test_flags_and_conditions_need_no_levels() -> None:
+def test_flags_need_no_levels_and_conditions_name_only_the_key_their_reporter_judges_by() -> None:
     for row in ALARMS:
-        if row.trips in (Trips.FLAG, Trips.CONDITION):
+        if row.trips is Trips.FLAG:
             assert all(band.set_level.key is None and band.set_level.input is None for band in row.bands)
+        if row.trips is Trips.CONDITION:
+            assert all(band.set_level.input is None and band.clear_level == Level() for band in row.bands)
+            assert all(band.set_level.key in (None, *ALERT_KEYS_BY_KEY) for band in row.bands)
 
 
 def _inside(setting: Setting, limits: CommandLimits) -> list[str]:

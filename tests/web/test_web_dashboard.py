@@ -164,6 +164,9 @@ def test_live_values_from_the_simulator_and_a_mode_change(
     expect(page.get_by_test_id("flow")).to_have_text(re.compile(r"^\d+ CFM$"))
     expect(page.get_by_test_id("runtime-plan")).to_have_text(re.compile(r"^\d+ d \d+ h$"))
     expect(page.get_by_test_id("room")).to_contain_text(re.compile(r"room leaks \d+\.\d CFM( ± \d+ %)? at 1 Pa"))
+    expect(page.get_by_test_id("energy")).to_contain_text(
+        re.compile(r"^\d[\d,.]* ± \d+ Wh in the battery · \d+\.\d Ah configured · synced at full ")
+    )
     first = page.locator("#updated").inner_text()
     expect(page.locator("#updated")).not_to_have_text(first)  # simulated time moves on without a reload
 

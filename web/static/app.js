@@ -87,6 +87,15 @@
     if (s.charging || s.power_w > 0) return `charging ${watts}`;
     return `discharging ${watts}`;
   }
+  // The estimator in words: "1180 ± 64 Wh in the battery · 100.0 Ah configured · synced at full 2 h ago".
+  function energyWords(s) {
+    if (s.energy_estimate_wh === null || s.energy_estimate_wh === undefined) return "";
+    const sigma = s.energy_uncertainty_wh === null ? "" : ` ± ${num("energy_uncertainty_wh", s.energy_uncertainty_wh)}`;
+    const energy = `${num("energy_estimate_wh", s.energy_estimate_wh)}${sigma} Wh in the battery`;
+    const capacity = `${withUnit("capacity_ah", s.capacity_ah)} ${s.capacity_source}`;
+    const sync = s.last_sync ? `synced at ${s.last_sync} ${duration(s.last_sync_age_s)} ago` : "not synced yet";
+    return [energy, capacity, sync].join(" · ");
+  }
   // The pressure in words: "positive pressure: 12.0 Pa (floor 5.0 Pa)".
   function pressureWords(s) {
     if (s.pressure_pa === null) return "pressure unknown";
@@ -133,6 +142,7 @@
     const socWarning = metric("soc_pct").thresholds.warning;
     $("soc-bar").classList.toggle("low", socWarning !== undefined && (s.soc_pct || 0) <= socWarning);
     $("battery").textContent = `${batteryFlow(s)} · ${withUnit("voltage_v", s.voltage_v)}`;
+    $("energy").textContent = energyWords(s);
     $("pressure").textContent = withUnit("pressure_pa", s.pressure_pa);
     const top = Math.max(10, (s.pressure_floor_pa || 0) * 2, s.pressure_pa || 0);
     bar($("pressure-bar"), (s.pressure_pa || 0) / top);
