@@ -173,6 +173,7 @@ def build_button_fan(
         safe_setting=safe,
         clock=clock,
         sleep=sleep or asyncio.sleep,
+        name=f"fan ({config.driver})",
     )
 
 
