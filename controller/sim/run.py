@@ -16,7 +16,7 @@ from controller.daemon import Daemon
 from controller.daemon_settings import DaemonSettings
 from controller.hub import Sink, SnapshotHub
 from controller.service import serve
-from controller.sim.buttons import PressedPurifier, default_buttons, pressed_purifier
+from controller.sim.buttons import PressedPurifier, pressed_purifier, purifier_buttons
 from controller.sim.devices import SimulatedPlant
 from controller.sim.plant import PlantParams, PlantState
 from controller.sim.rig import SimRoom, simulated_plant, simulated_rig
@@ -24,7 +24,6 @@ from controller.sim.scenario import Scenario
 from controller.sim.summary import SimSummary, summarize
 from controller.units import format_duration
 from drivers.base import Fan
-from drivers.config import ButtonsFanConfig
 
 
 @dataclass(slots=True)
@@ -115,11 +114,7 @@ class Simulation:
         """The plant's own fan, or with `fan_driver="buttons"` the real driver pressing a simulated purifier."""
         if self.fan_driver not in ("buttons", "ir"):
             return simulated
-        configured = self.config.devices.fan
-        if isinstance(configured, ButtonsFanConfig) and configured.driver == self.fan_driver:
-            buttons = configured
-        else:
-            buttons = default_buttons(self.config.fan, self.fan_driver)
+        buttons = purifier_buttons(self.config.devices.fan, self.config.fan, self.fan_driver)
         self.pressed = pressed_purifier(
             plant, self.config.fan, buttons, clock, miss_probability=self.scenario.missed_press, seed=self.seed
         )
