@@ -177,8 +177,18 @@ def build_button_fan(
     )
 
 
-def check_buttons(devices: DevicesSection, fan: FanSection) -> None:
-    """A `buttons` fan's labels, wiring and watts checked against the [fan] curve when the file is read."""
+def check_buttons(devices: DevicesSection, fan: FanSection, source: str = SOURCE) -> None:
+    """A `buttons` fan's labels, wiring and watts checked against the [fan] curve when the file is read
+    (errors name the file and the key as `devices.fan.KEY`)."""
+    try:
+        _check(devices, fan)
+    except ConfigError as exc:
+        if source == SOURCE:
+            raise
+        raise ConfigError(source, f"devices.fan.{exc.key}", exc.value, exc.expected) from exc
+
+
+def _check(devices: DevicesSection, fan: FanSection) -> None:
     if isinstance(devices.fan, ButtonsFanConfig):
         button_layout(devices.fan, fan.curve)
         signature(devices.fan, fan.curve)
