@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import re
 from pathlib import Path
 
@@ -30,6 +29,8 @@ def _edges(text: str) -> int:
 
 async def _receive(ir_ctl: str, device: str, target: Path, timeout_s: float) -> str | None:
     """Record one message into target; None, or why it failed."""
+    import asyncio
+
     from drivers.buttons.pressers import run_tool
 
     try:
@@ -53,6 +54,8 @@ def _check(target: Path) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
     """Handler of `cleanroom learn-ir`."""
+    import asyncio
+
     from controller import units
 
     for name in args.buttons:

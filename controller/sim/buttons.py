@@ -7,8 +7,9 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from controller.button_fan import build_button_fan
 from controller.clock import SimulatedClock
-from controller.config.buttons import build_button_fan, button_layout
+from controller.config.buttons import button_layout
 from controller.config.plant import FanSection
 from controller.sim.devices import SimulatedPlant
 from drivers.buttons.driver import ButtonFan
