@@ -7,7 +7,7 @@ import random
 import time
 from collections.abc import Callable
 
-from controller.config.buttons import build_button_fan
+from controller.button_fan import build_button_fan
 from controller.config.plant import FanSection
 from controller.errors import ConfigError
 from drivers.base import Fan, PressureSensor, Shunt

@@ -347,4 +347,11 @@ def _add_simulation_arguments(sim: argparse._ArgumentGroup) -> None:
         metavar="FACTOR",
         help="simulated time runs FACTOR times real time (default: as fast as possible)",
     )
+    sim.add_argument(
+        "--sim-fan-driver",
+        choices=("simulated", "buttons", "ir"),
+        default="simulated",
+        help="buttons/ir: step the settings by pressing a simulated purifier with the real driver, its presses "
+        "checked against the power (default: simulated)",
+    )
     sim.add_argument("--seed", type=int, default=0, help="random seed of the wind and sensor noise (default: 0)")

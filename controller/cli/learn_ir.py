@@ -54,6 +54,8 @@ def _check(target: Path) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
     """Handler of `cleanroom learn-ir`."""
+    import asyncio
+
     from controller import units
 
     for name in args.buttons:

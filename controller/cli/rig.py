@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from controller.clock import Clock
     from controller.config.loader import Config
     from controller.sim.rig import SimRoom
+    from drivers.base import Fan
 
 
 @dataclass(slots=True)
@@ -68,7 +69,19 @@ def simulated_rig(args: argparse.Namespace, config: Config) -> Rig:
     speed = quantity_flag("--sim-speed", args.sim_speed, units.DIMENSIONLESS, 0.01, 1e6) if args.sim_speed else None
     start_utc = datetime.now(UTC).replace(microsecond=0)
     built = build_simulated_rig(params, scenario, start_utc=start_utc, speed=speed, seed=args.seed)
-    return Rig(Devices(built.devices.shunt, built.devices.pressure, built.devices.fan), built.clock)
+    fan: Fan = built.devices.fan
+    driver = getattr(args, "sim_fan_driver", "simulated")
+    if driver != "simulated":
+        from controller.sim.buttons import default_buttons, pressed_purifier
+        from drivers.config import ButtonsFanConfig
+
+        configured = config.devices.fan
+        own = isinstance(configured, ButtonsFanConfig) and configured.driver == driver
+        buttons = (
+            configured if isinstance(configured, ButtonsFanConfig) and own else default_buttons(config.fan, driver)
+        )
+        fan = pressed_purifier(built.devices.plant, config.fan, buttons, built.clock, seed=args.seed).fan
+    return Rig(Devices(built.devices.shunt, built.devices.pressure, fan), built.clock)
 
 
 def real_rig(config: Config) -> Rig:

@@ -1,15 +1,11 @@
-"""`[devices.fan]` with `driver = "buttons"`: a purifier's buttons pressed through GPIO lines, and the
-driver built from it together with the fan curve (whose labels name the settings and whose watts verify
-them)."""
+"""`[devices.fan]` with `driver = "buttons"` or `"ir"`: a purifier's buttons pressed through GPIO lines
+or its remote's codes sent by an IR transmitter, read and checked against the fan curve (whose labels name
+the settings and whose watts verify them). The driver itself is built in controller.button_fan (this
+module stays free of asyncio, which `cleanroom plan` must not load)."""
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
-
-import gpiod
 
 from controller import units
 from controller.config.control import ControlSection
@@ -17,10 +13,8 @@ from controller.config.plant import FanSection
 from controller.config.reader import Table
 from controller.errors import ConfigError
 from controller.models.fan import FanCurve
-from drivers.buttons.driver import ButtonFan
 from drivers.buttons.plan import LAYOUTS, Layout
-from drivers.buttons.pressers import GpioPresser, IrPresser, Presser, RequestLines, RunTool, Wiring, run_tool
-from drivers.buttons.verify import DEFAULT_ABSOLUTE_W, DEFAULT_RELATIVE, PowerSignature, Rules
+from drivers.buttons.verify import DEFAULT_ABSOLUTE_W, DEFAULT_RELATIVE, PowerSignature
 from drivers.config import ButtonsFanConfig, DevicesSection
 
 BUTTON_SHARE_PERIOD = "30 min"
@@ -86,7 +80,7 @@ def parse_buttons_fan(table: Table, driver: str = "buttons") -> ButtonsFanConfig
     return config
 
 
-def _position(config: ButtonsFanConfig, labels: tuple[str, ...], key: str, label: str) -> int:
+def position(config: ButtonsFanConfig, labels: tuple[str, ...], key: str, label: str) -> int:
     if label == "off":
         return 0
     if label not in labels:
@@ -101,13 +95,13 @@ def button_layout(config: ButtonsFanConfig, curve: FanCurve) -> Layout:
         raise ConfigError(SOURCE, "driver", "buttons", "a [fan] curve of discrete settings (labels, not duty %)")
     labels = tuple(p.setting for p in curve.points)
     lines = config.button_names
-    power_on = None if config.power_on == "last" else _position(config, labels, "power_on", config.power_on)
-    per_setting = tuple(_position(config, labels, f"lines.{n}", n) for n in lines if n.isdigit())
+    power_on = None if config.power_on == "last" else position(config, labels, "power_on", config.power_on)
+    per_setting = tuple(position(config, labels, f"lines.{n}", n) for n in lines if n.isdigit())
     try:
         layout = Layout(
             config.layout,  # type: ignore[arg-type]
             len(labels),
-            order=tuple(_position(config, labels, "cycle", label) for label in config.cycle),
+            order=tuple(position(config, labels, "cycle", label) for label in config.cycle),
             per_setting=per_setting if config.layout == "per-setting" else (),
             has_off_button="off" in lines,
             has_power="power" in lines,
@@ -137,47 +131,18 @@ def signature(config: ButtonsFanConfig, curve: FanCurve) -> PowerSignature | Non
     return PowerSignature.from_watts(watts, standby_w=config.standby_w, absolute_w=config.tolerance_w, relative=0.0)
 
 
-def build_button_fan(
-    config: ButtonsFanConfig,
-    curve: FanCurve,
-    *,
-    safe_speed_pct: float = 50.0,
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], Awaitable[None]] | None = None,
-    request_lines: RequestLines | None = None,
-    run_ir: RunTool | None = None,
-) -> ButtonFan:
-    """The `buttons` or `ir` fan driver for this configuration and curve (not started); `request_lines`
-    and `run_ir` replace gpiod's and ir-ctl's (the seams the simulator's fakes sit at)."""
-    layout = button_layout(config, curve)
-    labels = tuple(p.setting for p in curve.points)
-    power_up = None if config.power_up == "last" else _position(config, labels, "power_up", config.power_up)
-    commands = tuple(p.command_pct for p in curve.points)
-    safe = max(1, sum(1 for c in commands if c <= safe_speed_pct + 1e-9))
-    presser: Presser
-    if config.driver == "ir":
-        presser = IrPresser(
-            config.device, dict(config.codes), ir_ctl=config.ir_ctl, gap_s=config.gap_s,
-            sleep=sleep or asyncio.sleep, run=run_ir or run_tool,
-        )  # fmt: skip
-    else:
-        wiring = Wiring(config.chip, dict(config.lines), config.active_low, config.press_s, config.release_s)
-        presser = GpioPresser(wiring, sleep or asyncio.sleep, request_lines or gpiod.request_lines)
-    return ButtonFan(
-        presser,
-        layout,
-        commands_pct=commands,
-        signature=signature(config, curve),
-        rules=Rules(settle_s=config.settle_s),
-        power_up=power_up,
-        safe_setting=safe,
-        clock=clock,
-        sleep=sleep or asyncio.sleep,
-    )
+def check_buttons(devices: DevicesSection, fan: FanSection, source: str = SOURCE) -> None:
+    """A `buttons` fan's labels, wiring and watts checked against the [fan] curve when the file is read
+    (errors name the file and the key as `devices.fan.KEY`)."""
+    try:
+        _check(devices, fan)
+    except ConfigError as exc:
+        if source == SOURCE:
+            raise
+        raise ConfigError(source, f"devices.fan.{exc.key}", exc.value, exc.expected) from exc
 
 
-def check_buttons(devices: DevicesSection, fan: FanSection) -> None:
-    """A `buttons` fan's labels, wiring and watts checked against the [fan] curve when the file is read."""
+def _check(devices: DevicesSection, fan: FanSection) -> None:
     if isinstance(devices.fan, ButtonsFanConfig):
         button_layout(devices.fan, fan.curve)
         signature(devices.fan, fan.curve)
@@ -185,7 +150,7 @@ def check_buttons(devices: DevicesSection, fan: FanSection) -> None:
         for key in ("power_up", "power_on"):
             label = getattr(devices.fan, key)
             if label != "last":
-                _position(devices.fan, labels, key, label)
+                position(devices.fan, labels, key, label)
 
 
 def learned_tolerances(watts: tuple[float, ...], stderr_w: tuple[float, ...]) -> tuple[float, ...]:

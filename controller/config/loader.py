@@ -122,7 +122,7 @@ def parse_config(table: Table, base_dir: Path) -> Config:
     fan, room, power_path = apply_calibration(calibration, config.fan, config.room, config.power_path)
     config = replace(config, fan=fan, room=room, power_path=power_path, calibration=calibration)
     if isinstance(config.devices.fan, ButtonsFanConfig):
-        check_buttons(config.devices, config.fan)
+        check_buttons(config.devices, config.fan, table.source)
         devices = with_calibration(config.devices, config.fan, calibration.fan_power_stderr_w)
         config = replace(config, devices=devices)
         control = button_share_period(config.control, table.table("control").has("share_period"))

@@ -7,14 +7,15 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from controller.button_fan import build_button_fan
 from controller.clock import SimulatedClock
-from controller.config.buttons import build_button_fan, button_layout
+from controller.config.buttons import button_layout
 from controller.config.plant import FanSection
 from controller.sim.devices import SimulatedPlant
 from drivers.buttons.driver import ButtonFan
 from drivers.buttons.plan import OFF, State
 from drivers.buttons.pressers import chip_path
-from drivers.config import ButtonsFanConfig
+from drivers.config import ButtonsFanConfig, FanConfig
 from drivers.fakes.gpiod_lines import FakeGpioChip, SimulatedPurifier
 from drivers.fakes.ir_ctl import FakeIrCtl
 
@@ -32,6 +33,13 @@ def default_buttons(fan: FanSection, driver: str = "buttons") -> ButtonsFanConfi
             layout="per-setting", codes=(*codes, ("off", "nec:0x00ff")), power_up="off", driver="ir"
         )
     return ButtonsFanConfig(layout="cycle", lines=(("cycle", DEFAULT_LINE),), cycle=("off", *labels), power_up="off")
+
+
+def purifier_buttons(configured: FanConfig, fan: FanSection, driver: str) -> ButtonsFanConfig:
+    """The configuration's own buttons (or remote) when it has them for this driver, else the default."""
+    if isinstance(configured, ButtonsFanConfig) and configured.driver == driver:
+        return configured
+    return default_buttons(fan, driver)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from controller.daemon import Daemon, RunTotals
 from controller.daemon_settings import DaemonSettings
 from controller.hub import Sink, SnapshotHub
 from controller.service import serve
-from controller.sim.buttons import PressedPurifier, default_buttons, pressed_purifier
+from controller.sim.buttons import PressedPurifier, pressed_purifier, purifier_buttons
 from controller.sim.devices import SimulatedPlant
 from controller.sim.plant import BatteryParams, PlantParams, PlantState
 from controller.sim.rig import SimRoom, simulated_plant, simulated_rig
@@ -28,7 +28,6 @@ from controller.sim.scenario import Scenario, TimedCommand, grid_spans
 from controller.sim.summary import SimSummary, Truth, summarize
 from controller.units import format_duration
 from drivers.base import Fan
-from drivers.config import ButtonsFanConfig
 
 
 @dataclass(slots=True)
@@ -137,11 +136,7 @@ class Simulation:
         """The plant's own fan, or with `fan_driver="buttons"` the real driver pressing a simulated purifier."""
         if self.fan_driver not in ("buttons", "ir"):
             return simulated
-        configured = self.config.devices.fan
-        if isinstance(configured, ButtonsFanConfig) and configured.driver == self.fan_driver:
-            buttons = configured
-        else:
-            buttons = default_buttons(self.config.fan, self.fan_driver)
+        buttons = purifier_buttons(self.config.devices.fan, self.config.fan, self.fan_driver)
         self.pressed = pressed_purifier(
             plant, self.config.fan, buttons, clock, miss_probability=self.scenario.missed_press, seed=self.seed
         )

@@ -50,7 +50,7 @@ class ButtonFan(Service):
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         fault_retry_s: float = 300.0,
-        close_timeout_s: float = 10.0,
+        close_timeout_s: float = 2.5,
         backoff: Backoff | None = None,
         name: str = "fan (buttons)",
     ) -> None:
@@ -178,7 +178,9 @@ class ButtonFan(Service):
         if open_loop and not self.open_loop:
             log.warning("%s: no fan power reading: pressing open-loop (presses are not verified)", self._health.name)
         self.open_loop = open_loop
-        if open_loop:
+        if self.signature is None:
+            self.message = "open loop: verification by power is off (verify = false)"
+        elif open_loop:
             self.message = "open loop: no fan power reading, presses are not verified"
 
     def _label(self, setting: int | None) -> str:
@@ -282,7 +284,9 @@ class ButtonFan(Service):
         if button is None:
             return False
         if not await self._press(button):
-            return True
+            self._blocked = True
+            await self._sleep(self._backoff.next_delay())
+            return False
         self._backoff.reset()
         self.belief = after(self.layout, self.belief, button)
         if self._fault_since_s is None and self.open_loop:

@@ -4,11 +4,14 @@ the driver's power check catches a missed press while the sweep runs."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from controller.calibration.session import CalibrationAborted, Devices
+from controller.cli import main
 from controller.sim.buttons import PressedPurifier, default_buttons, pressed_purifier
 from tests.calibration.helpers import Rig, rig
 
@@ -66,3 +69,26 @@ async def test_a_purifier_whose_settings_do_not_rise_is_refused() -> None:
     pressed.fan.set_command = set_command  # type: ignore[method-assign]
     with pytest.raises(CalibrationAborted, match="missed a press"):
         await r.session().run()
+
+
+def test_calibrate_sim_with_pressed_buttons_from_the_command_line(tmp_path: Path) -> None:
+    output = tmp_path / "calibration.json"
+    status = main(
+        [
+            "calibrate",
+            "--sim",
+            "--quiet",
+            "--sim-standing-draw",
+            "0.9 W",
+            "--sim-fan-driver",
+            "buttons",
+            "--json",
+            "--output",
+            str(output),
+        ]
+    )
+    assert status == 0
+    saved = json.loads(output.read_text())
+    watts = [step["fan_w"] for step in saved["steps"]]
+    assert watts == sorted(watts)
+    assert len(watts) == 6

@@ -220,3 +220,21 @@ async def test_missing_wiring_is_refused_by_name() -> None:
             Layout("cycle", 6, order=(1, 2, 3, 4, 5, 6), has_power=True),
             commands_pct=COMMANDS,
         )
+
+
+async def test_a_chip_lost_mid_run_is_retried_with_backoff_and_recovers() -> None:
+    b = bench(CYCLE, {"cycle": 17}, State(1, 1), power_up=1)
+    async with b.fan:
+        await b.fan.set_command(COMMANDS[1])
+        await b.run(6)
+        assert b.purifier.setting == 2
+        b.chip.unplugged = True
+        await b.fan.set_command(COMMANDS[3])
+        await b.run(5)
+        assert b.fan.stats.state is DeviceState.UNAVAILABLE
+        assert "No such device" in (b.fan.stats.last_error or "") or "gpiochip0" in (b.fan.stats.last_error or "")
+        assert b.purifier.setting == 2
+        b.chip.unplugged = False
+        await b.run(10)
+        assert b.purifier.setting == 4
+        assert b.fan.stats.state is DeviceState.OK

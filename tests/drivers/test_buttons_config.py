@@ -89,14 +89,27 @@ def test_the_driver_needs_the_fan_section() -> None:
         build_fan(loaded.devices)
 
 
-def test_the_worked_example_in_config_example_parses() -> None:
+def example(name: str) -> Any:
+    """The commented `name` example of deploy/config.example.toml's [devices.fan], loaded."""
     import tomllib
 
     text = (REPO / "deploy/config.example.toml").read_text()
-    block = text.split("# --- buttons example ---\n", 1)[1].split("# --- end of buttons example ---", 1)[0]
+    block = text.split(f"# --- {name} example ---\n", 1)[1].split(f"# --- end of {name} example ---", 1)[0]
     uncommented = "\n".join(re.sub(r"^# ?", "", line) for line in block.splitlines())
     document = tomllib.loads("[devices.fan]\n" + uncommented)
-    loaded = parse_config(Table(document, "config.example.toml"), REPO)
+    return parse_config(Table(document, "config.example.toml"), REPO)
+
+
+def test_the_ir_example_in_config_example_parses() -> None:
+    loaded = example("ir")
+    built = build_fan(loaded.devices, fan=loaded.fan)
+    assert isinstance(built, ButtonFan)
+    assert isinstance(built.presser, IrPresser)
+    assert set(built.presser.codes) == {"1", "2", "off"}
+
+
+def test_the_worked_example_in_config_example_parses() -> None:
+    loaded = example("buttons")
     built = build_fan(loaded.devices, fan=loaded.fan)
     assert isinstance(built, ButtonFan)
     assert isinstance(built.presser, GpioPresser)
