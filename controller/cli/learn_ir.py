@@ -61,7 +61,6 @@ def run(args: argparse.Namespace) -> int:
     for name in args.buttons:
         if not NAMES.match(name):
             raise ConfigError("command line", "BUTTON", name, 'a setting such as "2", or off, power, cycle, up, down')
-    import asyncio
 
     timeout_s = units.parse(args.timeout, units.DURATION)
     folder = Path(args.dir)

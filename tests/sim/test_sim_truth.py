@@ -87,7 +87,8 @@ def test_the_true_bound_does_not_depend_on_what_the_controller_does() -> None:
 
 
 def test_a_smaller_battery_misses_its_deadline_and_the_summary_says_by_how_much() -> None:
-    summary = run(short_config(), "capacity=80%")
+    """Manual mode does not adapt (the planning modes learn the smaller battery and last: tests/control)."""
+    summary = run(short_config("manual", manual_speed="100 %"), "capacity=80%")
     assert summary.deadline_met is False
     assert summary.bms_cut_h is not None
     assert summary.deadline_miss_h is not None
