@@ -16,6 +16,7 @@ from controller.clock import Clock
 from controller.command_bus import CommandBus, PendingCommand
 from controller.daemon_settings import DaemonSettings
 from controller.hub import SnapshotHub
+from controller.loop_timing import LoopTiming
 from controller.snapshot import Event, EventKind, Mode, Severity, Snapshot
 from controller.state_store import load_battery, save_battery
 from controller.step import (
@@ -83,6 +84,7 @@ class Daemon:
         self.keep_events = keep_events
         self.state: ControlState = initial_state(settings, clock.monotonic(), clock.utc_now())
         self.totals = RunTotals()
+        self.timing = LoopTiming(settings.tick_s)
         self._shell_events: list[Event] = []
         self._shutdown: asyncio.Task[None] | None = None
 
@@ -162,6 +164,7 @@ class Daemon:
         next_tick = start_s
         try:
             while stop is None or not stop.is_set():
+                self.timing.started(self.clock.monotonic())
                 await self.tick()
                 if duration_s is not None and self.clock.monotonic() - start_s >= duration_s - 1e-9:
                     break
@@ -170,6 +173,7 @@ class Daemon:
                 next_tick += self.settings.tick_s
                 await self.clock.sleep(max(0.0, next_tick - self.clock.monotonic()))
         finally:
+            log.info("%s", self.timing.summary())
             await self.stop()
             stopping = "controller stopped; fan left at the safe speed"
             self._publish_events(Event(EventKind.STOPPING, stopping, self.clock.utc_now()))
