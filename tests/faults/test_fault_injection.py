@@ -16,8 +16,8 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from controller.history.backlog import FILE_NAME
+from drivers.fakes.stalling_proxy import StallingProxy
 from tests.eventually import eventually
-from tests.faults.proxy import StallingProxy
 from tests.faults.rig import EXIT_FORCED, SAFE_SPEED_REGISTER, Run, Timing, running_daemon
 from tests.mqtt.mqtt_rig import Mosquitto, get_retained
 

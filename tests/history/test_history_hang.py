@@ -21,8 +21,8 @@ from controller.history.recorder import build_recorder
 from controller.history.schema import samples
 from controller.hub import SnapshotHub
 from controller.snapshot import AlertKind, Snapshot
+from drivers.fakes.stalling_proxy import StallingProxy
 from tests.eventually import eventually
-from tests.faults.proxy import StallingProxy
 from tests.history.history_helpers import START, record, series
 
 SECTION = replace(HistorySection(), sample_interval_s=1.0, batch_interval_s=5.0, timeout_s=2.0, retry_interval_s=0.2)
