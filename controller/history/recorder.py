@@ -75,7 +75,7 @@ class Recorder:
         self.section = section
         self.clock = clock
         self.url_text = redacted(url)
-        self.reader = HistoryReader(store.engine)
+        self.reader = HistoryReader(store.engine, section.timeout_s)
         self.stats = RecorderStats()
         self._ops: deque[Batch | Repair] = deque()
         self._in_flight: Batch | Repair | None = None
