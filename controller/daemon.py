@@ -125,12 +125,13 @@ class Daemon:
             self._publish_events(*events)
         self._save(SaveBattery(self.state.setpoints.battery, self.clock.utc_now()))
         devices = (self.shunt, self.pressure, self.fan)
-        closing = [asyncio.ensure_future(self._close(device)) for device in devices]
+        closing = {asyncio.ensure_future(self._close(device)): device for device in devices}
         _done, hung = await asyncio.wait(closing, timeout=DEVICE_CLOSE_TIMEOUT_S)
         for task in hung:
             task.cancel()
         if hung:
-            log.error("%d device(s) did not close within %.0f s; leaving them", len(hung), DEVICE_CLOSE_TIMEOUT_S)
+            names = ", ".join(sorted(type(closing[task]).__name__ for task in hung))
+            log.error("%s did not close within %.0f s; leaving them", names, DEVICE_CLOSE_TIMEOUT_S)
 
     @staticmethod
     async def _close(device: Shunt | PressureSensor | Fan) -> None:
