@@ -211,6 +211,8 @@ def percentile(values: list[float], fraction: float) -> float:
 
 async def main_async(seconds: float, tick_s: float) -> None:
     print(f"tick {tick_s * 1000:.0f} ms, {seconds:.0f} s per run")
+    with tempfile.TemporaryDirectory(prefix="cleanroom-bench-") as workdir:
+        await run_one("baseline", 1.0, tick_s, Path(workdir))  # warm-up (first imports), not reported
     print(f"{'run':<15} {'ticks':>6} {'p50 ms':>8} {'p99 ms':>8} {'p99 late ms':>12} {'max tick ms':>12}")
     for name in FAULTS:
         with tempfile.TemporaryDirectory(prefix="cleanroom-bench-") as workdir:
