@@ -16,6 +16,7 @@ from controller.clock import Clock
 from controller.command_bus import CommandBus, PendingCommand
 from controller.daemon_settings import DaemonSettings
 from controller.hub import SnapshotHub
+from controller.loop_timing import LoopTiming
 from controller.snapshot import AlertKind, Event, EventKind, Mode, Severity, Snapshot
 from controller.state_store import load_battery, save_battery
 from controller.step import (
@@ -84,6 +85,7 @@ class Daemon:
         self.keep_events = keep_events
         self.state: ControlState = initial_state(settings, clock.monotonic(), clock.utc_now())
         self.totals = RunTotals()
+        self.timing = LoopTiming(settings.tick_s)
         self._shell_events: list[Event] = []
         self._shutdown: asyncio.Task[None] | None = None
 
@@ -124,12 +126,13 @@ class Daemon:
             self._publish_events(*events)
         self._save(SaveBattery(self.state.setpoints.battery, self.clock.utc_now()))
         devices = (self.shunt, self.pressure, self.fan)
-        closing = [asyncio.ensure_future(self._close(device)) for device in devices]
+        closing = {asyncio.ensure_future(self._close(device)): device for device in devices}
         _done, hung = await asyncio.wait(closing, timeout=DEVICE_CLOSE_TIMEOUT_S)
         for task in hung:
             task.cancel()
         if hung:
-            log.error("%d device(s) did not close within %.0f s; leaving them", len(hung), DEVICE_CLOSE_TIMEOUT_S)
+            names = ", ".join(sorted(type(closing[task]).__name__ for task in hung))
+            log.error("%s did not close within %.0f s; leaving them", names, DEVICE_CLOSE_TIMEOUT_S)
 
     @staticmethod
     async def _close(device: Shunt | PressureSensor | Fan) -> None:
@@ -163,6 +166,7 @@ class Daemon:
         next_tick = start_s
         try:
             while stop is None or not stop.is_set():
+                self.timing.started(self.clock.monotonic())
                 await self.tick()
                 if duration_s is not None and self.clock.monotonic() - start_s >= duration_s - 1e-9:
                     break
@@ -171,6 +175,7 @@ class Daemon:
                 next_tick += self.settings.tick_s
                 await self.clock.sleep(max(0.0, next_tick - self.clock.monotonic()))
         finally:
+            log.info("%s", self.timing.summary())
             await self.stop()
             stopping = "controller stopped; fan left at the safe speed"
             self._publish_events(Event(EventKind.STOPPING, stopping, self.clock.utc_now()))

@@ -8,14 +8,18 @@ Methods are synchronous; call them from async code with `asyncio.to_thread`.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, RowMapping, Table, func, select
+from sqlalchemy import Connection, Engine, RowMapping, Table, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from controller.errors import CleanroomError
 
+from .database import guarded
+from .guard import HistoryTimeout
 from .rows import epoch_minute, minute_start
 from .schema import RECORDED_KEYS, config_changes, events, samples, samples_1m
 
@@ -42,8 +46,15 @@ def _check_range(start_utc: datetime, end_utc: datetime) -> None:
 class HistoryReader:
     """Queries over the history tables of one database (any controller id)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, timeout_s: float = 10.0) -> None:
         self.engine = engine
+        self.timeout_s = timeout_s
+
+    @contextmanager
+    def _connect(self) -> Iterator[Connection]:
+        """A connection whose queries end after `timeout_s` (a reader must not hang on a silent server)."""
+        with guarded(self.timeout_s), self.engine.connect() as connection:
+            yield connection
 
     def samples(
         self, controller_id: str, start_utc: datetime, end_utc: datetime, max_points: int = 500
@@ -55,7 +66,7 @@ class HistoryReader:
         if max_points < 1:
             raise ValueError(f"max_points must be at least 1, got {max_points}")
         try:
-            with self.engine.connect() as connection:
+            with self._connect() as connection:
                 oldest = connection.execute(
                     select(func.min(samples.c.timestamp_utc)).where(samples.c.controller_id == controller_id)
                 ).scalar()
@@ -85,7 +96,7 @@ class HistoryReader:
                     if len(raw) <= max_points:
                         return [_raw_point(dict(row)) for row in raw]
                 return self._aggregated(connection, controller_id, start_utc, end_utc, max_points)
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, HistoryTimeout) as exc:
             raise HistoryUnavailable(f"history database unavailable: {exc.__class__.__name__}") from exc
 
     def _aggregated(
@@ -130,7 +141,7 @@ class HistoryReader:
         """The newest `limit` rows of a timestamped table in a range, oldest first."""
         _check_range(start_utc, end_utc)
         try:
-            with self.engine.connect() as connection:
+            with self._connect() as connection:
                 rows = (
                     connection.execute(
                         select(table)
@@ -145,7 +156,7 @@ class HistoryReader:
                     .mappings()
                     .all()
                 )
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, HistoryTimeout) as exc:
             raise HistoryUnavailable(f"history database unavailable: {exc.__class__.__name__}") from exc
         return list(reversed(rows))
 

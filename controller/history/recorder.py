@@ -75,12 +75,13 @@ class Recorder:
         self.section = section
         self.clock = clock
         self.url_text = redacted(url)
-        self.reader = HistoryReader(store.engine)
+        self.reader = HistoryReader(store.engine, section.timeout_s)
         self.stats = RecorderStats()
         self._ops: deque[Batch | Repair] = deque()
         self._in_flight: Batch | Repair | None = None
         self.backlog_path = backlog_path
         self._loaded: Batch | None = None
+        self._backlog_checked = False
         self._pending = Batch()
         self._timeline = Timeline(section.clock_jump_threshold_s, section.clock_repair_window_s)
         self._aggregator = MinuteAggregator(controller_id)
@@ -135,8 +136,10 @@ class Recorder:
                         await asyncio.wait_for(in_daemon_thread(self.store.close, "history-close"), CLOSE_WAIT_S)
 
     def _load_backlog(self) -> None:
-        if self.backlog_path is None or self._loaded is not None:
+        """Once per recorder (a supervised restart of `run` keeps the queue it has in memory)."""
+        if self.backlog_path is None or self._backlog_checked:
             return
+        self._backlog_checked = True
         loaded = load_backlog(self.backlog_path)
         if loaded is not None:
             log.info("history: %d rows left unwritten by the last run are queued first", len(loaded))

@@ -25,13 +25,18 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def get_state(port: int) -> dict[str, object] | None:
+def get_json(port: int, path: str) -> dict[str, object] | None:
+    """A JSON object from the daemon's API, or None while it does not answer."""
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/state", timeout=2) as response:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as response:
             data = json.loads(response.read())
     except OSError:
         return None
     return data if isinstance(data, dict) else None
+
+
+def get_state(port: int) -> dict[str, object] | None:
+    return get_json(port, "/api/state")
 
 
 def _write_config(tmp_path: Path, shunt: VEDirectFake, pressure: ModbusFake, pwm: PwmSysfsFake) -> Path:

@@ -10,6 +10,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, distinct, func, select
 from sqlalchemy.engine import make_url
 
@@ -17,12 +18,13 @@ from controller.clock import SimulatedClock
 from controller.command_bus import CommandBus
 from controller.history.backlog import FILE_NAME
 from controller.history.config import HistorySection
+from controller.history.reader import HistoryUnavailable
 from controller.history.recorder import build_recorder
 from controller.history.schema import samples
 from controller.hub import SnapshotHub
 from controller.snapshot import AlertKind, Snapshot
+from drivers.fakes.stalling_proxy import StallingProxy
 from tests.eventually import eventually
-from tests.faults.proxy import StallingProxy
 from tests.history.history_helpers import START, record, series
 
 SECTION = replace(HistorySection(), sample_interval_s=1.0, batch_interval_s=5.0, timeout_s=2.0, retry_interval_s=0.2)
@@ -70,6 +72,11 @@ async def test_postgresql_that_stops_answering_keeps_every_row(pg_url: str, cont
         first_pending = first["pending_rows"]
         assert first_pending is not None
         assert first_pending > 0
+
+        with pytest.raises(HistoryUnavailable):  # a reader (the dashboard's chart) is ended, not left hanging
+            await asyncio.wait_for(
+                asyncio.to_thread(recorder.reader.samples, controller_id, START, snapshots[-1].timestamp_utc), 30
+            )
 
         await _publish(hub, snapshots[180:240])
         grown = await eventually(

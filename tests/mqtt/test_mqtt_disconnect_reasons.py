@@ -23,6 +23,7 @@ from controller.hub import SnapshotHub
 from controller.mqtt.config import MqttSection
 from controller.mqtt.reasons import describe
 from controller.mqtt.sink import MqttSink, build_mqtt_sink
+from drivers.fakes.stalling_proxy import StallingProxy
 from tests.eventually import eventually
 from tests.mqtt.mqtt_rig import T0, Mosquitto, free_port, get_retained
 
@@ -142,3 +143,27 @@ def test_each_code_is_named(error: aiomqtt.MqttError, expected: str, login: bool
     reason = describe(error, "h", 1)
     assert expected in reason.text
     assert reason.login is login
+
+
+async def test_a_broker_that_stops_answering_is_noticed_and_the_stop_is_not_held(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A broker behind a path that goes silent (a proxy that stops forwarding): the keepalive notices, the
+    log says so (not a login problem), reconnects time out instead of hanging, and stopping is bounded."""
+    caplog.set_level(logging.DEBUG, logger="controller.mqtt")
+    broker = Mosquitto(tmp_path)
+    broker.start()
+    try:
+        with StallingProxy(("127.0.0.1", broker.port)) as proxy:
+            async with sink_at(f"mqtt://127.0.0.1:{proxy.port}") as sink:  # stopping is bounded by sink_at's wait
+                await eventually(lambda: sink.stats.connected, timeout_s=15.0)
+                assert await get_retained(broker.port, "cleanroom/room1/availability") == b"online"
+                proxy.stall()
+                await eventually(lambda: not sink.stats.connected, timeout_s=60.0, what="the silence noticed")
+                await eventually(lambda: len(_logged(caplog)) >= 2, timeout_s=60.0, what="a timed-out reconnect")
+            messages = [r.getMessage() for r in _logged(caplog)]
+            assert all("login" not in m for m in messages), messages
+            assert any("keepalive" in m or "lost" in m for m in messages), messages
+            assert any("no answer from 127.0.0.1" in m for m in messages), messages
+    finally:
+        broker.stop()

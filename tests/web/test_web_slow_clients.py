@@ -15,8 +15,10 @@ import pytest
 from controller.command_bus import CommandBus
 from controller.hub import SnapshotHub
 from controller.sim.snapshots import sample_snapshot
+from tests.eventually import eventually
 from web.config import HttpSection
 from web.sink import WebSink
+from web.slow_clients import MAX_CONNECTIONS_PER_ADDRESS
 
 SECTION = HttpSection(host="127.0.0.1", port=0, request_timeout_s=1.0)
 
@@ -114,3 +116,39 @@ async def test_headers_over_the_limit_are_a_400(sink: WebSink) -> None:
     finally:
         writer.close()
     assert answer.startswith(b"HTTP/1.1 400")
+
+
+async def test_idle_sockets_beyond_the_per_address_cap_are_closed_at_once(tmp_path: Path) -> None:
+    hub = SnapshotHub()
+    web = WebSink("127.0.0.1", 0, "room-1", replace(SECTION, request_timeout_s=60.0), str(tmp_path))
+    running = asyncio.create_task(web.run(hub, CommandBus()))
+    await asyncio.wait_for(web.started.wait(), 30)
+    idle: list[asyncio.StreamWriter] = []
+    try:
+        for _ in range(MAX_CONNECTIONS_PER_ADDRESS):
+            _reader, writer = await asyncio.open_connection("127.0.0.1", web.port)
+            idle.append(writer)
+        reader, writer = await asyncio.open_connection("127.0.0.1", web.port)
+        # closed by the cap long before the 60 s request deadline could close it
+        assert await asyncio.wait_for(reader.read(1024), 20) == b""
+        writer.close()
+        for writer in idle:
+            writer.close()
+        idle.clear()
+        async with httpx.AsyncClient(base_url=web.url, timeout=10.0) as client:
+            response = await eventually(
+                lambda: _status(client), timeout_s=20, what="answered again once the idle sockets are gone"
+            )
+        assert response == 200
+    finally:
+        for writer in idle:
+            writer.close()
+        hub.close()
+        await asyncio.wait_for(running, 30)
+
+
+async def _status(client: httpx.AsyncClient) -> int | None:
+    try:
+        return (await client.get("/healthz")).status_code
+    except httpx.TransportError:
+        return None
