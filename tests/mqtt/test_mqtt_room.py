@@ -79,9 +79,11 @@ async def test_a_door_hold_and_why_are_published_apart_from_the_filtered_pressur
     pressure falls with the raw one; when `door_hold` has run out the hold is gone and `pressure_low` is
     published, the door still open."""
     base = "cleanroom/door15"
+    config = tmp_path / "cleanroom.toml"  # the state every 5 simulated seconds (publish_interval is real time)
+    config.write_text('[mqtt]\npublish_interval = "0.25 s"\n', encoding="utf-8")
     async with (
         Watcher(broker.port, [f"{base}/state", f"{base}/alert"]) as watcher,
-        sim(tmp_path, "--speed", "20", "--duration", "1 day", "--tick", "1 s", "--mode", "eco",
+        sim(tmp_path, "--speed", "20", "--duration", "1 day", "--tick", "1 s", "--mode", "eco", "--config", str(config),
             "--min-pressure", f"{FLOOR_PA:g} Pa", "--scenario", "door=2min+1h", "--mqtt", broker.url,
             "--id", "door15"),
     ):  # fmt: skip
