@@ -155,7 +155,7 @@ def step(settings: DaemonSettings, state: ControlState, inputs: StepInputs) -> S
     plan_power_w = smoothed_plan_power_w(settings, planning, state.plan_power_w, source_now_w, ratio, dt)
     ahead = outlook(
         planning, setpoints, plan_power_w=plan_power_w, source_now_w=source_now_w, power_ratio=ratio,
-        usable_wh=battery.usable_wh, charging=battery.charging, now_s=now_s,
+        usable_wh=battery.usable_wh, charging=battery.charging, now_s=now_s, expected_wh=battery.expected_wh,
     )  # fmt: skip
     alert_inputs = _alert_inputs(settings, inputs, setpoints, battery, room, ahead, stalled, planning)
     alerts = update_alerts(state.alerts, alert_inputs, settings.alerts)

@@ -120,9 +120,11 @@ def outlook(
     usable_wh: float | None,
     charging: bool,
     now_s: float,
+    expected_wh: float | None = None,
 ) -> Outlook:
-    """Runtime at the current speed and under the plan; the deadline met or missed, and by how much."""
-    runtime_now = runtime_s(usable_wh, source_now_w, power_ratio, charging)
+    """Runtime at the current speed (from the expected energy, when the estimator has one) and under the
+    plan (from the energy the plan may spend); the deadline met or missed, and by how much."""
+    runtime_now = runtime_s(usable_wh if expected_wh is None else expected_wh, source_now_w, power_ratio, charging)
     runtime_plan = runtime_s(usable_wh, plan_power_w / power_ratio, power_ratio, charging)
     deadline = setpoints.deadline_mono_s
     remaining_s = None if deadline is None else deadline - now_s

@@ -42,6 +42,9 @@ class BatteryView:
     """What the plan may spend: the estimate's lower bound, never more than the energy above the reserve."""
     truth: TruthState | None = None
     estimate: Energy | None = None
+    expected_wh: float | None = None
+    """The estimate's central value above the reserve: what the runtime people read is computed from (the
+    plan spends the lower bound; a runtime from the bound would always read short)."""
 
 
 def full_detection(settings: DaemonSettings) -> FullDetection:
@@ -111,8 +114,10 @@ def read_battery(
         correct_power=correct_power,
     )
     estimate = None if truth is None else energy(truth, settings.truth())
+    expected_wh = usable_wh
     if fresh is not None and truth is not None and estimate is not None:
         usable_wh = plannable_wh(settings, truth, estimate)
+        expected_wh = max(0.0, _above_reserve_wh(settings, truth, estimate))
         energy_state = replace(energy_state, last_usable_wh=usable_wh, last_usable_s=now_s)
     if truth is not None and truth.capacity_learned_utc != belief.capacity_learned_utc:
         belief = replace(belief, capacity_learned_ah=truth.capacity_ah, capacity_learned_utc=truth.capacity_learned_utc)
@@ -128,6 +133,7 @@ def read_battery(
         usable_wh=usable_wh,
         truth=truth,
         estimate=estimate,
+        expected_wh=expected_wh,
     )
 
 
@@ -152,10 +158,13 @@ def _advance_belief(
 def plannable_wh(settings: DaemonSettings, truth: TruthState, estimate: Energy) -> float:
     """The energy the plan may spend: the estimate's lower bound at the configured confidence, and never
     more than what lies above the fixed reserve (the floor for users who want one)."""
+    z = NormalDist().inv_cdf(settings.battery.confidence_pct / 100.0)
+    return max(0.0, min(_above_reserve_wh(settings, truth, estimate), estimate.lower_wh(z)))
+
+
+def _above_reserve_wh(settings: DaemonSettings, truth: TruthState, estimate: Energy) -> float:
     battery = settings.battery
-    above_reserve = estimate.mean_wh - battery.curve.energy_wh(battery.reserve_pct, truth.capacity_ah)
-    z = NormalDist().inv_cdf(battery.confidence_pct / 100.0)
-    return max(0.0, min(above_reserve, estimate.lower_wh(z)))
+    return estimate.mean_wh - battery.curve.energy_wh(battery.reserve_pct, truth.capacity_ah)
 
 
 def _advance_truth(
