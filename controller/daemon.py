@@ -217,6 +217,7 @@ class Daemon:
                 shunt.soc_pct,
                 shunt.consumed_ah,
                 shunt.history.get("since_full_charge_s"),
+                None if shunt.time_to_go_min is None else shunt.time_to_go_min * 60.0,
             ),
             pressure=None if pressure is None else PressureInput(pressure.monotonic_s, pressure.pressure_pa),
             fan=None if fan is None else FanInput(fan.monotonic_s, fan.rpm, fan.stalled),

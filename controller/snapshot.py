@@ -174,6 +174,10 @@ class Snapshot:
     """The estimator's last synchronisation: `full` or `empty` (None: not since it started)."""
     last_sync_utc: datetime | None = None
     last_sync_age_s: float | None = None
+    shunt_time_to_go_s: float | None = None
+    """The battery monitor's own time to go: math.inf when it says infinite (TTG -1: not discharging), None
+    when unknown (`---`, or a monitor that has none). JSON carries it as a number or null plus
+    `shunt_time_to_go` ("finite", "infinite" or "unknown"), since JSON has no infinity."""
 
     def at(self, seconds: float | None) -> str | None:
         """The wall-clock time (ISO 8601 UTC) this many seconds after the snapshot."""
@@ -196,9 +200,18 @@ class Snapshot:
                 out[f.name] = [e.to_dict() for e in value]
             elif f.name == "time_to_soc_s":
                 out[f.name] = {f"{pct:g}": seconds for pct, seconds in value}
+            elif f.name == "shunt_time_to_go_s":
+                out[f.name] = value if value is not None and math.isfinite(value) else None
+                out["shunt_time_to_go"] = _time_to_go_kind(value)
             else:
                 out[f.name] = value
         out["runtime_now_end_utc"] = self.at(self.runtime_now_s)
         out["runtime_plan_end_utc"] = self.at(self.runtime_plan_s)
         out["time_to_soc_utc"] = {f"{pct:g}": self.at(seconds) for pct, seconds in self.time_to_soc_s}
         return out
+
+
+def _time_to_go_kind(seconds: float | None) -> str:
+    if seconds is None:
+        return "unknown"
+    return "finite" if math.isfinite(seconds) else "infinite"

@@ -42,6 +42,7 @@ def build_snapshot(
         consumed_ah=battery.consumed_ah,
         soc_synced=setpoints.battery.synced,
         soc_sync_age_s=setpoints.battery.sync_age_s(now_utc),
+        shunt_time_to_go_s=inputs.shunt.time_to_go_s if battery.fresh and inputs.shunt is not None else None,
         charging=battery.charging,
         energy_usable_wh=battery.usable_wh,
         pressure_pa=room.pressure_pa,

@@ -30,6 +30,8 @@ class ShuntInput:
     soc_pct: float | None = None
     consumed_ah: float | None = None
     since_full_charge_s: float | None = None
+    time_to_go_s: float | None = None
+    """The device's own time to go: math.inf when it says infinite (not discharging), None when unknown."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import signal
 import socket
 import sys
@@ -15,6 +16,7 @@ from pathlib import Path
 from drivers.fakes.modbus import ModbusFake
 from drivers.fakes.sysfs_pwm import PwmSysfsFake
 from drivers.fakes.vedirect import VEDirectFake, constant
+from drivers.vedirect.encoder import battery_monitor_blocks
 
 CLEANROOM = Path(sys.executable).with_name("cleanroom")
 
@@ -133,3 +135,41 @@ async def test_run_drives_real_drivers_and_stops_at_the_safe_speed(tmp_path: Pat
         await shunt.close()
         await pressure.close()
         await pwm.close()
+
+
+async def test_the_monitors_infinite_and_unknown_time_to_go_stay_distinct_in_the_api(tmp_path: Path) -> None:
+    """TTG -1 (infinite: not discharging) and `---` (unknown) through the real VE.Direct driver and daemon."""
+    said: list[float | None] = [math.inf]
+    shunt = VEDirectFake(
+        lambda: battery_monitor_blocks(
+            voltage_v=13.1, current_a=-0.8, soc_pct=72.0, consumed_ah=-12.5, time_to_go_min=said[0]
+        ),
+        interval_s=0.2,
+    )
+    pressure = ModbusFake(transport="tcp", holding={2: 2, 3: 1, 4: 85})
+    pwm = PwmSysfsFake(tmp_path / "sys" / "class" / "pwm")
+    for fake in (shunt, pressure, pwm):
+        await fake.start()
+    http_port = free_port()
+    process = await _start_daemon(_write_config(tmp_path, shunt, pressure, pwm), http_port, tmp_path / "state")
+
+    async def shown(kind: str) -> dict[str, object]:
+        state: dict[str, object] | None = None
+        for _ in range(300):
+            state = await asyncio.to_thread(get_state, http_port)
+            if state and state.get("shunt_time_to_go") == kind:
+                return state
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"the API never said {kind}: {state and state.get('shunt_time_to_go')}")
+
+    try:
+        assert (await shown("infinite"))["shunt_time_to_go_s"] is None
+        said[0] = None
+        assert (await shown("unknown"))["shunt_time_to_go_s"] is None
+        said[0] = 600.0
+        assert (await shown("finite"))["shunt_time_to_go_s"] == 36000.0
+    finally:
+        process.kill()
+        await process.wait()
+        for fake in (shunt, pressure, pwm):
+            await fake.close()
