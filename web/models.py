@@ -62,6 +62,14 @@ _DERIVED: dict[str, Any] = {
         dict[str, datetime | None],
         Field(default_factory=dict, description="when the state of charge reaches each %"),
     ),
+    "shunt_time_to_go": (
+        Literal["finite", "infinite", "unknown"],
+        Field(
+            "unknown",
+            description="the battery monitor's time to go: finite (in shunt_time_to_go_s), "
+            "infinite (TTG -1: not discharging) or unknown (---)",
+        ),
+    ),
 }
 
 
