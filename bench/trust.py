@@ -133,7 +133,10 @@ def _pct(value: object) -> str:
 
 
 def _num(value: object, fmt: str) -> str:
-    return format(value, fmt) if isinstance(value, float | int) and not isinstance(value, bool) else "—"
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        return format(value, fmt)
+    width = fmt.split(".")[0].rstrip(",")
+    return "—".rjust(int(width) if width.isdigit() else 1)
 
 
 def _mark(verdict: bool | None) -> str:
