@@ -8,9 +8,11 @@ back for a while; the deadline moved earlier and later mid-run.
 
 For each: the deadline met or missed (by how many hours), the clean air up to the deadline as a fraction
 of the bound for the energy the battery REALLY held (real capacity, real charge, self-discharge; computed
-from the simulated battery, independent of the run), the hour of the first battery alert, and the error of
-the runtime at the current speed at 25/50/75 % of the true discharge, next to a Victron-style estimate
-(remaining Ah over the 3-minute average current) from the same snapshots. Targets are printed beside.
+from the simulated battery, independent of the run), the hour of the first battery alert and of the first
+warning that the battery is not what the plan assumed (deadline at risk, capacity low, SoC unsynchronised),
+and the error of the runtime at the current speed at 25/50/75 % of the true discharge, next to a
+Victron-style estimate (remaining Ah over the 3-minute average current) from the same snapshots. Targets
+are printed beside.
 
 Run: .venv/bin/python -m bench.trust [--quick] [--mode auto] [--workers 2] [--only TEXT,TEXT]
 (--quick: every run 1/7 as long with 1/7 of the energy; --scale FACTOR for any other factor)
@@ -37,7 +39,8 @@ DAY_S = 86400.0
 TARGETS = (
     "deadline: met wherever the true energy allows it",
     "air: >= 0.98 of the true bound where no scenario fault applies",
-    "alert: a battery alert >= 24 h before the deadline when the battery is smaller than configured",
+    "alert: a warning (deadline_at_risk, capacity_low, soc_unsynchronised) >= 24 h before the deadline when the "
+    "battery is smaller than configured",
     "runtime: the runtime at the current speed within 3 % at mid-discharge",
 )
 
@@ -115,6 +118,7 @@ def one_run(job: tuple[Case, str]) -> dict[str, object]:
     row = summary.to_dict()
     row.update(label=case.label, cpu_s=time.process_time() - started)
     row.update(first_alert_h=watch.first_alert_h, first_alert_kind=watch.first_alert_kind)
+    row.update(first_warning_h=watch.first_warning_h)
     for fraction in DISCHARGE_POINTS:
         check = watch.check_at(fraction)
         key = f"{round(fraction * 100)}"
@@ -129,7 +133,10 @@ def _pct(value: object) -> str:
 
 
 def _num(value: object, fmt: str) -> str:
-    return format(value, fmt) if isinstance(value, float | int) and not isinstance(value, bool) else "—"
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        return format(value, fmt)
+    width = fmt.split(".")[0].rstrip(",")
+    return "—".rjust(int(width) if width.isdigit() else 1)
 
 
 def _mark(verdict: bool | None) -> str:
@@ -149,8 +156,8 @@ def table(rows: list[tuple[Case, dict[str, object]]]) -> str:
     """The figures and the targets, one line a run."""
     lines = [
         f"{'case':<22} {'days':>5} {'Wh':>6} {'met':>5} {'miss h':>6} {'air/true':>8} {'alert h':>7} "
-        f"{'first alert':<19} {'ctrl err % 25/50/75':>20} {'Victron err % 25/50/75':>23}  targets (deadline air alert "
-        "runtime)"
+        f"{'first alert':<19} {'warn h':>6} {'ctrl err % 25/50/75':>20} {'Victron err % 25/50/75':>23}  "
+        "targets (deadline air alert runtime)"
     ]
     for case, row in rows:
         marks = targets_of(case, row)
@@ -160,6 +167,7 @@ def table(rows: list[tuple[Case, dict[str, object]]]) -> str:
             f"{case.label:<22} {case.days:>5.3g} {case.energy_wh:>6.0f} {row.get('deadline_met')!s:>5} "
             f"{_num(row.get('deadline_miss_h'), '6.1f')} {_num(row.get('ratio_to_true_bound'), '8.3f')} "
             f"{_num(row.get('first_alert_h'), '7.1f')} {row.get('first_alert_kind') or '—'!s:<19} "
+            f"{_num(row.get('first_warning_h'), '6.1f')} "
             f"{ctrl:>20} {victron:>23}  {_mark(marks.deadline)} {_mark(marks.air)} {_mark(marks.alert)} "
             f"{_mark(marks.runtime)}"
         )

@@ -21,6 +21,8 @@ BATTERY_ALERTS = frozenset(
 )
 """The alerts that say something about the battery's energy (by value, so that kinds a newer controller adds
 are counted without an edit here)."""
+WARNING_ALERTS = frozenset(("deadline_at_risk", "soc_unsynchronised", "capacity_low"))
+"""Of those, the ones that warn the battery is not what the plan assumed (a low-SoC alarm fires in every run)."""
 DISCHARGE_POINTS = (0.25, 0.50, 0.75)
 VICTRON_AVERAGE_S = 180.0
 
@@ -47,6 +49,8 @@ class TrustWatch:
     snapshot: Callable[[], Snapshot | None]
     first_alert_h: float | None = None
     first_alert_kind: str | None = None
+    first_warning_h: float | None = None
+    """The first of WARNING_ALERTS: what the target about a smaller battery asks for."""
     checks: list[RuntimeCheck] = field(default_factory=list)
     _start_wh: float | None = None
     _pending: tuple[float, Snapshot, float, float | None] | None = None
@@ -82,6 +86,9 @@ class TrustWatch:
             hour = (alert.raised_utc - self.start_utc).total_seconds() / 3600.0
             if self.first_alert_h is None or hour < self.first_alert_h:
                 self.first_alert_h, self.first_alert_kind = hour, alert.kind.value
+            warns = alert.kind.value in WARNING_ALERTS
+            if warns and (self.first_warning_h is None or hour < self.first_warning_h):
+                self.first_warning_h = hour
 
     def _check(
         self, fraction: float, snapshot: Snapshot, left_wh: float, victron_s: float | None, now_w: float
@@ -141,14 +148,15 @@ def judge(
     tolerance: float = 0.03,
 ) -> Targets:
     """Every deadline met where the true energy allows it; >= 0.98 of the true bound without a scenario
-    fault; an alert a day before the deadline when the battery is smaller than configured; the runtime at
+    fault; a warning (deadline at risk, capacity low, SoC unsynchronised) a day before the deadline when the
+    battery is smaller than configured; the runtime at
     the current speed within 3 % at mid-discharge (`runtime`: whether the run got there, and the controller's
     error; no estimate there misses the target)."""
     reachable = row.get("deadline_reachable")
     met = row.get("deadline_met")
     ratio = row.get("ratio_to_true_bound")
     deadline_h = row.get("deadline_h")
-    alert_h = row.get("first_alert_h")
+    alert_h = row.get("first_warning_h")
     alert: bool | None = None
     if smaller and isinstance(deadline_h, float):
         alert = isinstance(alert_h, float) and alert_h <= deadline_h - 24.0

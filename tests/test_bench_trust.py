@@ -63,13 +63,14 @@ def test_targets_apply_only_where_the_issue_says() -> None:
         "deadline_met": False,
         "ratio_to_true_bound": 0.99,
         "deadline_h": 168.0,
-        "first_alert_h": 150.0,
+        "first_alert_h": 100.0,
+        "first_warning_h": 150.0,
     }
     plain = judge(row, faulty=False, smaller=False, runtime=(True, 0.02))
     assert (plain.deadline, plain.air, plain.alert, plain.runtime) == (False, True, None, True)
     smaller = judge(row, faulty=True, smaller=True, runtime=(True, None))
     assert (smaller.air, smaller.alert, smaller.runtime) == (None, False, False)
-    early = judge({**row, "first_alert_h": 100.0}, faulty=True, smaller=True, runtime=(False, None))
+    early = judge({**row, "first_warning_h": 100.0}, faulty=True, smaller=True, runtime=(False, None))
     assert (early.alert, early.runtime) == (True, None)
     unreachable = judge({**row, "deadline_reachable": False}, faulty=False, smaller=False, runtime=(True, 0.05))
     assert (unreachable.deadline, unreachable.runtime) == (None, False)

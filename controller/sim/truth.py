@@ -62,6 +62,10 @@ class TrueBound:
     """Whether the budget lasts the horizon at all (with the same floor): a deadline the truth allows."""
 
 
+SPAN_CELLS = 128
+"""How finely `true_bound` splits the time the battery may last (the bound stays an upper bound)."""
+
+
 def true_bound(
     battery: BatteryParams,
     horizon_s: float,
@@ -71,7 +75,12 @@ def true_bound(
 ) -> TrueBound:
     """The bound over [0, horizon_s]: off the grid, the concave hull of the fan's points spending the
     budget; on the grid (the charger carries the load), the most flow the candidates allow. Each grid span
-    adds what the charger could put back at its current limit, at most a full pack."""
+    adds what the charger could put back at its current limit, at most a full pack.
+
+    Self-discharge stops when the pack is empty, so a schedule that spends everything by an earlier time T
+    loses less to it: the off-grid air is the most over every T of the hull spending what was left at T
+    (over cells of T, with the energy at each cell's start and its end's time: an upper bound, since more
+    energy or more time never gives less air)."""
     start_wh = stored_energy_wh(battery, start_charge_ah(battery))
     grid_s = sum(min(end, horizon_s) - max(start, 0.0) for start, end in grid_spans if end > start)
     off_s = max(0.0, horizon_s - grid_s)
@@ -79,9 +88,18 @@ def true_bound(
     charger_w = battery.charge_current_a * open_circuit_v(100.0, battery.nominal_v)
     recharge_wh = sum(min(full_wh, charger_w * (end - start) / 3600.0) for start, end in grid_spans)
     budget_wh = remaining_energy_wh(battery, start_charge_ah(battery), off_s) + recharge_wh
-    off_plan = plan(budget_wh, off_s, candidates, path) if off_s > 0.0 else None
-    off_air = off_plan.clean_air_ft3 if off_plan is not None else 0.0
+    off_air = 0.0
+    reachable = True
+    if off_s > 0.0:
+        reachable = plan(budget_wh, off_s, candidates, path).feasible
+        cells = [off_s * i / SPAN_CELLS for i in range(SPAN_CELLS + 1)]
+        off_air = max(
+            plan(
+                remaining_energy_wh(battery, start_charge_ah(battery), begin) + recharge_wh, end, candidates, path
+            ).clean_air_ft3
+            for begin, end in itertools.pairwise(cells)
+        )
     grid_air = max(p.flow_cfm for p in candidates.points) * grid_s / 60.0
     air = off_air + grid_air
     average = air * 60.0 / horizon_s if horizon_s > 0.0 else 0.0
-    return TrueBound(start_wh, budget_wh, air, average, off_plan is None or off_plan.feasible)
+    return TrueBound(start_wh, budget_wh, air, average, reachable)

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from controller.config.loader import Config
-from controller.planner import candidates_for
+from controller.planner import candidates_for, plan
 from controller.sim.plant import BatteryParams
 from controller.sim.run import AirLog
 from controller.sim.summary import SimSummary
@@ -66,6 +66,18 @@ def test_the_bound_grows_with_the_grid_and_shrinks_with_self_discharge() -> None
     assert with_grid.budget_wh > plain.budget_wh
     leaky = true_bound(replace(battery, self_discharge_pct_per_month=30.0), week, (), candidates, path)
     assert leaky.average_cfm < plain.average_cfm
+
+
+@given(fraction=st.floats(0.01, 1.0))
+def test_a_pack_spent_early_loses_less_to_self_discharge_and_the_bound_knows(fraction: float) -> None:
+    cfg = config()
+    candidates = candidates_for(cfg.fan.curve, allow_off=True)
+    battery = BatteryParams(capacity_ah=5.0, self_discharge_pct_per_month=30.0)
+    horizon = 30 * 24 * HOUR
+    bound = true_bound(battery, horizon, (), candidates, cfg.power_path)
+    early = fraction * horizon
+    spent_by_then = plan(remaining_energy_wh(battery, 5.0, early), early, candidates, cfg.power_path)
+    assert bound.clean_air_ft3 >= spent_by_then.clean_air_ft3
 
 
 def test_the_true_bound_does_not_depend_on_what_the_controller_does() -> None:
