@@ -78,4 +78,5 @@ def _truth_settings(battery: BatterySection) -> TruthSettings:
         tail_current_a=battery.tail_current_pct / 100.0 * battery.capacity_ah,
         charged_time_s=battery.charged_time_s,
         self_discharge_pct_per_month=battery.self_discharge_pct_per_month,
+        capacity_sigma_pct=battery.capacity_uncertainty_pct,
     )

@@ -41,9 +41,8 @@ def test_the_figures_stay_within_the_physical_limit() -> None:
         assert isinstance(ratio, float)
         assert 0.5 < ratio <= 1.001
     smaller = by_label["capacity=80%"]
-    assert smaller["deadline_met"] is False
-    assert isinstance(smaller["deadline_miss_h"], float)
-    assert smaller["deadline_miss_h"] > 0.0
+    assert smaller["deadline_met"] is True, "the capacity's uncertainty holds back enough for a smaller pack"
+    assert smaller["deadline_miss_h"] == 0.0
     no_soc = by_label["no-soc"]
     assert isinstance(no_soc["controller_error_50"], float), "the estimator predicts without the shunt's SoC"
     assert abs(no_soc["controller_error_50"]) < 0.05

@@ -31,6 +31,10 @@ class BatterySection:
     self_discharge_pct_per_month: float = 3.0
     confidence_pct: float = 90.0
     """The plan spends the energy estimate's lower bound at this one-sided confidence."""
+    capacity_uncertainty_pct: float = 13.0
+    """One standard deviation of the configured capacity until one is learned: labels are optimistic and
+    packs age (the trust bench: 13 % lets a pack with 80 % of its label last its week, and the reference
+    week keeps 0.985 of its bound)."""
     ocv: OcvCurve | None = None
     """The open-circuit-voltage curve (None: the LiFePO4 default for the nominal voltage)."""
 
@@ -59,6 +63,7 @@ def parse_battery(table: Table) -> BatterySection:
         cutoff_v=table.quantity("cutoff_voltage", units.VOLTAGE, f"{10.0 * cells:.4g} V", low=2.0, high=60.0),
         self_discharge_pct_per_month=table.quantity("self_discharge", units.FRACTION, "3 %", low=0.0, high=50.0),
         confidence_pct=table.quantity("confidence", units.FRACTION, "90 %", low=50.0, high=99.9),
+        capacity_uncertainty_pct=table.quantity("capacity_uncertainty", units.FRACTION, "13 %", low=0.5, high=50.0),
         ocv=_ocv_curve(table) if table.has("ocv_curve") else None,
     )
     table.finish()

@@ -50,7 +50,7 @@ class TruthSettings:
     """The smallest charge the shunt resolves: the estimate is never claimed tighter than this."""
     offset_sigma_a: float = 0.02
     offset_drift_a_per_h: float = 0.0005
-    capacity_sigma_pct: float = 5.0
+    capacity_sigma_pct: float = 13.0
     """How far a configured (not yet learned) capacity may be from the real one."""
     shunt_soc_sigma_pct: float = 3.0
     no_soc_sigma_pct: float = 30.0

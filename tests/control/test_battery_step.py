@@ -49,8 +49,8 @@ def test_a_shunt_without_state_of_charge_still_gets_a_plan(volts: float) -> None
     assert uncertainty is not None
     if volts == 12.9:
         assert uncertainty > 0.2 * 1280.0
-    else:
-        assert uncertainty < 0.1 * 1280.0
+    else:  # the charge is pinned; what is left is the configured capacity's own 13 % (one sigma)
+        assert uncertainty < 0.15 * 1280.0
 
 
 def test_the_plan_spends_the_lower_bound_with_the_reserve_as_a_floor() -> None:

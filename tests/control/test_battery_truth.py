@@ -107,7 +107,7 @@ def test_without_a_state_of_charge_the_voltage_starts_the_estimate_wide_then_the
     last_sample, last = history[-1]
     assert first.sigma_wh > 0.2 * 20.0 * 12.8
     assert first.lower_wh(1.28) < first.mean_wh
-    assert energy(last, SETTINGS).sigma_wh < 0.05 * first.sigma_wh
+    assert energy(last, SETTINGS).sigma_wh < 0.06 * first.sigma_wh  # the rest: the capacity's 13 % on what is left
     assert abs(last.charge_ah - last_sample.true_charge_ah) < 0.2
 
 
