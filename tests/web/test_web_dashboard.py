@@ -86,7 +86,7 @@ def test_live_values_and_a_mode_change_on_a_phone(browser: Browser, served: Serv
     # Live: the page follows the loop without reloading.
     first_update = page.locator("#updated").inner_text()
     expect(page.locator("#updated")).not_to_have_text(first_update)
-    expect(page.locator("#chart path.ln")).to_have_count(1)
+    expect(page.locator("#chart path.ln")).to_have_count(1, timeout=15_000)  # history is polled until 2 points
 
     # A mode change through the page: it asks for the token once, then the loop applies the command.
     page.get_by_role("button", name="eco", exact=True).click()

@@ -226,7 +226,7 @@
     } catch (err) { history = null; }
     const points = history ? history.timestamps_utc.length : 0;
     clearTimeout(historyTimer);
-    historyTimer = setTimeout(loadHistory, points < 10 ? 5000 : 60000);
+    historyTimer = setTimeout(loadHistory, points < 2 ? 1000 : points < 10 ? 5000 : 60000);
   }
 
   async function live() {
