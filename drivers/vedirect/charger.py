@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from drivers.base import ChargerReading
-from drivers.vedirect.framer import Block, VEDirectError
+from drivers.vedirect.framer import Block, integer_value
 from drivers.vedirect.products import Product
 
 CHARGE_STATES: Mapping[int, str] = {
@@ -76,15 +76,6 @@ _STATES: Mapping[str, tuple[str, Mapping[int, str]]] = {
 }
 
 
-def _number(label: str, value: str) -> int | None:
-    if value == "---":
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise VEDirectError("value", f"{label} = {value!r} is not an integer") from None
-
-
 def to_charger_reading(block: Block, product: Product, monotonic_s: float) -> ChargerReading:
     """The charger's values (VEDirectError for a value the protocol does not allow)."""
     numbers: dict[str, float | None] = {}
@@ -93,11 +84,11 @@ def to_charger_reading(block: Block, product: Product, monotonic_s: float) -> Ch
     for label, value in block.fields:
         if label in _NUMERIC:
             name, factor = _NUMERIC[label]
-            number = _number(label, value)
+            number = integer_value(label, value)
             numbers[name] = None if number is None else number * factor
         elif label in _STATES:
             name, table = _STATES[label]
-            code = _number(label, value)
+            code = integer_value(label, value)
             states[name] = None if code is None else table.get(code, f"code {code}")
         elif label in ("FW", "FWE"):
             firmware = value

@@ -9,14 +9,11 @@ from dataclasses import dataclass, field
 
 from drivers.base import ChargerReading, ShuntReading, WrongProduct
 from drivers.vedirect.charger import to_charger_reading
-from drivers.vedirect.framer import Block, VEDirectError
+from drivers.vedirect.framer import UNKNOWN, Block, VEDirectError, integer_value
 from drivers.vedirect.products import BATTERY_MONITORS, Kind, Product
 from drivers.vedirect.products import product as lookup_product
 
-_INTEGER = re.compile(r"-?[0-9]{1,12}")
 _PID = re.compile(r"0[xX][0-9A-Fa-f]{1,4}")
-UNKNOWN = "---"
-"""What the monitor sends for a value it does not know (e.g. no temperature sensor, not synchronised)."""
 
 
 PRODUCTS: Mapping[int, str] = BATTERY_MONITORS
@@ -108,14 +105,6 @@ class DecodedBlock:
         return bool(self.present & {"V", "I", "PID", "SOC"})
 
 
-def _integer(label: str, value: str) -> int | None:
-    if value == UNKNOWN:
-        return None
-    if not _INTEGER.fullmatch(value):
-        raise VEDirectError("value", f"{label} = {value!r} is not an integer")
-    return int(value)
-
-
 def _on_off(label: str, value: str) -> bool | None:
     if value == UNKNOWN:
         return None
@@ -159,14 +148,14 @@ def decode_block(block: Block | Iterable[tuple[str, str]]) -> DecodedBlock:
     for label, value in fields:
         if label in _NUMERIC:
             name, factor = _NUMERIC[label]
-            number = _integer(label, value)
+            number = integer_value(label, value)
             if label == "TTG" and number == -1:
                 values[name] = math.inf
                 continue
             values[name] = None if number is None else number * factor
         elif label in HISTORY:
             name, factor = HISTORY[label]
-            number = _integer(label, value)
+            number = integer_value(label, value)
             if number is not None:
                 history[name] = number * factor
         elif label == "Alarm":
@@ -174,7 +163,7 @@ def decode_block(block: Block | Iterable[tuple[str, str]]) -> DecodedBlock:
         elif label == "Relay":
             relay = _on_off(label, value)
         elif label == "AR":
-            mask = _integer(label, value)
+            mask = integer_value(label, value)
             if mask is not None and mask < 0:
                 raise VEDirectError("value", f"AR = {value!r} is negative")
             reasons = alarm_reason_names(mask or 0)
@@ -186,7 +175,7 @@ def decode_block(block: Block | Iterable[tuple[str, str]]) -> DecodedBlock:
         elif label == "BMV":
             model = value
         elif label == "MON":
-            monitor_mode = _integer(label, value)
+            monitor_mode = integer_value(label, value)
     return DecodedBlock(
         present=frozenset(label for label, _ in fields),
         alarm=alarm,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-from drivers.vedirect.decoder import HISTORY, UNKNOWN
+from drivers.vedirect.decoder import HISTORY
+from drivers.vedirect.framer import UNKNOWN
 
 
 def encode_block(fields: Sequence[tuple[str, str]]) -> bytes:

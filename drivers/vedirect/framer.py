@@ -11,6 +11,7 @@ The checksum is only a byte sum, so each field is also checked against the gramm
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
 
 from drivers.base import ProtocolError
@@ -230,3 +231,17 @@ def parse_block(data: bytes) -> Block:
 def split_blocks(data: bytes) -> list[bytes]:
     """The raw bytes of every valid block of a capture (for replay by the fake)."""
     return [r.raw for r in BlockParser().feed(data) if isinstance(r, Block)]
+
+
+UNKNOWN = "---"
+"""What a device sends for a value it does not know (e.g. no temperature sensor, not synchronised)."""
+_INTEGER = re.compile(r"-?[0-9]{1,12}")
+
+
+def integer_value(label: str, value: str) -> int | None:
+    """A field's integer (None for UNKNOWN); VEDirectError for anything else the protocol does not allow."""
+    if value == UNKNOWN:
+        return None
+    if not _INTEGER.fullmatch(value):
+        raise VEDirectError("value", f"{label} = {value!r} is not an integer")
+    return int(value)
