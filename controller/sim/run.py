@@ -14,7 +14,7 @@ from pathlib import Path
 
 from controller.clock import Clock, SimulatedClock
 from controller.command_bus import CommandBus
-from controller.commands import CommandResult
+from controller.commands import CommandResult, SetDeadline
 from controller.config.loader import Config
 from controller.daemon import Daemon, RunTotals
 from controller.daemon_settings import DaemonSettings
@@ -106,6 +106,21 @@ class Simulation:
             return (control.deadline_utc - self.start_utc).total_seconds()
         return control.deadline_in_s
 
+    def _deadline_turns(self) -> tuple[tuple[float, float], ...]:
+        """The configured deadline from the start, then each deadline a timed command sets, from its time."""
+        control = self.config.control
+        first = control.deadline_in_s
+        if first is None and control.deadline_utc is not None:
+            first = (control.deadline_utc - self.start_utc).total_seconds()
+        turns = [] if first is None else [(0.0, first)]
+        for timed in self.scenario.commands:
+            command = timed.command
+            if isinstance(command, SetDeadline) and command.in_s is not None:
+                turns.append((timed.at_s, timed.at_s + command.in_s))
+            elif isinstance(command, SetDeadline) and command.deadline_utc is not None:
+                turns.append((timed.at_s, (command.deadline_utc - self.start_utc).total_seconds()))
+        return tuple(turns)
+
     def _summary(self, totals: RunTotals, watch: _Watch, battery: BatteryParams) -> SimSummary:
         control = self.config.control
         deadline_s = self._deadline_s(totals)
@@ -115,6 +130,7 @@ class Simulation:
             grid_spans=grid_spans(self.scenario, horizon_s),
             clean_air_ft3=watch.air.until(horizon_s),
             commands=watch.answers(),
+            deadlines=self._deadline_turns(),
         )
         return summarize(
             totals,

@@ -12,6 +12,7 @@ from controller.estimators import flow_for_pressure
 from controller.models.fan import FanCurve
 from controller.models.power_path import PowerPath
 from controller.planner import Candidates, candidates_for, plan
+from controller.sim.foresight import DeadlineTurn, bound_without_foresight
 from controller.sim.plant import BatteryParams
 from controller.sim.truth import Interval, true_bound
 from controller.snapshot import Mode
@@ -29,6 +30,13 @@ class Truth:
     """The air the room really got up to the horizon."""
     commands: tuple[str, ...] = ()
     """The scenario's timed commands and the loop's answers."""
+    deadlines: tuple[DeadlineTurn, ...] = ()
+    """The deadline in force from each time on (the configured one from 0, then each move), from the start."""
+
+    @property
+    def unforeseeable(self) -> bool:
+        """Something happened that no controller could have planned for: the grid returned, the deadline moved."""
+        return bool(self.grid_spans) or len({deadline for _, deadline in self.deadlines}) > 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +76,10 @@ class SimSummary:
     deadline_reachable: bool | None = None
     """Whether the energy the battery really held could last to the deadline (with the same floor)."""
     commands: tuple[str, ...] = ()
+    foresight_free_bound_cfm: float | None = None
+    """Where the grid returned or the deadline moved: the average CFM of the best plan for what was known at
+    each moment (`controller.sim.foresight`); the true bound assumes the future was known from the start."""
+    ratio_to_foresight_free_bound: float | None = None
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready, rounded for reading."""
@@ -152,6 +164,13 @@ def judged(
     if not bound.reachable:
         bound = replace(true_bound(truth.battery, horizon_s, truth.grid_spans, free, path), reachable=False)
     average = truth.clean_air_ft3 * 60.0 / horizon_s
+    if truth.unforeseeable:
+        known = bound_without_foresight(truth.battery, horizon_s, truth.deadlines, truth.grid_spans, candidates, path)
+        summary = replace(
+            summary,
+            foresight_free_bound_cfm=known.average_cfm,
+            ratio_to_foresight_free_bound=average / known.average_cfm if known.average_cfm > 0.0 else None,
+        )
     return replace(
         summary,
         clean_air_to_deadline_ft3=truth.clean_air_ft3,
