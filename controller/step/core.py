@@ -141,9 +141,8 @@ def step(settings: DaemonSettings, state: ControlState, inputs: StepInputs) -> S
     planning = _follow_charger(planning, battery.charging)
     if replan_due(planning, now_s, settings.control.replan_interval_s, energy_news=_can_plan(setpoints, battery)):
         planning, plan_events = replan(
-            settings, planning, setpoints, room_c_cfm=room.room.c_cfm, power_ratio=battery.energy.power_ratio,
-            usable_wh=battery.usable_wh, now_s=now_s, now_utc=now_utc,
-        )  # fmt: skip
+            settings, planning, setpoints, battery, room_c_cfm=room.room.c_cfm, now_s=now_s, now_utc=now_utc
+        )
         events += plan_events
 
     decision = _decide(settings, state, setpoints, planning, room, dt, now_s, stalled)
@@ -153,10 +152,7 @@ def step(settings: DaemonSettings, state: ControlState, inputs: StepInputs) -> S
     source_now_w = settings.path.source_power_w(point.power_w)
     ratio = battery.energy.power_ratio
     plan_power_w = smoothed_plan_power_w(settings, planning, state.plan_power_w, source_now_w, ratio, dt)
-    ahead = outlook(
-        planning, setpoints, plan_power_w=plan_power_w, source_now_w=source_now_w, power_ratio=ratio,
-        usable_wh=battery.usable_wh, charging=battery.charging, now_s=now_s, expected_wh=battery.expected_wh,
-    )  # fmt: skip
+    ahead = outlook(planning, setpoints, battery, plan_power_w=plan_power_w, source_now_w=source_now_w, now_s=now_s)
     alert_inputs = _alert_inputs(settings, inputs, setpoints, battery, room, ahead, stalled, planning)
     alerts = update_alerts(state.alerts, alert_inputs, settings.alerts)
     events += alerts.events

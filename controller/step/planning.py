@@ -12,8 +12,10 @@ from controller.estimators import ewma_alpha, flow_for_pressure, runtime_s
 from controller.planner import Plan, candidates_for, plan, tight_room
 from controller.setpoints import Setpoints
 from controller.snapshot import AlertKind, Event, EventKind, Mode
-from controller.step.state import PlanState
+from controller.step.state import BendWarning, PlanState
+from controller.step.views import BatteryView
 
+SECONDS_PER_HOUR = 3600.0
 CHARGER_ENERGY_WH = 1e9
 """Energy 'available' from a charger: enough that the plan is the top point under the cap."""
 
@@ -29,14 +31,15 @@ def replan(
     settings: DaemonSettings,
     planning: PlanState,
     setpoints: Setpoints,
+    battery: BatteryView,
     *,
     room_c_cfm: float,
-    power_ratio: float,
-    usable_wh: float | None,
     now_s: float,
     now_utc: datetime,
 ) -> tuple[PlanState, tuple[Event, ...]]:
-    """Re-plan the energy schedule (runtime and auto modes) from what is left and the time to go."""
+    """Re-plan the energy schedule (runtime and auto modes) from what is left and the time to go: the
+    estimate's lower bound, raised towards the central estimate as far as the bend's warning allows."""
+    usable_wh, power_ratio = battery.usable_wh, battery.energy.power_ratio
     planning = replace(planning, planned_at_s=now_s, replan_now=False)
     curve, n, control = settings.fan.curve, settings.room.leakage_n, settings.control
     cap_cfm = flow_for_pressure(room_c_cfm, n, control.pressure_cap_pa)
@@ -46,10 +49,11 @@ def replan(
     if mode not in (Mode.RUNTIME, Mode.AUTO) or usable_wh is None or remaining_s is None or remaining_s <= 0:
         return replace(planning, plan=None, meets_deadline=False, tight_room=None), ()
     horizon_s = max(remaining_s, settings.tick_s)
-    energy_wh = usable_wh / power_ratio
     floor_cfm = flow_for_pressure(room_c_cfm, n, setpoints.floor_pa) if mode is Mode.AUTO else 0.0
     allow_off = mode is Mode.RUNTIME and setpoints.floor_pa <= 0.0
     candidates = candidates_for(curve, allow_off=allow_off, min_flow_cfm=floor_cfm, max_flow_cfm=cap_cfm)
+    slowest_w = settings.path.source_power_w(candidates.hull[0].power_w) * power_ratio
+    energy_wh = spendable_wh(usable_wh, battery.expected_wh, battery.bend, horizon_s, slowest_w) / power_ratio
     result = plan(energy_wh, horizon_s, candidates, settings.path)
     holds_floor = True
     if not result.feasible and mode is Mode.AUTO and control.priority == "runtime":
@@ -59,7 +63,8 @@ def replan(
     tight = tight_room(result, candidates, curve, control.pressure_cap_pa)
     before = planning.plan
     changed = before is None or [s.point.setting for s in before.schedule] != [s.point.setting for s in result.schedule]
-    planning = replace(planning, plan=result, meets_deadline=result.feasible, holds_floor=holds_floor, tight_room=tight)
+    planning = replace(planning, plan=result, meets_deadline=result.feasible, holds_floor=holds_floor)
+    planning = replace(planning, tight_room=tight, slowest_w=slowest_w)
     if not changed:
         return planning, ()
     phases = ", ".join(
@@ -75,6 +80,29 @@ def replan(
         values={"budget_w": round(result.budget_w, 3), "average_cfm": round(result.average_cfm, 1)},
     )
     return planning, (event,)
+
+
+def spendable_wh(
+    lower_wh: float, expected_wh: float | None, bend: BendWarning | None, horizon_s: float, slowest_w: float
+) -> float:
+    """The energy a plan over `horizon_s` may spend: the lower bound, or more where the bend warns in time.
+
+    Energy the lower bound holds back is only known to be there near empty; by then the fan's top setting
+    (under the pressure cap) may not spend it before the deadline, and it is lost. But a pack smaller than
+    believed shows itself at the curve's lower bend, and from there the fan can slow to its slowest point
+    (`slowest_w` on the store). So the plan may spend at the rate P that, were the pack the low case, would
+    reach the bend with `bend.bend_wh` left and time enough at the slowest point to reach the deadline:
+    (low case - bend) / P + bend / slowest >= horizon. Never more than the central estimate, never less
+    than the lower bound."""
+    if expected_wh is None or bend is None or expected_wh <= lower_wh:
+        return lower_wh
+    if slowest_w <= 0.0:
+        return expected_wh
+    bend_lasts_s = bend.bend_wh * SECONDS_PER_HOUR / slowest_w
+    if bend_lasts_s >= horizon_s:
+        return expected_wh
+    rate_w = (bend.low_case_wh - bend.bend_wh) * SECONDS_PER_HOUR / (horizon_s - bend_lasts_s)
+    return min(expected_wh, max(lower_wh, rate_w * horizon_s / SECONDS_PER_HOUR))
 
 
 def _spoken(setting: str, continuous: bool) -> str:
@@ -111,23 +139,20 @@ def smoothed_plan_power_w(
 
 
 def outlook(
-    planning: PlanState,
-    setpoints: Setpoints,
-    *,
-    plan_power_w: float,
-    source_now_w: float,
-    power_ratio: float,
-    usable_wh: float | None,
-    charging: bool,
+    planning: PlanState, setpoints: Setpoints, battery: BatteryView, *, plan_power_w: float, source_now_w: float,
     now_s: float,
-    expected_wh: float | None = None,
-) -> Outlook:
+) -> Outlook:  # fmt: skip
     """Runtime at the current speed (from the expected energy, when the estimator has one) and under the
     plan (from the energy the plan may spend); the deadline met or missed, and by how much."""
+    usable_wh, expected_wh, charging = battery.usable_wh, battery.expected_wh, battery.charging
+    power_ratio = battery.energy.power_ratio
     runtime_now = runtime_s(usable_wh if expected_wh is None else expected_wh, source_now_w, power_ratio, charging)
-    runtime_plan = runtime_s(usable_wh, plan_power_w / power_ratio, power_ratio, charging)
     deadline = setpoints.deadline_mono_s
     remaining_s = None if deadline is None else deadline - now_s
+    spend_wh = usable_wh
+    if usable_wh is not None and remaining_s is not None and remaining_s > 0 and planning.slowest_w is not None:
+        spend_wh = spendable_wh(usable_wh, expected_wh, battery.bend, remaining_s, planning.slowest_w)
+    runtime_plan = runtime_s(spend_wh, plan_power_w / power_ratio, power_ratio, charging)
     met: bool | None = None
     shortfall: float | None = None
     if remaining_s is not None and remaining_s > 0 and not charging:

@@ -78,6 +78,19 @@ class StepInputs:
 
 
 @dataclass(frozen=True, slots=True)
+class BendWarning:
+    """What the curve's lower bend would tell, were the pack as small as the configured confidence allows.
+
+    `low_case_wh`: the energy above the reserve if the real capacity sat at the confidence's bound below the
+    capacity in use, the capacity's error taken on the whole pack (a pack counted down from full carries the
+    whole error to the end, not a share of what is left). `bend_wh`: what that pack would still hold when
+    its voltage reaches the lower bend and shows the truth."""
+
+    low_case_wh: float
+    bend_wh: float
+
+
+@dataclass(frozen=True, slots=True)
 class PlanState:
     """The energy schedule in force and when it was made."""
 
@@ -90,6 +103,8 @@ class PlanState:
     """Set when the pressure cap keeps the plan from spending its energy by the deadline."""
     on_charger: bool = False
     """A charger carried the load at the last tick (the battery plan is set aside until it stops)."""
+    slowest_w: float | None = None
+    """The draw on the store of the plan's slowest point, for `spendable_wh` between re-plans."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,10 +20,14 @@ from controller.room_pressure import (
     plausible_pa,
     update_room,
 )
-from controller.step.state import ShuntInput, StepInputs
+from controller.step.state import BendWarning, ShuntInput, StepInputs
 from controller.truth import Energy, LearnedCapacity, TruthReading, TruthState, energy, start, update
+from controller.truth.filter import capacity_sigma_pct, lower_bend_pct
 
 CHARGING_CURRENT_A = 0.05
+CARRIED_SHARE = 0.25
+MIN_CARRIED_W = 1.0
+"""Below this modelled fan draw the missing current says nothing (a fan barely turning)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +49,8 @@ class BatteryView:
     expected_wh: float | None = None
     """The estimate's central value above the reserve: what the runtime people read is computed from (the
     plan spends the lower bound; a runtime from the bound would always read short)."""
+    bend: BendWarning | None = None
+    """None once the pack is at its lower bend (the estimate then follows the voltage) or without an estimator."""
 
 
 def full_detection(settings: DaemonSettings) -> FullDetection:
@@ -114,10 +120,9 @@ def read_battery(
         correct_power=correct_power,
     )
     estimate = None if truth is None else energy(truth, settings.truth())
-    expected_wh = usable_wh
+    expected_wh, bend = usable_wh, None
     if fresh is not None and truth is not None and estimate is not None:
-        usable_wh = plannable_wh(settings, truth, estimate)
-        expected_wh = max(0.0, _above_reserve_wh(settings, truth, estimate))
+        usable_wh, expected_wh, bend = _spendable(settings, truth, estimate)
         energy_state = replace(energy_state, last_usable_wh=usable_wh, last_usable_s=now_s)
     if truth is not None and truth.capacity_learned_utc != belief.capacity_learned_utc:
         belief = replace(belief, capacity_learned_ah=truth.capacity_ah, capacity_learned_utc=truth.capacity_learned_utc)
@@ -126,7 +131,7 @@ def read_battery(
         voltage_v=voltage,
         current_a=current,
         draw_w=draw_w,
-        charging=current is not None and current > CHARGING_CURRENT_A,
+        charging=on_charger(settings, voltage, current, modelled_w if correct_power else 0.0),
         consumed_ah=fresh.consumed_ah if fresh else None,
         belief=belief,
         energy=energy_state,
@@ -134,7 +139,30 @@ def read_battery(
         truth=truth,
         estimate=estimate,
         expected_wh=expected_wh,
+        bend=bend,
     )
+
+
+def _spendable(
+    settings: DaemonSettings, truth: TruthState, estimate: Energy
+) -> tuple[float, float, BendWarning | None]:
+    """The plan's lower bound, the central estimate above the reserve, and the bend's warning."""
+    expected_wh = max(0.0, _above_reserve_wh(settings, truth, estimate))
+    return plannable_wh(settings, truth, estimate), expected_wh, bend_warning(settings, truth, estimate)
+
+
+def on_charger(settings: DaemonSettings, voltage_v: float | None, current_a: float | None, fan_w: float) -> bool:
+    """A charger carries the load: current flows into the battery, or the battery sits at the top of its
+    curve while supplying less than a quarter of what the running fan draws (`fan_w`, 0 while it is stopped):
+    a float charger holds a full pack at about 0 A and feeds the fan itself."""
+    if current_a is None:
+        return False
+    if current_a > CHARGING_CURRENT_A:
+        return True
+    if voltage_v is None or fan_w < MIN_CARRIED_W:
+        return False
+    full_v = settings.battery.curve.voltage_at(settings.truth().full_soc_pct)
+    return voltage_v >= full_v and -current_a * voltage_v < CARRIED_SHARE * fan_w
 
 
 def _advance_belief(
@@ -160,6 +188,25 @@ def plannable_wh(settings: DaemonSettings, truth: TruthState, estimate: Energy) 
     more than what lies above the fixed reserve (the floor for users who want one)."""
     z = NormalDist().inv_cdf(settings.battery.confidence_pct / 100.0)
     return max(0.0, min(_above_reserve_wh(settings, truth, estimate), estimate.lower_wh(z)))
+
+
+def bend_warning(settings: DaemonSettings, truth: TruthState, estimate: Energy) -> BendWarning | None:
+    """The low case the plan's spending must survive on the lower bend's warning alone (`BendWarning`)."""
+    truth_settings, battery = settings.truth(), settings.battery
+    bend_pct = lower_bend_pct(truth_settings)
+    if truth.soc_pct <= bend_pct or estimate.mean_wh <= 0.0:
+        return None
+    z = NormalDist().inv_cdf(battery.confidence_pct / 100.0)
+    capacity_share = capacity_sigma_pct(truth, truth_settings) / 100.0
+    sigma_ah = math.hypot(truth.charge_sigma_ah, capacity_share * truth.capacity_ah)
+    sigma_wh = sigma_ah * battery.curve.voltage_at(truth.soc_pct)
+    low_case_wh = min(_above_reserve_wh(settings, truth, estimate), estimate.mean_wh - z * sigma_wh)
+    low_capacity_ah = truth.capacity_ah * max(0.0, 1.0 - z * capacity_share)
+    curve = battery.curve
+    bend_wh = curve.energy_wh(bend_pct, low_capacity_ah) - curve.energy_wh(battery.reserve_pct, low_capacity_ah)
+    if bend_wh <= 0.0 or low_case_wh <= 0.0:
+        return None
+    return BendWarning(low_case_wh, min(bend_wh, low_case_wh))
 
 
 def _above_reserve_wh(settings: DaemonSettings, truth: TruthState, estimate: Energy) -> float:

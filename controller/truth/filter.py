@@ -58,6 +58,10 @@ class TruthSettings:
     """Voltage readings that pin the state of charge no better than this are not used (the flat middle)."""
     voltage_interval_s: float = 60.0
     knee_soc_pct: float = 12.0
+    bend_sigma_pct: float = 2.5
+    """Below the curve's lower bend (where the voltage reads the state of charge within this), a count well
+    above what the voltage reads is synchronised there and then, and a discharge since full teaches the
+    capacity: a pack smaller than configured shows at the bend, hours before the knee."""
     full_soc_pct: float = 99.0
     sync_sigma_pct: float = 1.5
     min_learn_fraction: float = 0.5
@@ -310,9 +314,17 @@ def _correct(
     )
     if sigma_pct <= settings.sync_sigma_pct and soc_v <= settings.knee_soc_pct:
         return _sync(state, settings, "empty", soc_v, reading.now_utc, settles_disagreement=not disagrees)
+    count_too_high = -innovation > 3.0 * sigma_pct / 100.0 * capacity
+    if count_too_high and sigma_pct <= settings.bend_sigma_pct and soc_v <= lower_bend_pct(settings):
+        return _sync(state, settings, "empty", soc_v, reading.now_utc, settles_disagreement=False)
     if sigma_pct <= settings.sync_sigma_pct and soc_v >= settings.full_soc_pct:
         return _sync(state, settings, "full", soc_v, reading.now_utc, settles_disagreement=False)
     return state
+
+
+def lower_bend_pct(settings: TruthSettings) -> float:
+    """The state of charge below which the voltage reveals what the pack really holds."""
+    return settings.curve.lower_bend_pct(settings.curve_sigma_v, settings.bend_sigma_pct)
 
 
 @dataclass(frozen=True, slots=True)

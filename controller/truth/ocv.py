@@ -67,6 +67,18 @@ class OcvCurve:
             total += (s1 - s0) * (self.voltage_v[i] + self.voltage_at(s1)) / 2.0
         return total / 100.0 * capacity_ah
 
+    def lower_bend_pct(self, sigma_v: float, max_sigma_pct: float) -> float:
+        """The state of charge below which a resting voltage known within `sigma_v` reads the state of charge
+        within `max_sigma_pct` all the way down to empty: where a pack reveals how much it really holds (0
+        when even the lowest segment is too flat)."""
+        bend = 0.0
+        for i in range(len(self.soc_pct) - 1):
+            slope = (self.voltage_v[i + 1] - self.voltage_v[i]) / (self.soc_pct[i + 1] - self.soc_pct[i])
+            if sigma_v / slope > max_sigma_pct:
+                break
+            bend = self.soc_pct[i + 1]
+        return bend
+
     @property
     def mean_v(self) -> float:
         """The curve's mean voltage over a whole discharge."""

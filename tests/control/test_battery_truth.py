@@ -82,9 +82,9 @@ def test_capacity_is_learned_within_3_percent_from_full_to_knee(true_capacity_ah
     assert state.capacity_learned_utc is not None
 
 
-def test_a_smaller_battery_is_not_trusted_before_the_knee_shows_it() -> None:
-    """80 % of the configured capacity: invisible on the flat middle, learned at the knee; from then on the
-    energy is right."""
+def test_a_smaller_battery_is_not_trusted_before_the_bend_shows_it() -> None:
+    """80 % of the configured capacity: invisible on the flat middle, learned at the curve's lower bend (or
+    at the latest the knee); from then on the energy is right."""
     history = run(discharge(TrueBattery(capacity_ah=16.0), FAN, until_soc_pct=8.0), 100.0)
     middle = history[len(history) // 2][1]
     assert middle.capacity_source == "configured"
