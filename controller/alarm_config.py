@@ -56,6 +56,7 @@ ALERT_KEYS: tuple[AlertKey, ...] = (
     *_delays("fan", 15.0, 15.0),
     *_delays("charging", 30.0, 60.0),
     *_delays("history_backlog", 0.0, 0.0),
+    *_delays("broker", 60.0, 0.0),
     AlertKey("sync_max_age", units.SECOND, 30 * 86400.0),
     *_delays("sync", 0.0, 0.0),
     AlertKey("capacity_low", units.PERCENT, 85.0, 100.0),

@@ -48,6 +48,7 @@ class AlertKind(enum.StrEnum):
     FAN_UNVERIFIED = "fan_unverified"
     SOC_UNSYNCHRONISED = "soc_unsynchronised"
     CAPACITY_LOW = "capacity_low"
+    BROKER_UNREACHABLE = "broker_unreachable"
 
 
 @dataclass(frozen=True, slots=True)

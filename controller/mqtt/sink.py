@@ -13,7 +13,6 @@ import contextlib
 import importlib.metadata
 import logging
 import random
-import socket
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -30,10 +29,11 @@ from controller.errors import ConfigError
 from controller.hub import Delivery, SnapshotHub
 from controller.mqtt import payloads
 from controller.mqtt.alert_store import FILE_NAME, save_pending, take_pending
+from controller.mqtt.client import client_for
 from controller.mqtt.config import BrokerUrl, MqttSection, check_topic_level, parse_broker_url
 from controller.mqtt.payloads import Topics
 from controller.mqtt.reasons import describe
-from controller.snapshot import Snapshot
+from controller.snapshot import AlertKind, Snapshot
 from drivers.runtime import Backoff, TaskOwner, cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -118,6 +118,7 @@ class MqttSink:
         self._tasks = TaskOwner("mqtt")
         self._warned = False
         self._last_reason: str | None = None
+        self._hub: SnapshotHub | None = None
 
     # --- the hub side -------------------------------------------------------------------------
 
@@ -125,6 +126,7 @@ class MqttSink:
         """Publish until the hub closes, then deliver what is queued (bounded by flush_timeout) and
         announce `offline`."""
         subscription = hub.subscribe(self.name, coalesce=True)
+        self._hub = hub
         async with self._tasks as tasks:
             connected = tasks.spawn(partial(self._connection_loop, commands), "mqtt-connection", propagate=True)
             # the connection ends only when stopping, or by a bug, which then ends run() too: close() raises it
@@ -170,25 +172,14 @@ class MqttSink:
     # --- the broker side ----------------------------------------------------------------------
 
     def _client(self) -> aiomqtt.Client:
-        section = self.section
-        tls_params = aiomqtt.TLSParameters(ca_certs=section.tls_ca_file) if self.broker.tls else None
-        v5 = section.protocol == "5" or self.broker.mqtt5
-        return aiomqtt.Client(
-            self.broker.host,
-            self.broker.port,
-            username=self.broker.username,
-            password=self.broker.password,
-            identifier=self.client_id,
-            protocol=aiomqtt.ProtocolVersion.V5 if v5 else aiomqtt.ProtocolVersion.V311,
-            clean_session=None if v5 else True,
-            will=aiomqtt.Will(self.topics.availability, payloads.OFFLINE, qos=1, retain=True),
-            keepalive=max(5, round(section.keepalive_s)),
-            timeout=section.timeout_s,
-            tls_params=tls_params,
-            tls_insecure=section.tls_insecure if self.broker.tls else None,
-            # Nagle would hold a QoS 1 alert until the broker's delayed ACK of the state just sent (~40 ms)
-            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
-        )
+        return client_for(self.broker, self.section, self.client_id, self.topics.availability)
+
+    def _report_broker(self, reachable: bool, text: str) -> None:
+        """Tell the loop (dashboard, history, and MQTT itself once it is back) whether the broker answers."""
+        if self._hub is not None:
+            queued: dict[str, float | None] = {"queued_events": float(len(self._outbox))}
+            message = f"MQTT broker {self.broker.redacted()} {text}"
+            self._hub.report(AlertKind.BROKER_UNREACHABLE, not reachable, message, queued)
 
     async def _connection_loop(self, commands: CommandBus) -> None:
         attempt = 0
@@ -199,6 +190,7 @@ class MqttSink:
                     self.stats.connects += 1
                     self.stats.connected = True
                     log.info("MQTT connected to %s as %s", self.broker.redacted(), self.client_id)
+                    self._report_broker(True, "answers again")
                     self._warned = False
                     await self._session(client, commands)
                     return
@@ -206,6 +198,7 @@ class MqttSink:
                 self.stats.connected = False
                 reason = describe(exc, self.broker.host, self.broker.port)
                 self.stats.last_error = f"{reason.text} ({exc})"
+                self._report_broker(False, f"does not answer: {reason.text}; {len(self._outbox)} events queued")
                 if not self._warned or reason.text != self._last_reason:
                     log.log(
                         logging.ERROR if reason.login else logging.WARNING,
@@ -270,9 +263,9 @@ class MqttSink:
         if self._online_needed:
             await client.publish(self.topics.availability, payloads.ONLINE, qos=1, retain=True)
             self._online_needed = False
-        if self._announce_needed:
+        if self._announce_needed and self._latest is not None:  # the first snapshot brings the floor in force
+            self._announce_needed = False  # before publishing: a range that changes meanwhile announces again
             await self._publish_discovery(client)
-            self._announce_needed = False
             self._state_forced = True
         await self._publish_state(client)
 

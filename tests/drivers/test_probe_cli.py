@@ -57,10 +57,13 @@ async def test_probe_reads_a_vedirect_monitor_on_a_pty(tmp_path: Path) -> None:
     fake = VEDirectFake(constant(13.25, -3.5, 91.0), interval_s=0.05, link=tmp_path / "usb-Victron")
     await fake.start()
     try:
-        code, data, _ = await _probe("shunt", "--driver", "vedirect", "--port", fake.port, "--json")
+        # the default 3 s wait starts before a loaded machine has even imported the CLI: not this test's concern
+        code, data, output = await _probe(
+            "shunt", "--driver", "vedirect", "--port", fake.port, "--json", "--timeout", "30 s"
+        )
     finally:
         await fake.close()
-    assert code == 0
+    assert code == 0, output
     assert data["voltage_v"] == pytest.approx(13.25)
     assert data["current_a"] == pytest.approx(-3.5)
     assert data["soc_pct"] == pytest.approx(91.0)
@@ -113,9 +116,22 @@ async def test_probe_reads_a_modbus_shunt_and_pressure_transmitter(tmp_path: Pat
     await pressure_fake.start()
     try:
         (c1, shunt, _), (c2, pressure, _) = await asyncio.gather(
-            _probe("shunt", "--driver", "modbus", "--preset", "pzem-017", "--port", shunt_fake.port, "--json"),
+            _probe(
+                "shunt",
+                "--driver",
+                "modbus",
+                "--preset",
+                "pzem-017",
+                "--port",
+                shunt_fake.port,
+                "--json",
+                "--timeout",
+                "30 s",
+            ),
             _probe(
                 "pressure",
+                "--timeout",
+                "30 s",
                 "--driver",
                 "modbus",
                 "--preset",
@@ -152,7 +168,7 @@ async def test_probe_sets_a_pwm_fan_and_reads_it_back(tmp_path: Path) -> None:
     try:
         code, data, _ = await _probe(
             "fan", "--driver", "pwm", "--sysfs-root", str(sysfs.root), "--tach", str(sysfs.tach_path),
-            "--set", "60", "--json",
+            "--set", "60", "--json", "--timeout", "30 s",
         )  # fmt: skip
     finally:
         await sysfs.close()

@@ -127,7 +127,9 @@ async def test_state_is_published_once_per_interval(broker: Mosquitto) -> None:
             await asyncio.sleep(0.01)
         await watcher.wait_for(lambda: len(watcher.on("cleanroom/room1/state")) >= 3)
         times = [json.loads(m.payload)["monotonic_s"] for m in watcher.on("cleanroom/room1/state")]
-        assert all(b - a >= 10.0 for a, b in itertools.pairwise(times))
+        # when the interval is up the sink publishes the newest snapshot it has; on a loaded machine that can
+        # be the one before the tick that made it due (a 1 s tick here), never an extra publication
+        assert all(b - a >= 10.0 - 1.0 for a, b in itertools.pairwise(times)), (times, rig.sink.stats)
         assert len(times) <= 4
 
 
