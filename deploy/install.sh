@@ -22,6 +22,7 @@
 # only make sense on a live system (apt-get, systemctl daemon-reload/start/stop, udevadm) are printed as
 # "would run: ..." instead of being run. The virtual environment is built in DIR/opt/cleanroom/venv and
 # its scripts name that path, so a --root install is for tests and inspection, not for copying elsewhere.
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
 readonly APP=cleanroom
@@ -43,6 +44,10 @@ readonly I2C_PARAM="dtparam=i2c_arm=on"
 DEPLOY_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly DEPLOY_DIR
 readonly LOCK_FILE="$DEPLOY_DIR/requirements.lock"
+# shellcheck source=lib/accounts.sh
+source "$DEPLOY_DIR/lib/accounts.sh"
+# shellcheck source=lib/boot.sh
+source "$DEPLOY_DIR/lib/boot.sh"
 
 ROOT="${DESTDIR:-}"
 SOURCE="$(dirname "$DEPLOY_DIR")"
@@ -159,64 +164,6 @@ run_live() {
   fi
 }
 
-# Arguments that point the shadow tools (useradd, groupadd, usermod, userdel) at the scratch root.
-account_args() {
-  if ! live; then
-    printf '%s\n' --prefix "$ROOT"
-  fi
-}
-
-group_exists() {
-  if live; then
-    getent group "$1" >/dev/null
-  else
-    grep -q "^$1:" "$ROOT/etc/group"
-  fi
-}
-
-user_exists() {
-  if live; then
-    getent passwd "$1" >/dev/null
-  else
-    grep -q "^$1:" "$ROOT/etc/passwd"
-  fi
-}
-
-# The numeric id of a user or group, from the target system's own account files.
-numeric_id() {
-  local database="$1" name="$2"
-  if live; then
-    getent "$database" "$name" | cut -d: -f3
-  else
-    awk -F: -v name="$name" '$1 == name { print $3 }' "$ROOT/etc/$database"
-  fi
-}
-
-user_groups() {
-  if live; then
-    id -nG "$SERVICE_USER" | tr ' ' '\n' | grep -vx "$SERVICE_USER" | sort | paste -sd, -
-  else
-    awk -F: -v user="$SERVICE_USER" '
-      { n = split($4, members, ","); for (i = 1; i <= n; i++) if (members[i] == user) print $1 }
-    ' "$ROOT/etc/group" | sort | paste -sd, -
-  fi
-}
-
-# Set owner (by the target's numeric ids) and mode.
-own() {
-  local owner="$1" group="$2" mode="$3" path="$4"
-  local uid gid
-  uid="$(numeric_id passwd "$owner")"
-  gid="$(numeric_id group "$group")"
-  [[ -n "$uid" && -n "$gid" ]] || die "cannot find $owner:$group on the target system"
-  if ((EUID == 0)); then
-    chown "$uid:$gid" "$path"
-  else
-    say "not root: leaving $path owned by $(id -un) (would be $owner:$group)"
-  fi
-  chmod "$mode" "$path"
-}
-
 # Copy a file only when its content differs; CHANGED says whether it did.
 install_file() {
   local source="$1" target="$2" mode="$3"
@@ -266,33 +213,6 @@ check_target() {
     for file in etc/passwd etc/group etc/shadow etc/gshadow; do
       [[ -f "$ROOT/$file" ]] || die "--root $ROOT: expected $ROOT/$file (the scratch root needs account files)"
     done
-  fi
-}
-
-ensure_accounts() {
-  local args
-  mapfile -t args < <(account_args)
-  for group in "${DEVICE_GROUPS[@]}"; do
-    if ! group_exists "$group"; then
-      # Raspberry Pi OS ships bluetooth, dialout, gpio and i2c; plain Debian lacks gpio and i2c (and bluetooth
-      # until bluez is installed). BlueZ lets the bluetooth group use its D-Bus API (the Bluetooth shunts).
-      groupadd "${args[@]}" --system "$group"
-      say "created group $group (on plain Debian add udev rules that give it the devices; Pi OS has them)"
-    fi
-  done
-  if ! user_exists "$SERVICE_USER"; then
-    local own_group=(--user-group)
-    # A group left behind by an earlier removal of the user becomes its primary group again.
-    group_exists "$SERVICE_USER" && own_group=(--gid "$SERVICE_USER")
-    useradd "${args[@]}" --system "${own_group[@]}" --no-create-home --home-dir "$STATE_DIR" \
-      --shell /usr/sbin/nologin --comment "cleanroom controller" "$SERVICE_USER"
-    say "created user $SERVICE_USER"
-  fi
-  local wanted
-  wanted="$(printf '%s\n' "${DEVICE_GROUPS[@]}" | sort | paste -sd, -)"
-  if [[ "$(user_groups)" != "$wanted" ]]; then
-    usermod "${args[@]}" -G "$wanted" "$SERVICE_USER"
-    say "user $SERVICE_USER is in the groups $wanted"
   fi
 }
 
@@ -349,107 +269,6 @@ install_config_and_state() {
   fi
   mkdir -p "$ROOT$STATE_DIR"
   own "$SERVICE_USER" "$SERVICE_USER" 0750 "$ROOT$STATE_DIR"
-}
-
-find_boot_config() {
-  if [[ -n "$BOOT_CONFIG" ]]; then
-    echo "$ROOT$BOOT_CONFIG"
-  elif [[ -f "$ROOT/boot/firmware/config.txt" ]]; then
-    echo "$ROOT/boot/firmware/config.txt"
-  elif [[ -f "$ROOT/boot/config.txt" ]]; then
-    echo "$ROOT/boot/config.txt"
-  fi
-}
-
-# The lines of our block in the boot config (without markers and the [all] filter).
-block_lines() {
-  awk -v begin="$BLOCK_BEGIN" -v end="$BLOCK_END" '
-    $0 == begin { inside = 1; next }
-    $0 == end { inside = 0; next }
-    inside && $0 != "[all]" { print }
-  ' "$1"
-}
-
-without_block() {
-  awk -v begin="$BLOCK_BEGIN" -v end="$BLOCK_END" '
-    $0 == begin { inside = 1; next }
-    $0 == end { inside = 0; next }
-    !inside { print }
-  ' "$1"
-}
-
-# Rewrite the boot config with our block holding exactly these lines (none: no block).
-write_boot_block() {
-  local config="$1"
-  shift
-  local updated
-  updated="$(mktemp)"
-  without_block "$config" >"$updated"
-  if (($#)); then
-    # [all]: lines after a [pi4]-style filter would otherwise apply to that model only.
-    printf '%s\n' "$BLOCK_BEGIN" "[all]" "$@" "$BLOCK_END" >>"$updated"
-  fi
-  if cmp -s "$updated" "$config"; then
-    rm -f "$updated"
-    return
-  fi
-  [[ -e "$config.cleanroom-backup" ]] || cp -p "$config" "$config.cleanroom-backup"
-  cat "$updated" >"$config"
-  rm -f "$updated"
-  REBOOT_NEEDED=1
-  say "updated $(strip_root "$config") (reboot for it to take effect)"
-}
-
-check_boot_config() {
-  ((ENABLE_PWM || ENABLE_I2C)) || return 0
-  local config
-  config="$(find_boot_config)"
-  [[ -n "$config" && -f "$config" ]] ||
-    die "no boot config found (looked for /boot/firmware/config.txt and /boot/config.txt); pass --boot-config FILE"
-}
-
-configure_boot() {
-  ((ENABLE_PWM || ENABLE_I2C)) || return 0
-  local config
-  config="$(find_boot_config)"
-  # The block holds at most one PWM overlay line and the I2C line, in that order; what an earlier run
-  # enabled stays enabled.
-  local existing=() pwm_line="" i2c_line="" lines=()
-  mapfile -t existing < <(block_lines "$config")
-  for line in "${existing[@]}"; do
-    case "$line" in
-      dtoverlay=pwm*) pwm_line="$line" ;;
-      "$I2C_PARAM") i2c_line="$line" ;;
-    esac
-  done
-  ((ENABLE_PWM)) && pwm_line="$PWM_OVERLAY"
-  ((ENABLE_I2C)) && i2c_line="$I2C_PARAM"
-  [[ -n "$pwm_line" ]] && lines+=("$pwm_line")
-  [[ -n "$i2c_line" ]] && lines+=("$i2c_line")
-  if ((ENABLE_I2C)); then
-    local modules
-    modules="$(mktemp)"
-    echo "i2c-dev" >"$modules"
-    install_file "$modules" "$ROOT$MODULES_LOAD_PATH" 0644
-    rm -f "$modules"
-  fi
-  write_boot_block "$config" "${lines[@]}"
-}
-
-# systemd pings the SoC's watchdog every RuntimeWatchdogSec/2; if the kernel hangs the pings stop and the
-# hardware resets the Pi. Read by systemd at boot or daemon-reexec (a container has no /dev/watchdog: systemd
-# only logs that).
-configure_hardware_watchdog() {
-  [[ -n "$HARDWARE_WATCHDOG" ]] || return 0
-  local conf
-  conf="$(mktemp)"
-  printf '%s\n' "# Written by deploy/install.sh --hardware-watchdog (hardware.md, \"Fail-safe wiring\")." \
-    "[Manager]" "RuntimeWatchdogSec=$HARDWARE_WATCHDOG" "RebootWatchdogSec=10min" >"$conf"
-  install_file "$conf" "$ROOT$WATCHDOG_CONF_PATH" 0644
-  rm -f "$conf"
-  if ((CHANGED)); then
-    run_live systemctl daemon-reexec
-  fi
 }
 
 install_service() {

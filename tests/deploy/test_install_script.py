@@ -110,8 +110,12 @@ def host_accounts() -> dict[str, bytes]:
 
 
 def test_shellcheck_passes() -> None:
-    result = subprocess.run(["shellcheck", str(INSTALL)], capture_output=True, text=True, check=False)
+    """With -x shellcheck follows the parts install.sh sources (deploy/lib), in the context they run in."""
+    result = subprocess.run(["shellcheck", "-x", str(INSTALL)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+    text = INSTALL.read_text()
+    for part in sorted((REPO / "deploy/lib").glob("*.sh")):
+        assert f'source "$DEPLOY_DIR/lib/{part.name}"' in text, f"{part.name} is never sourced"
 
 
 def test_install_twice_verify_then_uninstall(tmp_path: Path, verify_unit: Verify) -> None:
