@@ -226,7 +226,10 @@ def main(argv: list[str] | None = None) -> None:
         "room C 39 CFM at 1 Pa, 10 s ticks"
     )
     print("air/true: clean air up to the deadline over the bound for the energy the battery really held")
-    print("air/now: where the grid returned or the deadline moved, over the bound without foresight")
+    print(
+        "air/now: where the grid returned or the deadline moved, over the bound without foresight (a reference, "
+        "not an upper bound: it may exceed 1)"
+    )
     print("err %: (estimate - truth) / truth of the runtime at the current draw, at 25/50/75 % of the true energy")
     print(table(rows))
     print(tally(rows))

@@ -48,7 +48,9 @@ comma-separated, such as "outage=36h, stall=10h+5min, door=50%+1min" or "capacit
 
 The summary judges the run against its deadline (deadline_met, deadline_miss_h; clean air up to the deadline,
 none after the battery cut out) and against the most air the energy the battery really held allows
-(true_bound_cfm, ratio_to_true_bound), computed from the simulated battery, not from what the run drew.
+(true_bound_cfm, ratio_to_true_bound), computed from the simulated battery, not from what the run drew;
+where the grid returned or the deadline moved, also against the best plan for what was known at each moment
+(foresight_free_bound_cfm, ratio_to_foresight_free_bound).
 Without --accelerated the simulator keeps SQLite history in its state directory, publishes to the local MQTT
 broker when one answers and serves the dashboard; with --accelerated only the flags you give start sinks.
 Each run starts with a new state directory under ~/.local/state/cleanroom-sim/runs/ (the newest 10 are

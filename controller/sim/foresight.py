@@ -8,7 +8,9 @@ cannot have spent, before the grid came back, the energy the charger would then 
 follows, instead, the best plan for what is known at each moment: from every turn of events (the grid on
 or off, the deadline moved) the hull plan spends the battery's true remaining energy by the deadline in
 force; on the grid the fan gives the most flow the candidates allow while the charger refills the pack.
-It is computed from the simulated battery and the scenario alone, never from what the run did.
+It is computed from the simulated battery and the scenario alone, never from what the run did. It is a
+reference, not an upper bound (the true bound is that): a controller that spends faster than the best plan
+for what it knew (it leaves future self-discharge out, say) can beat it when the deadline then moves earlier.
 """
 
 from __future__ import annotations
