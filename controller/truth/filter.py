@@ -7,7 +7,8 @@ fuses the coulomb count with the battery's voltage.
   a state of charge whose standard deviation is the voltage's uncertainty over the curve's slope. Strong
   at both knees; on the flat middle a few tens of mV of curve error are tens of percent, and such readings
   are not used at all. A reading far outside the combined uncertainty means the count is wrong: the
-  charge's uncertainty is widened to the disagreement, so the voltage wins, and the disagreement is kept.
+  charge's uncertainty is widened to the disagreement, so the voltage wins, and the disagreement is kept;
+  but only when the next informative reading disagrees too (one reading may be a sag or a bad sample).
 - Synchronise: at full (the charger's charged voltage and tail current, held; or a resting voltage at the
   top of the curve) and at empty (the knee seen in the voltage). Between a full and an empty
   synchronisation the charge that really left the battery measures its capacity.
@@ -100,6 +101,14 @@ class TruthState:
     disagreement_pct: float | None = None
     """How far the voltage put the charge from the count at the last disagreement (since the last sync)."""
     full_since_s: float | None = None
+    bend_seen_s: float | None = None
+    doubted_s: float | None = None
+    """When a voltage reading last disagreed with the count beyond both uncertainties without being acted on:
+    one reading may be a sag or a bad sample, so only if the next reading (not waiting for the voltage
+    interval) disagrees too does the estimate move."""
+    """When a voltage reading first put the pack below the lower bend with the count well above it (None:
+    the last reading did not); the next reading (not waiting for the voltage interval) must agree before it
+    syncs."""
 
     @property
     def soc_pct(self) -> float:
@@ -192,7 +201,8 @@ def update(state: TruthState, settings: TruthSettings, reading: TruthReading) ->
     if voltage is None:
         return state
     state = _detect_full(state, settings, reading, voltage, current)
-    due = state.last_update_s is None or reading.now_s - state.last_update_s >= settings.voltage_interval_s
+    interval_over = state.last_update_s is None or reading.now_s - state.last_update_s >= settings.voltage_interval_s
+    due = interval_over or state.doubted_s is not None or state.bend_seen_s is not None  # confirm at once
     if current <= 0.0 and due:
         state = _correct(state, settings, reading, voltage, current)
     return state
@@ -289,14 +299,16 @@ def _correct(
     ocv = voltage_v - state.resistance_ohm * current_a
     soc_v = settings.curve.soc_at(ocv)
     sigma_pct = _voltage_sigma_pct(settings, soc_v, current_a, resistance_sigma_ohm(state, settings))
-    if sigma_pct > settings.max_voltage_sigma_pct:
-        return state
+    if sigma_pct > settings.max_voltage_sigma_pct:  # the flat middle: above the bend, if nothing else
+        return replace(state, bend_seen_s=None, doubted_s=None)
     capacity = state.capacity_ah
     reading_ah = soc_v / 100.0 * capacity
     capacity_part_ah = capacity_sigma_pct(state, settings) / 100.0 * (capacity - reading_ah)
     r_meas = (sigma_pct / 100.0 * capacity) ** 2 + capacity_part_ah**2
     innovation = reading_ah - state.charge_ah
     disagreement, disagrees = state.disagreement_pct, innovation**2 > 9.0 * (state.p_qq + r_meas)
+    if disagrees and state.doubted_s is None:  # a sag, a cold pack or a bad sample: the next reading must agree
+        return replace(state, doubted_s=reading.now_s, bend_seen_s=None)
     if disagrees:
         disagreement = 100.0 * innovation / capacity
         state = replace(state, p_qq=max(state.p_qq, innovation**2))
@@ -311,15 +323,18 @@ def _correct(
         p_qb=(1.0 - k_q) * state.p_qb,
         p_bb=max(state.p_bb - k_b * state.p_qb, 1e-12),
         disagreement_pct=disagreement,
+        doubted_s=None,
     )
     if sigma_pct <= settings.sync_sigma_pct and soc_v <= settings.knee_soc_pct:
         return _sync(state, settings, "empty", soc_v, reading.now_utc, settles_disagreement=not disagrees)
-    count_too_high = -innovation > 3.0 * sigma_pct / 100.0 * capacity
-    if count_too_high and sigma_pct <= settings.bend_sigma_pct and soc_v <= lower_bend_pct(settings):
-        return _sync(state, settings, "empty", soc_v, reading.now_utc, settles_disagreement=False)
     if sigma_pct <= settings.sync_sigma_pct and soc_v >= settings.full_soc_pct:
         return _sync(state, settings, "full", soc_v, reading.now_utc, settles_disagreement=False)
-    return state
+    count_too_high = -innovation > 3.0 * sigma_pct / 100.0 * capacity
+    if not (count_too_high and sigma_pct <= settings.bend_sigma_pct and soc_v <= lower_bend_pct(settings)):
+        return replace(state, bend_seen_s=None) if state.bend_seen_s is not None else state
+    if state.bend_seen_s is None and not disagrees:  # a disagreement got here on its second reading already
+        return replace(state, bend_seen_s=reading.now_s)
+    return _sync(state, settings, "empty", soc_v, reading.now_utc, settles_disagreement=False)
 
 
 def lower_bend_pct(settings: TruthSettings) -> float:

@@ -5,6 +5,7 @@ more than the lower bound while the bend can still warn in time."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 from hypothesis import given
@@ -14,7 +15,7 @@ from controller.step import ShuntInput, initial_state, step
 from controller.step.planning import spendable_wh
 from controller.step.state import BendWarning
 from controller.step.views import bend_warning, on_charger, plannable_wh
-from controller.truth import OcvCurve, TruthSettings, energy, lifepo4_curve, start, update
+from controller.truth import OcvCurve, TruthReading, TruthSettings, energy, lifepo4_curve, start, update
 from controller.truth.filter import lower_bend_pct
 from tests.control.battery_traces import T0, TrueBattery, discharge, settings_steps
 from tests.control.test_step import inputs, settings_for
@@ -165,3 +166,36 @@ def test_on_a_float_charger_the_fan_runs_for_air_then_the_plan_resumes() -> None
         reading = ShuntInput(float(now), 12.9, -0.5, None, 20.0, None, None)
         state = step(s, state, inputs(float(now), shunt=reading)).state
     assert not state.planning.on_charger
+
+
+def test_one_reading_below_the_bend_is_not_enough_to_synchronise() -> None:
+    """A sag or a cold pack can put one reading below the bend: the next one, a voltage interval later, must
+    agree before the count is synchronised there (and a capacity learned from it)."""
+    full = start(SETTINGS, soc_pct=100.0, voltage_v=13.6, current_a=-0.5, now_utc=T0)
+    assert full is not None
+    state = replace(full, charge_ah=9.0, discharged_since_full_ah=11.0, last_update_s=0.0)
+    readings = [(61.0, 12.75), (122.0, 12.93), (183.0, 12.75), (244.0, 12.75)]
+    syncs = []
+    for now, volts in readings:
+        state = update(state, SETTINGS, TruthReading(now, T0 + timedelta(seconds=now), 1.0, volts, -0.5))
+        syncs.append(state.last_sync)
+    assert syncs[:3] == [None, None, None], "a single reading, then one back on the flat, then a new first one"
+    assert syncs[3] == "empty"
+    assert state.capacity_source == "learned"
+
+
+def test_one_disagreeing_reading_on_its_own_moves_nothing() -> None:
+    """At 60 % by the count, one reading of 12.75 V (a sag) leaves the estimate where it was; two in a row,
+    a voltage interval apart, move it and are reported as a disagreement."""
+    full = start(SETTINGS, soc_pct=100.0, voltage_v=13.6, current_a=-0.5, now_utc=T0)
+    assert full is not None
+    state = replace(full, charge_ah=12.0, last_update_s=0.0)
+    sagged = update(state, SETTINGS, TruthReading(61.0, T0 + timedelta(seconds=61), 1.0, 12.75, -0.5))
+    assert sagged.charge_ah == pytest.approx(12.0, abs=0.01)
+    assert sagged.disagreement_pct is None
+    recovered = update(sagged, SETTINGS, TruthReading(122.0, T0 + timedelta(seconds=122), 1.0, 12.93, -0.5))
+    again = update(recovered, SETTINGS, TruthReading(183.0, T0 + timedelta(seconds=183), 1.0, 12.75, -0.5))
+    assert again.charge_ah == pytest.approx(12.0, abs=0.01), "the flat reading between broke the run"
+    confirmed = update(again, SETTINGS, TruthReading(244.0, T0 + timedelta(seconds=244), 1.0, 12.75, -0.5))
+    assert confirmed.charge_ah < 5.0
+    assert confirmed.disagreement_pct is not None
