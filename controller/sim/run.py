@@ -101,6 +101,10 @@ class Simulation:
         if last is not None:
             deadline = last.deadline_utc
             return None if deadline is None else round((deadline - self.start_utc).total_seconds(), 3)
+        return self._configured_deadline_s()
+
+    def _configured_deadline_s(self) -> float | None:
+        """The configuration's deadline (relative, or absolute in UTC), from the run's start."""
         control = self.config.control
         if control.deadline_in_s is None and control.deadline_utc is not None:
             return (control.deadline_utc - self.start_utc).total_seconds()
@@ -108,10 +112,7 @@ class Simulation:
 
     def _deadline_turns(self) -> tuple[tuple[float, float], ...]:
         """The configured deadline from the start, then each deadline a timed command sets, from its time."""
-        control = self.config.control
-        first = control.deadline_in_s
-        if first is None and control.deadline_utc is not None:
-            first = (control.deadline_utc - self.start_utc).total_seconds()
+        first = self._configured_deadline_s()
         turns = [] if first is None else [(0.0, first)]
         for timed in self.scenario.commands:
             command = timed.command

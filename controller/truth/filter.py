@@ -102,13 +102,13 @@ class TruthState:
     """How far the voltage put the charge from the count at the last disagreement (since the last sync)."""
     full_since_s: float | None = None
     bend_seen_s: float | None = None
+    """When a voltage reading first put the pack below the lower bend with the count well above it (None:
+    the last reading did not); the next reading (not waiting for the voltage interval) must agree before it
+    syncs."""
     doubted_s: float | None = None
     """When a voltage reading last disagreed with the count beyond both uncertainties without being acted on:
     one reading may be a sag or a bad sample, so only if the next reading (not waiting for the voltage
     interval) disagrees too does the estimate move."""
-    """When a voltage reading first put the pack below the lower bend with the count well above it (None:
-    the last reading did not); the next reading (not waiting for the voltage interval) must agree before it
-    syncs."""
 
     @property
     def soc_pct(self) -> float:
