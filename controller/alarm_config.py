@@ -24,10 +24,12 @@ class AlertKey:
     default: float
     high: float = _YEAR_S
 
-    @property
-    def name(self) -> str:
-        """The key with its unit suffix, as the code names the value: `soc_warning_pct`."""
-        return f"{self.key}_{self.unit.suffix}"
+    name: str = field(init=False, compare=False)
+    """The key with its unit suffix, as the code names the value: `soc_warning_pct` (the alarms read it
+    every tick)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", f"{self.key}_{self.unit.suffix}")
 
 
 def _delays(stem: str, delay_s: float, return_delay_s: float, return_key: str | None = None) -> tuple[AlertKey, ...]:

@@ -12,8 +12,9 @@ No I/O, no clock: the loop passes `now_utc` and `monotonic_s` in.
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
@@ -139,8 +140,11 @@ class _Check:
     recovered: bool | None
     delay_s: float
     return_delay_s: float
-    raise_message: str
-    clear_message: str
+    raise_template: str
+    clear_template: str
+    words: Callable[[], dict[str, str]]
+    """The words the templates take, formatted only when a message is wanted (a raise, a clear, a live
+    alarm's update), not for every band every tick."""
     values: dict[str, float | None]
     latching: bool = False
     deferred: bool = False
@@ -148,7 +152,18 @@ class _Check:
     live: bool = False
     """A sink's condition: while active, the alert's message and values follow the newest report."""
 
+    @property
+    def raise_message(self) -> str:
+        """The message of the alert this check raises."""
+        return self.raise_template.format(**self.words())
 
+    @property
+    def clear_message(self) -> str:
+        """The message of the event that clears it."""
+        return self.clear_template.format(**self.words())
+
+
+@functools.cache
 def alarm_id(kind: AlertKind, severity: Severity) -> str:
     """The state machine of one band (severity) of an alarm row."""
     return f"{kind.value}:{severity.value}"
@@ -208,15 +223,18 @@ def _check(row: AlarmRow, band: Band, inputs: AlertInputs, config: AlertsSection
     if tripped and row.restarts_when is not None and getattr(inputs, row.restarts_when):
         tripped = False
     detail = getattr(inputs, row.details) if row.details is not None else None
-    words = {
-        "value": _show(value, row.unit, "none" if row.none_is_normal else "unknown"),
-        "set": _show(set_at, row.unit, "none"),
-        "clear": _show(clear_at, row.unit, "none"),
-        "delay": f"{delay_s:g}",
-        "return_delay": f"{return_delay_s:g}",
-        "severity": band.severity.value,
-        "detail": detail or "none given",
-    }
+
+    def words() -> dict[str, str]:
+        return {
+            "value": _show(value, row.unit, "none" if row.none_is_normal else "unknown"),
+            "set": _show(set_at, row.unit, "none"),
+            "clear": _show(clear_at, row.unit, "none"),
+            "delay": f"{delay_s:g}",
+            "return_delay": f"{return_delay_s:g}",
+            "severity": band.severity.value,
+            "detail": detail or "none given",
+        }
+
     return _Check(
         alarm_id(row.kind, band.severity),
         row.kind,
@@ -225,8 +243,9 @@ def _check(row: AlarmRow, band: Band, inputs: AlertInputs, config: AlertsSection
         recovered,
         delay_s,
         return_delay_s,
-        row.raise_message.format(**words),
-        row.clear_message.format(**words),
+        row.raise_message,
+        row.clear_message,
+        words,
         values,
         row.latching and config.latch_battery,
         row.held_while is not None and bool(getattr(inputs, row.held_while)),
@@ -236,7 +255,10 @@ def _check(row: AlarmRow, band: Band, inputs: AlertInputs, config: AlertsSection
 def _condition_check(row: AlarmRow, band: Band, condition: Condition, config: AlertsSection) -> _Check:
     """A sink's report on a CONDITION row: its message, its values."""
     values = {"value": 1.0 if condition.active else 0.0, **condition.values}
-    words = {"message": condition.message}
+
+    def words() -> dict[str, str]:
+        return {"message": condition.message}
+
     return _Check(
         alarm_id(row.kind, band.severity),
         row.kind,
@@ -245,8 +267,9 @@ def _condition_check(row: AlarmRow, band: Band, condition: Condition, config: Al
         not condition.active,
         config.value(row.delay_key),
         config.value(row.return_delay_key),
-        row.raise_message.format(**words),
-        row.clear_message.format(**words),
+        row.raise_message,
+        row.clear_message,
+        words,
         values,
         live=True,
     )

@@ -79,6 +79,8 @@ class Daemon:
         self.shunt = shunt
         self.pressure = pressure
         self.fan = fan
+        # isinstance against a runtime-checkable Protocol walks its members: asked once, not every tick.
+        self._watched_fan = fan if isinstance(fan, PowerWatchedFan) else None
         self.clock = clock
         self.hub = hub
         self.commands = commands
@@ -231,11 +233,12 @@ class Daemon:
 
     def _watch_fan_power(self, inputs: StepInputs) -> None:
         """Hand a fan that verifies itself by its power (a pressed purifier) the fan's measured watts."""
-        if isinstance(self.fan, PowerWatchedFan):
+        watched = self._watched_fan
+        if watched is not None:
             shunt = fresh_shunt(self.settings, inputs.shunt, inputs.now_s)
             when = inputs.now_s if shunt is None else shunt.monotonic_s
-            self.fan.observe_power(measured_fan_w(self.settings, shunt), when)
-            self.hub.report(AlertKind.FAN_UNVERIFIED, self.fan.open_loop, self.fan.message)
+            watched.observe_power(measured_fan_w(self.settings, shunt), when)
+            self.hub.report(AlertKind.FAN_UNVERIFIED, watched.open_loop, watched.message)
 
     def _answer(self, pending: list[PendingCommand], result: StepResult) -> None:
         for waiting, answer in zip(pending, result.command_results, strict=True):

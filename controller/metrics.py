@@ -8,7 +8,7 @@ it reads).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from controller import units
 from controller.snapshot import Snapshot
@@ -27,10 +27,11 @@ class Metric:
     precision: int = 1
     icon: str | None = None
 
-    @property
-    def key(self) -> str:
-        """The snapshot field, per-value topic and history column: `voltage_v`."""
-        return f"{self.stem}_{self.unit.suffix}"
+    key: str = field(init=False, compare=False)
+    """The snapshot field, per-value topic and history column: `voltage_v` (read by every sink every tick)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", f"{self.stem}_{self.unit.suffix}")
 
     def value(self, snapshot: Snapshot) -> float | None:
         """The metric's value in this snapshot (None when unknown)."""

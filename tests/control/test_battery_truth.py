@@ -41,6 +41,21 @@ def test_the_default_curve_is_the_four_cell_lifepo4_curve() -> None:
     assert lifepo4_curve(25.6).voltage_at(50.0) == pytest.approx(2 * 12.885)
 
 
+@given(st.floats(-10.0, 110.0), st.floats(1.0, 400.0), st.sampled_from([12.8, 25.6, 51.2]))
+@settings(max_examples=200, deadline=None)
+def test_the_stored_energy_is_the_curve_integrated_over_the_charge(
+    soc_pct: float, capacity_ah: float, nominal_v: float
+) -> None:
+    """The energy below a state of charge (summed once per curve) equals the voltage integrated by the
+    midpoint rule in 0.01 % steps, from empty to the state of charge clamped to 0-100 %."""
+    curve = lifepo4_curve(nominal_v)
+    top = min(100.0, max(0.0, soc_pct))
+    steps = max(1, round(top / 0.01))
+    width = top / steps
+    integral_v_pct = sum(curve.voltage_at((k + 0.5) * width) * width for k in range(steps))
+    assert curve.energy_wh(soc_pct, capacity_ah) == pytest.approx(integral_v_pct / 100.0 * capacity_ah, rel=1e-6)
+
+
 def test_a_curve_that_does_not_rise_is_refused() -> None:
     with pytest.raises(ValueError, match="rise"):
         OcvCurve((0.0, 50.0, 100.0), (12.0, 11.0, 13.0))
