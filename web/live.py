@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 
 from starlette.responses import StreamingResponse
 from starlette.types import Message, Receive, Scope, Send
@@ -49,12 +49,25 @@ def encode_delivery(delivery: Delivery, encoder: SnapshotEncoder) -> str:
     return text + _message("state", encoder.text(delivery.snapshot))
 
 
+PUSH_SLACK = 0.1
+"""A delivery that comes within this fraction of the push interval of being due goes out at once: when
+ticks come at the push interval (1 s both, by default) a stream never waits on a timer of its own."""
+
+
+def _merged(first: Delivery, newer: Delivery) -> Delivery:
+    """The newer snapshot with the events of both (the first one's were taken, so they must go out too)."""
+    return Delivery(newer.snapshot, first.events + newer.events, first.skipped + newer.skipped + 1)
+
+
 async def stream_deliveries(
     subscription: Subscription, encoder: SnapshotEncoder, push_interval_s: float, max_messages: int | None
-) -> AsyncIterator[str]:
-    """The text/event-stream body; ends when the hub closes or after `max_messages` states."""
+) -> AsyncGenerator[str, None]:
+    """The text/event-stream body, at most one state per push interval (the newest); ends when the hub
+    closes or after `max_messages` states."""
     yield f"retry: {RETRY_MS}\n\n"
+    loop = asyncio.get_running_loop()
     sent = 0
+    last_sent_s: float | None = None
     while max_messages is None or sent < max_messages:
         try:
             delivery = await asyncio.wait_for(subscription.get(), KEEPALIVE_S)
@@ -63,10 +76,15 @@ async def stream_deliveries(
             continue
         if delivery is None:
             return
+        if last_sent_s is not None:
+            early_s = last_sent_s + push_interval_s - loop.time()
+            if early_s > PUSH_SLACK * push_interval_s:
+                await asyncio.sleep(early_s)
+                newer = subscription.get_nowait()
+                delivery = delivery if newer is None else _merged(delivery, newer)
         yield encode_delivery(delivery, encoder)
+        last_sent_s = loop.time()
         sent += 1
-        if max_messages is None or sent < max_messages:
-            await asyncio.sleep(push_interval_s)
 
 
 class LiveResponse(StreamingResponse):

@@ -27,18 +27,15 @@ from web.tokens import TokenStore, token_command
 log = logging.getLogger(__name__)
 
 
-HOUSEKEEPING_S = 1.0
-
-
 class EmbeddedServer(uvicorn.Server):
     """uvicorn inside the daemon: without its signal handlers (the daemon owns SIGTERM/SIGINT and stops us
-    with `stop()`), and with its housekeeping (the Date header, the exit check) once per `housekeeping_s`
-    instead of uvicorn's 10 Hz, which on a Pi Zero was most of an idle daemon's CPU. `stop()` wakes the
-    loop at once, so shutting down does not wait for the next tick."""
+    with `stop()`), and without its 10 Hz housekeeping loop, which on a Pi Zero was most of an idle daemon's
+    CPU. That loop refreshes the Date header and checks for exit; here the protocol refreshes the Date
+    header when a request arrives (`web.slow_clients`), and `stop()` wakes the loop at once, so between
+    requests the server does not wake at all."""
 
-    def __init__(self, config: uvicorn.Config, housekeeping_s: float = HOUSEKEEPING_S) -> None:
+    def __init__(self, config: uvicorn.Config) -> None:
         super().__init__(config)
-        self.housekeeping_s = housekeeping_s
         self._stop_requested = asyncio.Event()
 
     def stop(self) -> None:
@@ -47,14 +44,9 @@ class EmbeddedServer(uvicorn.Server):
         self._stop_requested.set()
 
     async def main_loop(self) -> None:
-        """uvicorn's own loop at a slower pace: `on_tick` refreshes the Date header when its counter is a
-        multiple of 10, so every call passes one."""
-        ticks = 0
-        while not await self.on_tick(ticks * 10):
-            ticks = (ticks + 1) % 86400
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.housekeeping_s):
-                    await self._stop_requested.wait()
+        """One housekeeping pass for the first headers, then nothing until `stop()`."""
+        if not await self.on_tick(0):
+            await self._stop_requested.wait()
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from email.utils import formatdate
 from typing import Any
 
 import h11
@@ -44,6 +45,7 @@ class DeadlineH11Protocol(H11Protocol):
     def data_received(self, data: bytes) -> None:
         if self._request_timer is None and self.conn.their_state is h11.IDLE:
             self._arm()  # the first bytes of the next request on a kept-alive connection
+        self._refresh_date()
         super().data_received(data)
         if self.conn.their_state is not h11.IDLE and self.conn.their_state is not h11.SEND_BODY:
             self._disarm()
@@ -58,6 +60,16 @@ class DeadlineH11Protocol(H11Protocol):
                 self.open_by_address.pop(self._address, None)
             self._address = None
         super().connection_lost(exc)
+
+    def _refresh_date(self) -> None:
+        """The Date header uvicorn's housekeeping loop would keep (the embedded server has none, so that an
+        idle daemon sleeps): refreshed when a request comes in, which is when a response will need it."""
+        if not self.config.date_header:
+            return
+        date = (b"date", formatdate(usegmt=True).encode())
+        headers = self.server_state.default_headers
+        if not headers or headers[0] != date:
+            self.server_state.default_headers = [date, *self.config.encoded_headers]
 
     def _arm(self) -> None:
         self._disarm()
