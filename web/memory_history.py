@@ -7,8 +7,9 @@ fast the loop ticks. It answers the same two questions as the history engine's r
 from __future__ import annotations
 
 import math
+from array import array
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from controller.metrics import METRICS, Metric
@@ -19,23 +20,30 @@ MAX_EVENTS = 2000
 
 @dataclass(slots=True)
 class _Bucket:
-    index: int
-    sums: dict[str, float] = field(default_factory=dict)
-    counts: dict[str, int] = field(default_factory=dict)
+    """Sums and counts of one time slot, one per recorded metric in the history's key order: raw doubles
+    (a day of minutes is 1,440 buckets, held for as long as the daemon runs)."""
 
-    def add(self, values: dict[str, float | None]) -> None:
-        for key, value in values.items():
+    index: int
+    sums: array[float]
+    counts: array[int]
+
+    @staticmethod
+    def empty(index: int, width: int) -> _Bucket:
+        return _Bucket(index, array("d", bytes(8 * width)), array("L", [0]) * width)
+
+    def add(self, values: list[float | None]) -> None:
+        for i, value in enumerate(values):
             if value is not None and math.isfinite(value):
-                self.sums[key] = self.sums.get(key, 0.0) + value
-                self.counts[key] = self.counts.get(key, 0) + 1
+                self.sums[i] += value
+                self.counts[i] += 1
 
     def merge(self, other: _Bucket) -> None:
-        for key, total in other.sums.items():
-            self.sums[key] = self.sums.get(key, 0.0) + total
-            self.counts[key] = self.counts.get(key, 0) + other.counts[key]
+        for i, count in enumerate(other.counts):
+            self.sums[i] += other.sums[i]
+            self.counts[i] += count
 
     def means(self, keys: tuple[str, ...]) -> dict[str, float | None]:
-        return {k: (self.sums[k] / self.counts[k] if self.counts.get(k) else None) for k in keys}
+        return {k: (self.sums[i] / self.counts[i] if self.counts[i] else None) for i, k in enumerate(keys)}
 
 
 def _epoch(moment: datetime) -> float:
@@ -59,11 +67,11 @@ class MemoryHistory:
         """Fold one snapshot (and the events delivered with it) into the history."""
         index = math.floor(_epoch(snapshot.timestamp_utc) / self.resolution_s)
         if not self._buckets or index > self._buckets[-1].index:
-            self._buckets.append(_Bucket(index))
+            self._buckets.append(_Bucket.empty(index, len(self.keys)))
         elif index < self._buckets[-1].index:
             self._buckets.clear()
-            self._buckets.append(_Bucket(index))
-        self._buckets[-1].add({m.key: m.value(snapshot) for m in self._metrics})
+            self._buckets.append(_Bucket.empty(index, len(self.keys)))
+        self._buckets[-1].add([m.value(snapshot) for m in self._metrics])
         oldest = index - self._buckets.maxlen + 1 if self._buckets.maxlen else index
         while self._buckets and self._buckets[0].index < oldest:
             self._buckets.popleft()
@@ -84,7 +92,7 @@ class MemoryHistory:
         for bucket in chosen:
             slot = min(max_points - 1, max(0, math.floor((bucket.index - low) / slot_width)))
             if slot not in merged:
-                merged[slot] = _Bucket(bucket.index)
+                merged[slot] = _Bucket.empty(bucket.index, len(self.keys))
             merged[slot].merge(bucket)
         return [
             {

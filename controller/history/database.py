@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import logging
 import math
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,7 +29,7 @@ from sqlalchemy.pool import NullPool
 from controller.redact import masked_url
 
 from .config import HistorySection
-from .guard import StatementGuard
+from .guard import HistoryTimeout, StatementGuard
 from .rows import Row, epoch_minute, minute_start
 from .schema import config_changes, events, samples, samples_1m
 
@@ -142,21 +145,47 @@ def stored_revision(engine: Engine) -> str | None:
     return None if revision is None else str(revision)
 
 
-def migrate(engine: Engine) -> None:
+def migrate(engine: Engine, timeout_s: float = 30.0) -> None:
     """Bring the schema to the newest revision; existing history is kept (migrations only add).
 
-    A database already at SCHEMA_REVISION costs one query. Otherwise several controllers may start at once
-    against one database: PostgreSQL serialises them with an advisory lock, SQLite with a lock file beside
-    the database, and alembic's module-level context with a process-wide lock.
+    A database already at SCHEMA_REVISION costs one query. Otherwise alembic runs in a child process
+    (`controller.history.upgrade`) that ends within `timeout_s`: alembic, mako and pygments cost about
+    11 MB that a daemon would keep for the weeks after a first start or an upgrade. A database only in this
+    process's memory is migrated here.
     """
+    if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+        Path(str(engine.url.database)).parent.mkdir(parents=True, exist_ok=True)
+    stored = stored_revision(engine)
+    if stored == SCHEMA_REVISION:
+        return
+    if engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:"):
+        upgrade_schema(engine)
+        return
+    request = json.dumps({"url": engine.url.render_as_string(hide_password=False), "timeout_s": timeout_s})
+    command = [sys.executable, "-m", "controller.history.upgrade"]
+    try:
+        done = subprocess.run(command, input=request, capture_output=True, text=True, timeout=timeout_s, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise HistoryTimeout(f"the schema migration did not finish within {timeout_s:g} s") from exc
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines() or [f"exit status {done.returncode}"]
+        raise MigrationError(f"migrating {redacted(str(engine.url))} from {stored or 'empty'}: {lines[-1]}")
+    log.info("history schema migrated from %s to %s", stored or "empty", SCHEMA_REVISION)
+
+
+class MigrationError(RuntimeError):
+    """The schema migration failed; the message is the child's last line of error."""
+
+
+def upgrade_schema(engine: Engine) -> None:
+    """alembic's upgrade to head, in this process. Several controllers may start at once against one
+    database: PostgreSQL serialises them with an advisory lock, SQLite with a lock file beside the database,
+    and alembic's module-level context with a process-wide lock."""
+    from alembic import command
+
     database = None
     if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
         database = Path(str(engine.url.database))
-        database.parent.mkdir(parents=True, exist_ok=True)
-    if stored_revision(engine) == SCHEMA_REVISION:
-        return
-    from alembic import command
-
     with _ALEMBIC_LOCK, contextlib.ExitStack() as stack:
         if database is not None:
             stack.enter_context(_file_lock(database.with_name(database.name + ".migrate-lock")))
@@ -226,7 +255,7 @@ class HistoryStore:
     def prepare(self) -> None:
         """Migrate, then remember the highest ids: rows above them were written by this session."""
         with guarded(self.section.timeout_s * 3):
-            migrate(self.engine)
+            migrate(self.engine, self.section.timeout_s * 3)
         with guarded(self.section.timeout_s), self.engine.connect() as connection:
             for table in (samples, samples_1m, events, config_changes):
                 self._session_base[table.name] = connection.execute(select(func.max(table.c.id))).scalar() or 0

@@ -74,12 +74,14 @@ def _opens_with_alembic(url: str) -> bool:
     return any(line.rsplit("|", 1)[-1].strip() == "alembic" for line in done.stderr.splitlines())
 
 
-def test_alembic_is_imported_only_when_the_stored_schema_differs(fresh_db_url: str) -> None:
+def test_an_upgrade_migrates_while_the_opening_process_never_imports_alembic(fresh_db_url: str) -> None:
+    """An older schema is migrated by a child process (`controller.history.upgrade`); the process that
+    opens the history imports alembic neither then nor when the schema is already the code's."""
     engine = create_history_engine(fresh_db_url)
     with engine.begin() as connection:
         command.upgrade(alembic_config(connection), "r0001")
     assert stored_revision(engine) == "r0001"
-    assert _opens_with_alembic(fresh_db_url)
+    assert not _opens_with_alembic(fresh_db_url)
     assert stored_revision(engine) == SCHEMA_REVISION
     assert not _opens_with_alembic(fresh_db_url)
     engine.dispose()
