@@ -20,6 +20,7 @@ Run: .venv/bin/python -m bench.footprint [--warmup S] [--window S] [--windows N]
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import shutil
 import socket
@@ -227,9 +228,15 @@ def startup_table(workdir: Path) -> None:
 
 
 LIBRARIES = (
-    "pint", "sqlalchemy", "alembic", "fastapi", "starlette", "pydantic", "uvicorn", "aiomqtt",
-    "pymodbus", "serial", "controller.daemon", "controller.history.recorder", "controller.mqtt.sink", "web.sink",
+    "pint", "sqlalchemy", "alembic", "fastapi", "starlette.applications", "pydantic", "opentelemetry.trace",
+    "uvicorn", "aiomqtt", "pymodbus", "serial", "controller.daemon", "controller.history.recorder",
+    "controller.mqtt.sink", "web.sink",
 )  # fmt: skip
+DAEMON_ORDER = (
+    "sqlalchemy", "sqlalchemy.dialects.sqlite", "aiomqtt", "uvicorn", "fastapi", "controller.daemon",
+    "controller.sim.run", "web.sink", "controller.mqtt.sink", "controller.history.recorder",
+)  # fmt: skip
+"""What `cleanroom sim` with every sink imports, libraries first: the RSS each adds to what came before."""
 IMPORT_COST = (
     "import asyncio, importlib, os, time\n"
     "def rss_kb():\n"
@@ -238,10 +245,21 @@ IMPORT_COST = (
     "importlib.import_module({name!r})\n"
     "print(rss_kb() - before, time.process_time() - start)\n"
 )
+IMPORT_SEQUENCE = (
+    "import importlib, sys\n"
+    "def rss_kb():\n"
+    "    return next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmRSS:'))\n"
+    "print('python', rss_kb())\n"
+    "import asyncio\n"
+    "print('asyncio', rss_kb())\n"
+    "for name in sys.argv[1:]:\n"
+    "    importlib.import_module(name)\n"
+    "    print(name, rss_kb())\n"
+)
 
 
 def library_table() -> None:
-    """The memory and import CPU each library costs on its own."""
+    """The memory and import CPU each library costs on its own, then what each adds in the daemon's order."""
     print(f"\n{'library (imported alone)':<30} {'RSS MB':>7} {'cpu s':>8}")
     for name in LIBRARIES:
         done = subprocess.run(
@@ -252,6 +270,23 @@ def library_table() -> None:
             continue
         rss_kb, cpu_s = done.stdout.split()
         print(f"{name:<30} {int(rss_kb) / 1024:7.1f} {float(cpu_s):8.3f}")
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORT_SEQUENCE, *DAEMON_ORDER], capture_output=True, text=True, check=True
+    )
+    print(f"\n{'imported in the daemon order':<30} {'+RSS MB':>7} {'RSS MB':>7}")
+    before = 0
+    for line in done.stdout.splitlines():
+        name, rss_kb = line.split()
+        print(f"{name:<30} {(int(rss_kb) - before) / 1024:7.1f} {int(rss_kb) / 1024:7.1f}")
+        before = int(rss_kb)
+
+
+def compile_project() -> None:
+    """Bytecode for the project's own packages, as `pip install` writes it for an installed package (an
+    editable checkout, or one run with PYTHONDONTWRITEBYTECODE, would compile every module at every start)."""
+    root = Path(__file__).resolve().parent.parent
+    for package in ("controller", "drivers", "web"):
+        compileall.compile_dir(root / package, quiet=1)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -266,6 +301,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.quick:
         args.warmup, args.window, args.windows = 10.0, 15.0, 3
+    compile_project()
     with tempfile.TemporaryDirectory(prefix="cleanroom-footprint-") as tmp:
         workdir = Path(tmp)
         if args.only_static:
