@@ -189,27 +189,32 @@ class Snapshot:
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form: datetimes as ISO 8601 UTC, enums as their values."""
         out: dict[str, object] = {}
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
+        for name in _SNAPSHOT_FIELDS:
+            value = getattr(self, name)
             if isinstance(value, datetime):
-                out[f.name] = value.isoformat()
+                out[name] = value.isoformat()
             elif isinstance(value, enum.Enum):
-                out[f.name] = value.value
-            elif f.name == "alerts":
-                out[f.name] = [a.to_dict() for a in value]
-            elif f.name == "events":
-                out[f.name] = [e.to_dict() for e in value]
-            elif f.name == "time_to_soc_s":
-                out[f.name] = {f"{pct:g}": seconds for pct, seconds in value}
-            elif f.name == "shunt_time_to_go_s":
-                out[f.name] = value if value is not None and math.isfinite(value) else None
+                out[name] = value.value
+            elif name == "alerts":
+                out[name] = [a.to_dict() for a in value]
+            elif name == "events":
+                out[name] = [e.to_dict() for e in value]
+            elif name == "time_to_soc_s":
+                out[name] = {f"{pct:g}": seconds for pct, seconds in value}
+            elif name == "shunt_time_to_go_s":
+                out[name] = value if value is not None and math.isfinite(value) else None
                 out["shunt_time_to_go"] = _time_to_go_kind(value)
             else:
-                out[f.name] = value
+                out[name] = value
         out["runtime_now_end_utc"] = self.at(self.runtime_now_s)
         out["runtime_plan_end_utc"] = self.at(self.runtime_plan_s)
         out["time_to_soc_utc"] = {f"{pct:g}": self.at(seconds) for pct, seconds in self.time_to_soc_s}
         return out
+
+
+_SNAPSHOT_FIELDS = tuple(f.name for f in dataclasses.fields(Snapshot))
+"""The snapshot's fields in order, read once (`dataclasses.fields` walks the class on every call, and the
+live stream and MQTT encode a snapshot every tick)."""
 
 
 def _time_to_go_kind(seconds: float | None) -> str:

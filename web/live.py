@@ -70,7 +70,8 @@ async def stream_deliveries(
     last_sent_s: float | None = None
     while max_messages is None or sent < max_messages:
         try:
-            delivery = await asyncio.wait_for(subscription.get(), KEEPALIVE_S)
+            async with asyncio.timeout(KEEPALIVE_S):  # not wait_for: it wraps the wait in a new task each time
+                delivery = await subscription.get()
         except TimeoutError:
             yield ": keepalive\n\n"
             continue

@@ -228,6 +228,7 @@ class MqttSink:
         self._state_forced = True
         await client.publish(self.topics.availability, payloads.ONLINE, qos=1, retain=True)
         receiver = asyncio.create_task(self._receive(client, commands), name="mqtt-receive")
+        receiver.add_done_callback(lambda _task: self._wake.set())  # one wait per tick, no task per wait
         try:
             while True:
                 self._wake.clear()
@@ -235,9 +236,8 @@ class MqttSink:
                 if self._stopping.is_set():
                     await client.publish(self.topics.availability, payloads.OFFLINE, qos=1, retain=True)
                     return
-                waiter = asyncio.create_task(self._wake.wait())
-                await asyncio.wait({waiter, receiver}, return_when=asyncio.FIRST_COMPLETED)
-                waiter.cancel()
+                if not receiver.done():
+                    await self._wake.wait()
                 if receiver.done():
                     receiver.result()
                     raise aiomqtt.MqttError("the message stream ended")
