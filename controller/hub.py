@@ -75,15 +75,16 @@ class Subscription:
             self._wake.clear()
         return Delivery(snapshot, events, skipped)
 
+    async def wait(self) -> None:
+        """Until a delivery is waiting or the hub is closed, without taking it (a reader that paces itself
+        takes it later, and gets the newest with every event since)."""
+        while not self._snapshots and not self._closed:
+            await self._wake.wait()
+
     async def get(self) -> Delivery | None:
         """Wait for the next delivery; None once the hub is closed and everything was delivered."""
-        while True:
-            delivery = self.get_nowait()
-            if delivery is not None:
-                return delivery
-            if self._closed:
-                return None
-            await self._wake.wait()
+        await self.wait()
+        return self.get_nowait()
 
     def __aiter__(self) -> AsyncIterator[Delivery]:
         return self._iterate()

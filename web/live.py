@@ -54,11 +54,6 @@ PUSH_SLACK = 0.1
 ticks come at the push interval (1 s both, by default) a stream never waits on a timer of its own."""
 
 
-def _merged(first: Delivery, newer: Delivery) -> Delivery:
-    """The newer snapshot with the events of both (the first one's were taken, so they must go out too)."""
-    return Delivery(newer.snapshot, first.events + newer.events, first.skipped + newer.skipped + 1)
-
-
 async def stream_deliveries(
     subscription: Subscription, encoder: SnapshotEncoder, push_interval_s: float, max_messages: int | None
 ) -> AsyncGenerator[str, None]:
@@ -71,18 +66,17 @@ async def stream_deliveries(
     while max_messages is None or sent < max_messages:
         try:
             async with asyncio.timeout(KEEPALIVE_S):  # not wait_for: it wraps the wait in a new task each time
-                delivery = await subscription.get()
+                await subscription.wait()
         except TimeoutError:
             yield ": keepalive\n\n"
             continue
-        if delivery is None:
-            return
         if last_sent_s is not None:
             early_s = last_sent_s + push_interval_s - loop.time()
             if early_s > PUSH_SLACK * push_interval_s:
-                await asyncio.sleep(early_s)
-                newer = subscription.get_nowait()
-                delivery = delivery if newer is None else _merged(delivery, newer)
+                await asyncio.sleep(early_s)  # the subscription coalesces meanwhile, keeping every event
+        delivery = subscription.get_nowait()
+        if delivery is None:
+            return
         yield encode_delivery(delivery, encoder)
         last_sent_s = loop.time()
         sent += 1

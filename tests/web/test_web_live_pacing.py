@@ -48,3 +48,20 @@ async def test_a_fast_publisher_is_paced_to_the_push_interval_and_loses_no_event
     assert len(states) < 60
     assert states == sorted(states)
     assert doors == [f"door {i}" for i in range(60)]
+
+
+async def test_waiting_takes_nothing_and_a_closed_hub_ends_the_wait() -> None:
+    hub = SnapshotHub()
+    subscription = hub.subscribe("phone", coalesce=True)
+    waiting = asyncio.create_task(subscription.wait())
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    hub.publish(make_snapshot(1))
+    await asyncio.wait_for(waiting, 10)
+    await asyncio.wait_for(subscription.wait(), 10)  # still there: waiting took nothing
+    delivery = subscription.get_nowait()
+    assert delivery is not None
+    assert delivery.snapshot.monotonic_s == make_snapshot(1).monotonic_s
+    hub.close()
+    await asyncio.wait_for(subscription.wait(), 10)
+    assert subscription.get_nowait() is None
