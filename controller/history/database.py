@@ -145,6 +145,13 @@ def stored_revision(engine: Engine) -> str | None:
     return None if revision is None else str(revision)
 
 
+def _sqlite_file(engine: Engine) -> Path | None:
+    """The SQLite database's file (None: another database, or SQLite only in memory)."""
+    if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+        return Path(str(engine.url.database))
+    return None
+
+
 def migrate(engine: Engine, timeout_s: float = 30.0) -> None:
     """Bring the schema to the newest revision; existing history is kept (migrations only add).
 
@@ -153,12 +160,13 @@ def migrate(engine: Engine, timeout_s: float = 30.0) -> None:
     11 MB that a daemon would keep for the weeks after a first start or an upgrade. A database only in this
     process's memory is migrated here.
     """
-    if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
-        Path(str(engine.url.database)).parent.mkdir(parents=True, exist_ok=True)
+    database = _sqlite_file(engine)
+    if database is not None:
+        database.parent.mkdir(parents=True, exist_ok=True)
     stored = stored_revision(engine)
     if stored == SCHEMA_REVISION:
         return
-    if engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:"):
+    if engine.dialect.name == "sqlite" and database is None:
         upgrade_schema(engine)
         return
     request = json.dumps({"url": engine.url.render_as_string(hide_password=False), "timeout_s": timeout_s})
@@ -183,9 +191,7 @@ def upgrade_schema(engine: Engine) -> None:
     and alembic's module-level context with a process-wide lock."""
     from alembic import command
 
-    database = None
-    if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
-        database = Path(str(engine.url.database))
+    database = _sqlite_file(engine)
     with _ALEMBIC_LOCK, contextlib.ExitStack() as stack:
         if database is not None:
             stack.enter_context(_file_lock(database.with_name(database.name + ".migrate-lock")))
@@ -254,8 +260,9 @@ class HistoryStore:
 
     def prepare(self) -> None:
         """Migrate, then remember the highest ids: rows above them were written by this session."""
-        with guarded(self.section.timeout_s * 3):
-            migrate(self.engine, self.section.timeout_s * 3)
+        migration_s = self.section.timeout_s * 3
+        with guarded(migration_s):
+            migrate(self.engine, migration_s)
         with guarded(self.section.timeout_s), self.engine.connect() as connection:
             for table in (samples, samples_1m, events, config_changes):
                 self._session_base[table.name] = connection.execute(select(func.max(table.c.id))).scalar() or 0

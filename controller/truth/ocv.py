@@ -79,8 +79,7 @@ class OcvCurve:
         when even the lowest segment is too flat)."""
         bend = 0.0
         for i in range(len(self.soc_pct) - 1):
-            slope = (self.voltage_v[i + 1] - self.voltage_v[i]) / (self.soc_pct[i + 1] - self.soc_pct[i])
-            if sigma_v / slope > max_sigma_pct:
+            if sigma_v / self._slope(i) > max_sigma_pct:
                 break
             bend = self.soc_pct[i + 1]
         return bend
